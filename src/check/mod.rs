@@ -1,0 +1,104 @@
+//! Whole-program checks that need more than one declaration at a time: the facts written in
+//! tests are valid against the vocabulary, every test names a period, every quoted sentence
+//! occurs verbatim in its source document.
+//!
+//! Invariant: checks only read the program; they never change what it means.
+
+use crate::diag::{Code, Diagnostic};
+use crate::eval::facts::read_facts;
+use crate::ir::Program;
+use crate::span::SourceMap;
+use std::collections::BTreeMap;
+
+pub fn run(prog: &Program, sources: &SourceMap, texts: &BTreeMap<String, String>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    tests(prog, &mut out);
+    if !texts.is_empty() {
+        quotes(prog, texts, &mut out);
+    }
+    let _ = sources;
+    out
+}
+
+fn tests(prog: &Program, out: &mut Vec<Diagnostic>) {
+    for t in &prog.tests {
+        if t.period.is_none() {
+            out.push(
+                Diagnostic::new(Code::ConstructMisuse, format!("test `{}` names no period", t.name))
+                    .at(t.span, "no `period` in this test")
+                    .help("add `period 2024` (the year the facts describe)"),
+            );
+        }
+        if let Err(errors) = read_facts(prog, &t.facts) {
+            for e in errors {
+                out.push(
+                    Diagnostic::new(e.code, format!("in test `{}`: {} (at `{}`)", t.name, e.message, e.path))
+                        .at(t.facts_span, format!("`{}`", e.path))
+                        .help(e.help),
+                );
+            }
+        }
+    }
+}
+
+/// Removes all white space, so a quote matches across line breaks and spacing.
+pub fn normalise(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn quotes(prog: &Program, texts: &BTreeMap<String, String>, out: &mut Vec<Diagnostic>) {
+    let normalised: BTreeMap<&str, String> = texts.iter().map(|(k, v)| (k.as_str(), normalise(v))).collect();
+    for p in &prog.policies {
+        let Some(src) = &p.source else { continue };
+        let name = src.rsplit('/').next().unwrap_or(src);
+        let Some(text) = normalised.get(name) else {
+            let known: Vec<&str> = normalised.keys().copied().collect();
+            out.push(
+                Diagnostic::new(
+                    Code::SourceMissing,
+                    format!("source text `{src}` of `{}` is not among the sources", p.key),
+                )
+                .at(p.span, "names its source here")
+                .help(format!(
+                    "copy the document into a `sources/` folder beside the rule file; found: {}",
+                    known.join(", ")
+                )),
+            );
+            continue;
+        };
+        for cid in &p.clauses {
+            let Some(c) = prog.clause(*cid) else { continue };
+            let Some(q) = &c.quote else { continue };
+            let nq = normalise(q);
+            if nq.is_empty() || text.contains(&nq) {
+                continue;
+            }
+            // the longest prefix that does occur, to point at where the quote drifts
+            let chars: Vec<char> = nq.chars().collect();
+            let (mut lo, mut hi) = (0usize, chars.len());
+            while lo < hi {
+                let mid = (lo + hi).div_ceil(2);
+                let prefix: String = chars.iter().take(mid).collect();
+                if text.contains(&prefix) { lo = mid } else { hi = mid - 1 }
+            }
+            let good: String = chars.iter().take(lo).collect();
+            let bad: String = chars.iter().skip(lo).take(12).collect();
+            let help = if lo == 0 {
+                format!("copy the sentence exactly from `{src}`")
+            } else {
+                format!(
+                    "the quote matches `{src}` up to “…{}”, then differs at “{bad}…”; copy the sentence exactly",
+                    good.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect::<String>()
+                )
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::QuoteNotInSource,
+                    format!("the quote of `{}.{}` does not occur in its source text", p.key, c.id),
+                )
+                .at(c.quote_span, "not found verbatim")
+                .help(help),
+            );
+        }
+    }
+}

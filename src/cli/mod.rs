@@ -1,0 +1,413 @@
+//! Command-line interface: argument parsing (clap), reading files, choosing renderers, exit
+//! codes. All the work is done by the library.
+//!
+//! Invariant: every failure leaves through [`Exit`]: 0 success, 1 diagnostics or failed
+//! tests, 2 usage or input/output errors.
+
+mod table;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use huiqi::diag::render::{render_human, render_short, to_json};
+use huiqi::diag::{Code, Diagnostic};
+use huiqi::eval::facts::{Facts, parse_facts};
+use huiqi::eval::{EvalOptions, Lang, Ledger, evaluate};
+use huiqi::report;
+use huiqi::span::SourceMap;
+use huiqi::value::Date;
+use huiqi::{Compiled, Input, compile};
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The one exit-code enum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    Failure = 1,
+    Usage = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+const AFTER_HELP: &str = "\
+Examples:
+  huiqi check                                   check the rule files in policies/
+  huiqi eval --facts examples/光电子科技.json     evaluate an enterprise (table, Chinese)
+  huiqi eval --facts examples/光电子科技.json --format json --lang en
+  huiqi simulate --facts examples/光电子科技.json --from 2023 --to 2025
+  huiqi test policies                           run the tests written beside the rules
+  huiqi ir --format json                        the typed IR of every clause";
+
+#[derive(Parser)]
+#[command(name = "huiqi", version, about = "惠企 huiqi: rules as code for enterprise-support policy", after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum DiagFormat {
+    Human,
+    Short,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum EvalFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum IrFormat {
+    Json,
+    Yaml,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum LangArg {
+    Zh,
+    En,
+}
+
+impl From<LangArg> for Lang {
+    fn from(l: LangArg) -> Lang {
+        match l {
+            LangArg::Zh => Lang::Zh,
+            LangArg::En => Lang::En,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check rule files; exit 1 on errors.
+    #[command(after_help = "Examples:\n  huiqi check\n  huiqi check policies/E23.policy --format short")]
+    Check {
+        /// Rule files or folders (default: policies/).
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: DiagFormat,
+    },
+    /// Evaluate an enterprise's facts against the rules.
+    #[command(
+        after_help = "Examples:\n  huiqi eval --facts examples/光电子科技.json\n  huiqi eval --facts f.json --period 2024 --ledger ledger.json --format json --lang en"
+    )]
+    Eval {
+        /// The facts (JSON object); `-` reads standard input.
+        #[arg(long)]
+        facts: String,
+        /// The period (year) the facts describe; default: the facts' `$period`, else the latest
+        /// year of any series in them.
+        #[arg(long)]
+        period: Option<i32>,
+        /// The evaluation date (YYYY-MM-DD); default: the period's last day.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Earlier grants (ledger JSON), read by one-time awards, caps and carried credits.
+        #[arg(long)]
+        ledger: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: EvalFormat,
+        #[arg(long, value_enum, default_value = "zh")]
+        lang: LangArg,
+        /// Rule files or folders (default: policies/).
+        #[arg(long = "policies", short = 'p')]
+        policies: Vec<PathBuf>,
+    },
+    /// Evaluate year by year, threading the ledger.
+    #[command(
+        after_help = "Example:\n  huiqi simulate --facts examples/光电子科技.json --from 2023 --to 2025"
+    )]
+    Simulate {
+        #[arg(long)]
+        facts: String,
+        #[arg(long)]
+        from: i32,
+        #[arg(long)]
+        to: i32,
+        #[arg(long)]
+        ledger: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: EvalFormat,
+        #[arg(long, value_enum, default_value = "zh")]
+        lang: LangArg,
+        #[arg(long = "policies", short = 'p')]
+        policies: Vec<PathBuf>,
+    },
+    /// Print the typed IR.
+    #[command(after_help = "Examples:\n  huiqi ir --format json\n  huiqi ir --clause E23.5 --format yaml")]
+    Ir {
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "json")]
+        format: IrFormat,
+        /// Only this clause, e.g. `E23.5`.
+        #[arg(long)]
+        clause: Option<String>,
+    },
+    /// Run the tests written beside the rule files.
+    #[command(after_help = "Example:\n  huiqi test policies")]
+    Test { paths: Vec<PathBuf> },
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { Exit::Usage.into() } else { Exit::Success.into() };
+        }
+    };
+    run(cli).into()
+}
+
+fn usage(msg: impl std::fmt::Display) -> Exit {
+    eprintln!("error: {msg}");
+    Exit::Usage
+}
+
+fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    if paths.is_empty() { vec![PathBuf::from("policies")] } else { paths }
+}
+
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn print_diags(diags: &[Diagnostic], sources: &SourceMap, format: DiagFormat) {
+    match format {
+        DiagFormat::Human => eprint!("{}", render_human(diags, sources, color())),
+        DiagFormat::Short => eprint!("{}", render_short(diags, sources)),
+        DiagFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&to_json(diags, sources)).unwrap_or_default())
+        }
+    }
+}
+
+/// Loads and compiles; prints diagnostics (errors, and warnings when `show_warnings`).
+fn build(paths: Vec<PathBuf>, format: DiagFormat, show_warnings: bool) -> Result<Compiled, Exit> {
+    let input: Input = huiqi::load::load(&default_paths(paths)).map_err(usage)?;
+    if input.rule_files.is_empty() {
+        let d = Diagnostic::new(Code::NoRuleFiles, "no rule files (`*.policy`) found")
+            .help("name a folder or file that holds `.policy` files, e.g. `policies/`");
+        print_diags(&[d], &SourceMap::new(), format);
+        return Err(Exit::Failure);
+    }
+    match compile(&input) {
+        Ok(c) => {
+            if show_warnings && !c.warnings.is_empty() {
+                print_diags(&c.warnings, &c.sources, format);
+            }
+            Ok(c)
+        }
+        Err(f) => {
+            print_diags(&f.diagnostics, &f.sources, format);
+            Err(Exit::Failure)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Exit {
+    match cli.command {
+        Command::Check { paths, format } => match build(paths, format, true) {
+            Ok(c) => {
+                if format == DiagFormat::Json {
+                    if c.warnings.is_empty() {
+                        print_diags(&[], &c.sources, format);
+                    }
+                } else {
+                    let n = c.program.clauses.len();
+                    eprintln!(
+                        "ok: {} documents, {n} clauses, {} tests",
+                        c.program.policies.len(),
+                        c.program.tests.len()
+                    );
+                }
+                Exit::Success
+            }
+            Err(e) => e,
+        },
+        Command::Eval { facts, period, as_of, ledger, format, lang, policies } => {
+            let c = match build(policies, DiagFormat::Human, false) {
+                Ok(c) => c,
+                Err(e) => return e,
+            };
+            let (facts_v, name, fperiod) = match read_facts_arg(&c, &facts) {
+                Ok(x) => x,
+                Err(e) => return e,
+            };
+            let Some(period) = period.or(fperiod) else {
+                return usage(
+                    "no period: pass `--period YEAR` (the year the facts describe), or give the facts a `$period` or a yearly series",
+                );
+            };
+            let as_of = match as_of.map(|s| s.parse::<Date>()).transpose() {
+                Ok(d) => d,
+                Err(m) => return usage(format!("--as-of: {m}")),
+            };
+            let ledger = match read_ledger(ledger) {
+                Ok(l) => l,
+                Err(e) => return e,
+            };
+            let outcome =
+                evaluate(&c.program, &facts_v, &ledger, EvalOptions { period, as_of, explain: true });
+            let rep = report::eval_report(&c.program, &outcome, name.clone(), lang.into());
+            match format {
+                EvalFormat::Json => println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default()),
+                EvalFormat::Table => {
+                    print!("{}", table::eval_table(&c.program, &outcome, name.as_deref(), lang.into()))
+                }
+            }
+            for e in &rep.errors {
+                eprintln!("error[{}]: {}.{}: {}", e.code, e.policy, e.clause, e.message);
+            }
+            if rep.errors.is_empty() { Exit::Success } else { Exit::Failure }
+        }
+        Command::Simulate { facts, from, to, ledger, format, lang, policies } => {
+            if to < from {
+                return usage(format!("--to {to} is before --from {from}"));
+            }
+            if to - from > 100 {
+                return usage("simulate at most 100 years at a time");
+            }
+            let c = match build(policies, DiagFormat::Human, false) {
+                Ok(c) => c,
+                Err(e) => return e,
+            };
+            let (facts_v, name, _) = match read_facts_arg(&c, &facts) {
+                Ok(x) => x,
+                Err(e) => return e,
+            };
+            let ledger = match read_ledger(ledger) {
+                Ok(l) => l,
+                Err(e) => return e,
+            };
+            let years = huiqi::eval::simulate::simulate(&c.program, &facts_v, &ledger, from, to, true);
+            let failed = years.iter().any(|y| !y.outcome.errors.is_empty());
+            match format {
+                EvalFormat::Json => {
+                    let mut grand = rust_decimal::Decimal::ZERO;
+                    let ys: Vec<report::YearReport> = years
+                        .iter()
+                        .map(|y| {
+                            let r = report::eval_report(&c.program, &y.outcome, None, lang.into());
+                            grand += y.outcome.total();
+                            report::YearReport {
+                                period: r.period,
+                                as_of: r.as_of,
+                                results: r.results,
+                                total: r.total,
+                                errors: r.errors,
+                                ledger: y.ledger.to_json(),
+                            }
+                        })
+                        .collect();
+                    let last = years.last().map_or_else(|| ledger.to_json(), |y| y.ledger.to_json());
+                    let rep = report::SimulateReport {
+                        schema_version: report::EVAL_SCHEMA_VERSION,
+                        enterprise: name,
+                        from,
+                        to,
+                        years: ys,
+                        ledger: last,
+                        total: huiqi::value::fmt_yuan(grand),
+                    };
+                    println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
+                }
+                EvalFormat::Table => {
+                    print!("{}", table::simulate_table(&c.program, &years, name.as_deref(), lang.into()))
+                }
+            }
+            if failed { Exit::Failure } else { Exit::Success }
+        }
+        Command::Ir { paths, format, clause } => {
+            let c = match build(paths, DiagFormat::Human, false) {
+                Ok(c) => c,
+                Err(e) => return e,
+            };
+            let mut view = huiqi::ir::view::program(&c.program);
+            if let Some(want) = clause {
+                view.clauses.retain(|x| format!("{}.{}", x.policy, x.clause) == want);
+                if view.clauses.is_empty() {
+                    return usage(format!("no clause `{want}`; name one as `E23.5`"));
+                }
+            }
+            let text = match format {
+                IrFormat::Json => serde_json::to_string_pretty(&view).map_err(|e| e.to_string()),
+                IrFormat::Yaml => serde_yaml::to_string(&view).map_err(|e| e.to_string()),
+            };
+            match text {
+                Ok(t) => {
+                    println!("{t}");
+                    Exit::Success
+                }
+                Err(e) => usage(e),
+            }
+        }
+        Command::Test { paths } => {
+            let c = match build(paths, DiagFormat::Human, false) {
+                Ok(c) => c,
+                Err(e) => return e,
+            };
+            let r = huiqi::testing::run(&c.program, &c.sources);
+            print!("{}", huiqi::testing::render(&r));
+            let _ = std::io::stdout().flush();
+            if r.failed() == 0 { Exit::Success } else { Exit::Failure }
+        }
+    }
+}
+
+/// Reads and validates the facts; returns them with `$name` and a default period.
+fn read_facts_arg(c: &Compiled, arg: &str) -> Result<(Facts, Option<String>, Option<i32>), Exit> {
+    let text = if arg == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| usage(format!("cannot read standard input: {e}")))?;
+        s
+    } else {
+        std::fs::read_to_string(arg).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?
+    };
+    let facts = match parse_facts(&c.program, &text) {
+        Ok(f) => f,
+        Err(errs) => {
+            let diags: Vec<Diagnostic> = errs.into_iter().map(|e| e.into_diagnostic(arg)).collect();
+            eprint!("{}", render_human(&diags, &c.sources, color()));
+            eprintln!("{} problem(s) in the facts; nothing was evaluated", diags.len());
+            return Err(Exit::Failure);
+        }
+    };
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let name = json.get("$name").or_else(|| json.get("$id")).and_then(|v| v.as_str()).map(String::from);
+    let period = json
+        .get("$period")
+        .and_then(|v| v.to_string().trim_matches('"').parse::<i32>().ok())
+        .or_else(|| latest_year(&facts));
+    Ok((facts, name, period))
+}
+
+fn latest_year(f: &Facts) -> Option<i32> {
+    use huiqi::eval::FactValue;
+    f.values
+        .iter()
+        .flatten()
+        .filter_map(|v| match v {
+            FactValue::Series(s) => s.0.last().map(|(y, _)| *y),
+            _ => None,
+        })
+        .max()
+}
+
+fn read_ledger(path: Option<PathBuf>) -> Result<Ledger, Exit> {
+    let Some(p) = path else { return Ok(Ledger::default()) };
+    let text = std::fs::read_to_string(&p)
+        .map_err(|e| usage(format!("cannot read ledger `{}`: {e}", p.display())))?;
+    Ledger::from_json(&text, &p.display().to_string()).map_err(|d| {
+        eprint!("{}", render_human(&[*d], &SourceMap::new(), color()));
+        Exit::Failure
+    })
+}

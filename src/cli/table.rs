@@ -1,0 +1,196 @@
+//! Readable tables for `eval` and `simulate` (Chinese or English), aligned by display width.
+
+use huiqi::eval::simulate::YearOutcome;
+use huiqi::eval::{ClauseResult, Lang, Outcome, Status, Step};
+use huiqi::ir::Program;
+use huiqi::value::{WAN, fmt_money};
+use rust_decimal::Decimal;
+use unicode_width::UnicodeWidthStr;
+
+fn status_word(s: Status, lang: Lang) -> &'static str {
+    match (lang, s) {
+        (Lang::Zh, Status::Granted) => "给予",
+        (Lang::Zh, Status::Discretionary) => "酌定",
+        (Lang::Zh, Status::Ineligible) => "不符合",
+        (Lang::Zh, Status::Undetermined) => "待定",
+        (Lang::Zh, Status::NotInForce) => "不在有效期",
+        (Lang::Zh, Status::Exhausted) => "已用尽",
+        (Lang::En, s) => s.as_str(),
+    }
+}
+
+fn wan(d: Decimal) -> String {
+    let w = (d / WAN).round_dp(4).normalize();
+    format!("{w}")
+}
+
+/// The one-line why of a result.
+pub fn why(prog: &Program, r: &ClauseResult, lang: Lang) -> String {
+    let pick: Vec<&Step> = match r.status {
+        Status::Granted if r.amount.is_none() => {
+            r.steps.iter().filter(|s| matches!(s, Step::Provides { .. })).collect()
+        }
+        Status::Granted => {
+            let main: Vec<&Step> = r
+                .steps
+                .iter()
+                .filter(|s| {
+                    matches!(
+                        s,
+                        Step::Tier { .. }
+                            | Step::Amount { .. }
+                            | Step::Category { .. }
+                            | Step::Cap { .. }
+                            | Step::Floor { .. }
+                            | Step::Years { .. }
+                            | Step::CreditUsed { .. }
+                    )
+                })
+                .collect();
+            main.into_iter().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect()
+        }
+        Status::Discretionary => r.steps.iter().filter(|s| matches!(s, Step::Discretionary { .. })).collect(),
+        Status::Undetermined => r.steps.iter().filter(|s| matches!(s, Step::Missing { .. })).collect(),
+        _ => r.reasons.iter().take(1).collect(),
+    };
+    pick.iter().map(|s| s.render(prog, lang)).collect::<Vec<_>>().join("；")
+}
+
+fn pad(s: &str, w: usize) -> String {
+    let n = UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(w.saturating_sub(n)))
+}
+
+fn lpad(s: &str, w: usize) -> String {
+    let n = UnicodeWidthStr::width(s);
+    format!("{}{s}", " ".repeat(w.saturating_sub(n)))
+}
+
+fn render(rows: &[Vec<String>], right: &[bool]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| UnicodeWidthStr::width(c.as_str()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let w = widths.get(i).copied().unwrap_or(0);
+                let last = i + 1 == r.len();
+                if right.get(i).copied().unwrap_or(false) {
+                    lpad(c, w)
+                } else if last {
+                    c.clone()
+                } else {
+                    pad(c, w)
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn eval_table(prog: &Program, o: &Outcome, name: Option<&str>, lang: Lang) -> String {
+    let zh = lang == Lang::Zh;
+    let mut out = String::new();
+    let who = name.map(|n| format!("{n} · ")).unwrap_or_default();
+    out.push_str(&if zh {
+        format!("{who}考核年度 {} · 评估日期 {}\n\n", o.period, o.as_of)
+    } else {
+        format!("{who}period {} · as of {}\n\n", o.period, o.as_of)
+    });
+    let head = if zh {
+        ["条款", "标题", "结果", "金额(万元)", "金额(元)", "理由"]
+    } else {
+        ["clause", "title", "status", "amount (万)", "amount (yuan)", "why"]
+    };
+    let mut rows = vec![head.iter().map(|s| (*s).to_string()).collect::<Vec<_>>()];
+    for r in &o.results {
+        let c = prog.clause(r.clause);
+        rows.push(vec![
+            prog.clause_ref(r.clause),
+            c.map_or_else(String::new, |c| c.title.clone()),
+            status_word(r.status, lang).to_string(),
+            r.amount.map_or_else(|| "—".into(), wan),
+            r.amount.map_or_else(|| "—".into(), huiqi::value::fmt_yuan),
+            why(prog, r, lang),
+        ]);
+    }
+    out.push_str(&render(&rows, &[false, false, false, true, true, false]));
+    let total = o.total();
+    out.push_str(&if zh {
+        format!("\n合计给予 {}（{} 元）\n", fmt_money(total), huiqi::value::fmt_yuan(total))
+    } else {
+        format!("\ntotal granted {} ({} yuan)\n", fmt_money(total), huiqi::value::fmt_yuan(total))
+    });
+    for e in &o.errors {
+        out.push_str(&format!("error[{}] {}: {}\n", e.code.id(), prog.clause_ref(e.clause), e.message));
+    }
+    out
+}
+
+pub fn simulate_table(prog: &Program, years: &[YearOutcome], name: Option<&str>, lang: Lang) -> String {
+    let zh = lang == Lang::Zh;
+    let mut out = String::new();
+    if let Some(n) = name {
+        out.push_str(&format!("{n}\n\n"));
+    }
+    let head = if zh {
+        ["年度", "条款", "标题", "结果", "本年(万元)", "累计(万元)", "上限与历史"]
+    } else {
+        ["year", "clause", "title", "status", "this year (万)", "running (万)", "caps and history"]
+    };
+    let mut rows = vec![head.iter().map(|s| (*s).to_string()).collect::<Vec<_>>()];
+    let mut running: Vec<Decimal> = vec![Decimal::ZERO; prog.clauses.len()];
+    let mut grand = Decimal::ZERO;
+    for y in years {
+        for r in &y.outcome.results {
+            let amount =
+                if r.status == Status::Granted { r.amount.unwrap_or(Decimal::ZERO) } else { Decimal::ZERO };
+            if let Some(x) = running.get_mut(r.clause as usize) {
+                *x += amount;
+            }
+            let shown = matches!(r.status, Status::Granted | Status::Exhausted | Status::Discretionary);
+            if !shown {
+                continue;
+            }
+            let cum = running.get(r.clause as usize).copied().unwrap_or(Decimal::ZERO);
+            rows.push(vec![
+                y.outcome.period.to_string(),
+                prog.clause_ref(r.clause),
+                prog.clause(r.clause).map_or_else(String::new, |c| c.title.clone()),
+                status_word(r.status, lang).to_string(),
+                r.amount.filter(|_| r.status == Status::Granted).map_or_else(|| "—".into(), wan),
+                wan(cum),
+                why(prog, r, lang),
+            ]);
+        }
+        grand += y.outcome.total();
+        rows.push(vec![
+            y.outcome.period.to_string(),
+            String::new(),
+            if zh { "本年合计".into() } else { "year total".into() },
+            String::new(),
+            wan(y.outcome.total()),
+            wan(grand),
+            String::new(),
+        ]);
+    }
+    out.push_str(&render(&rows, &[false, false, false, false, true, true, false]));
+    out.push_str(&if zh {
+        format!("\n{} 年累计给予 {}\n", years.len(), fmt_money(grand))
+    } else {
+        format!("\ngranted over {} years: {}\n", years.len(), fmt_money(grand))
+    });
+    out
+}

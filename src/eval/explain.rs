@@ -1,0 +1,418 @@
+//! Explanation steps: why a clause gave what it gave. Steps carry values, not sentences; they
+//! are rendered in Chinese or English only when a report is made.
+
+use crate::ir::{Program, Type};
+use crate::syntax::ast::{CapScope, CmpOp, PayRule, Rounding};
+use crate::value::{Date, fmt_money, fmt_rate};
+use rust_decimal::Decimal;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    Quote { text: String },
+    InForce { what: String, start: Option<Date>, end: Option<Date>, tested: String, inside: bool },
+    Condition { text: String, holds: Option<bool>, values: Vec<(String, String)>, document: bool },
+    Param { name: String, value: Decimal, ty: Type, from: Date, on: Date, label: Option<String> },
+    Amount { text: String, value: Decimal, values: Vec<(String, String)> },
+    Tier { key: String, op: CmpOp, value: Decimal, amount: Decimal, first_time: bool, pay: PayRule },
+    TierBefore { key: String, year: i32, value: Decimal },
+    NoTier { value: Decimal, first_time: bool },
+    Bracket { from: Decimal, to: Option<Decimal>, slice: Decimal, rate: Decimal, part: Decimal },
+    Category { name: String, amount: Decimal },
+    NoCategory { value: String },
+    Discretionary { base: Option<Decimal>, cap: Option<Decimal>, floor: Option<Decimal> },
+    Cap { scope: CapScope, cap: Decimal, before: Decimal, after: Decimal, history: Vec<(i32, Decimal)> },
+    Floor { floor: Decimal, before: Decimal },
+    Once { key: Option<String>, period: i32 },
+    Years { nth: i64, max: u32, first: Option<i32>, from_date: Option<Date> },
+    CreditEarned { amount: Decimal, expires: i32 },
+    CreditUsed { origin: i32, used: Decimal, balance: Decimal, expires: i32, capacity: Decimal },
+    CreditExpired { origin: i32, balance: Decimal, expires: i32 },
+    Rounding { mode: Rounding, before: Decimal, after: Decimal },
+    Zero { value: Decimal },
+    Missing { paths: Vec<String> },
+    Provides { what: String },
+}
+
+fn m(d: Decimal) -> String {
+    fmt_money(d)
+}
+
+fn ordinal_en(n: i64) -> String {
+    match n {
+        1 => "first".into(),
+        2 => "second".into(),
+        3 => "third".into(),
+        4 => "fourth".into(),
+        5 => "fifth".into(),
+        _ => format!("{n}th"),
+    }
+}
+
+fn values(v: &[(String, String)]) -> String {
+    v.iter().map(|(k, x)| format!("{k} = {x}")).collect::<Vec<_>>().join(", ")
+}
+
+fn range(start: Option<Date>, end: Option<Date>) -> String {
+    match (start, end) {
+        (Some(s), Some(e)) => format!("{s}..{e}"),
+        (Some(s), None) => format!("{s}.."),
+        (None, Some(e)) => format!("..{e}"),
+        (None, None) => "..".into(),
+    }
+}
+
+fn history(h: &[(i32, Decimal)], lang: Lang) -> String {
+    let parts: Vec<String> = h
+        .iter()
+        .map(|(y, a)| match lang {
+            Lang::Zh => format!("{y}年已获{}", m(*a)),
+            Lang::En => format!("{} granted in {y}", m(*a)),
+        })
+        .collect();
+    parts.join(", ")
+}
+
+impl Step {
+    /// A stable kind name for JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::Quote { .. } => "quote",
+            Step::InForce { .. } => "window",
+            Step::Condition { .. } => "condition",
+            Step::Param { .. } => "parameter",
+            Step::Amount { .. } => "amount",
+            Step::Tier { .. } => "tier",
+            Step::TierBefore { .. } => "tier_reached_before",
+            Step::NoTier { .. } => "no_tier",
+            Step::Bracket { .. } => "bracket",
+            Step::Category { .. } => "category",
+            Step::NoCategory { .. } => "no_category",
+            Step::Discretionary { .. } => "discretionary",
+            Step::Cap { .. } => "cap",
+            Step::Floor { .. } => "floor",
+            Step::Once { .. } => "once",
+            Step::Years { .. } => "years",
+            Step::CreditEarned { .. } => "credit_earned",
+            Step::CreditUsed { .. } => "credit_used",
+            Step::CreditExpired { .. } => "credit_expired",
+            Step::Rounding { .. } => "rounding",
+            Step::Zero { .. } => "zero",
+            Step::Missing { .. } => "missing",
+            Step::Provides { .. } => "provides",
+        }
+    }
+
+    /// The step as a sentence.
+    pub fn render(&self, _prog: &Program, lang: Lang) -> String {
+        let zh = lang == Lang::Zh;
+        match self {
+            Step::Quote { text } => {
+                if zh {
+                    format!("原文：“{text}”")
+                } else {
+                    format!("source: “{text}”")
+                }
+            }
+            Step::InForce { what, start, end, tested, inside } => {
+                let r = range(*start, *end);
+                let doc = what == "document";
+                match (zh, inside) {
+                    (true, true) => format!("{}有效期 {r}，{tested} 在内", if doc { "文件" } else { "条款" }),
+                    (true, false) => {
+                        format!("{}有效期 {r}，{tested} 不在其内", if doc { "文件" } else { "条款" })
+                    }
+                    (false, true) => {
+                        format!("{} window {r} includes {tested}", if doc { "document" } else { "clause" })
+                    }
+                    (false, false) => format!(
+                        "{} window {r} does not include {tested}",
+                        if doc { "document" } else { "clause" }
+                    ),
+                }
+            }
+            Step::Condition { text, holds, values: v, document } => {
+                let vals = if v.is_empty() { String::new() } else { format!("（{}）", values(v)) };
+                let vals_en = if v.is_empty() { String::new() } else { format!(" ({})", values(v)) };
+                let pre = if *document {
+                    if zh { "适用范围：" } else { "document applies when " }
+                } else {
+                    ""
+                };
+                match (zh, holds) {
+                    (true, Some(true)) => format!("{pre}条件 `{text}` 成立{vals}"),
+                    (true, Some(false)) => format!("{pre}条件 `{text}` 不成立{vals}"),
+                    (true, None) => format!("{pre}条件 `{text}` 无法判断{vals}"),
+                    (false, Some(true)) => format!("{pre}`{text}` holds{vals_en}"),
+                    (false, Some(false)) => format!("{pre}`{text}` does not hold{vals_en}"),
+                    (false, None) => format!("{pre}`{text}` cannot be decided{vals_en}"),
+                }
+            }
+            Step::Param { name, value, ty, from, on, label } => {
+                let v = match ty {
+                    Type::Num(crate::ir::Num::Money) => m(*value),
+                    Type::Num(crate::ir::Num::Rate) => fmt_rate(*value),
+                    _ => value.normalize().to_string(),
+                };
+                let l = label.as_ref().map(|l| format!(" ({l})")).unwrap_or_default();
+                if zh {
+                    format!("参数 {name} = {v}（{from} 起施行的版本，按 {on} 取用）{l}")
+                } else {
+                    format!("parameter {name} = {v} (version in force from {from}, read on {on}){l}")
+                }
+            }
+            Step::Amount { text, value, values: v } => {
+                let vals = if v.is_empty() { String::new() } else { format!(" ({})", values(v)) };
+                if zh {
+                    format!("金额 {text} = {}{vals}", m(*value))
+                } else {
+                    format!("amount {text} = {}{vals}", m(*value))
+                }
+            }
+            Step::Tier { key, op, value, amount, first_time, pay } => {
+                let ft = if *first_time { if zh { "首次" } else { "for the first time " } } else { "" };
+                let each = matches!(pay, PayRule::Highest);
+                if zh {
+                    format!(
+                        "{} {}{} {key} 档：{}{}",
+                        m(*value),
+                        ft,
+                        op.symbol(),
+                        m(*amount),
+                        if each { "（按达到的最高档）" } else { "" }
+                    )
+                } else {
+                    format!(
+                        "{} reaches the {key} tier {ft}({} {key}): {}{}",
+                        m(*value),
+                        op.symbol(),
+                        m(*amount),
+                        if each { " (highest tier reached pays)" } else { "" }
+                    )
+                }
+            }
+            Step::TierBefore { key, year, value } => {
+                if zh {
+                    format!("{key} 档已在 {year} 年达到（{}），不是首次", m(*value))
+                } else {
+                    format!(
+                        "the {key} tier was already reached in {year} ({}), so not for the first time",
+                        m(*value)
+                    )
+                }
+            }
+            Step::NoTier { value, first_time } => match (zh, first_time) {
+                (true, true) => format!("{} 未首次达到任何一档", m(*value)),
+                (true, false) => format!("{} 未达到任何一档", m(*value)),
+                (false, true) => format!("{} reaches no tier for the first time", m(*value)),
+                (false, false) => format!("{} reaches no tier", m(*value)),
+            },
+            Step::Bracket { from, to, slice, rate, part } => {
+                let upper =
+                    to.map_or_else(|| if zh { "以上".to_string() } else { "and above".to_string() }, m);
+                if zh {
+                    format!("{}–{upper} 部分 {} × {} = {}", m(*from), m(*slice), fmt_rate(*rate), m(*part))
+                } else {
+                    format!("slice {}–{upper}: {} × {} = {}", m(*from), m(*slice), fmt_rate(*rate), m(*part))
+                }
+            }
+            Step::Category { name, amount } => {
+                if zh {
+                    format!("类别 {name}：{}", m(*amount))
+                } else {
+                    format!("category {name}: {}", m(*amount))
+                }
+            }
+            Step::NoCategory { value } => {
+                if zh {
+                    format!("类别 {value} 不在给予支持的类别之列")
+                } else {
+                    format!("category {value} is not among the categories supported")
+                }
+            }
+            Step::Discretionary { base, cap, floor } => {
+                let mut s = if zh {
+                    "金额由主管部门酌定（原文未给出可计算的金额）".to_string()
+                } else {
+                    "amount decided case by case (the text gives no computable amount)".to_string()
+                };
+                if let Some(b) = base {
+                    s.push_str(&if zh {
+                        format!("；计算基数 {}", m(*b))
+                    } else {
+                        format!("; base {}", m(*b))
+                    });
+                }
+                if let Some(c) = cap {
+                    s.push_str(&if zh {
+                        format!("；最高 {}", m(*c))
+                    } else {
+                        format!("; at most {}", m(*c))
+                    });
+                }
+                if let Some(f) = floor {
+                    s.push_str(&if zh {
+                        format!("；不低于 {}", m(*f))
+                    } else {
+                        format!("; at least {}", m(*f))
+                    });
+                }
+                s
+            }
+            Step::Cap { scope, cap, before, after, history: h } => {
+                let hist = history(h, lang);
+                match (zh, scope) {
+                    (true, CapScope::PerGrant) => {
+                        format!("{} 超过上限 {}，按 {} 计", m(*before), m(*cap), m(*after))
+                    }
+                    (false, CapScope::PerGrant) => format!("{} capped at {}", m(*before), m(*cap)),
+                    (true, CapScope::PerYear) => format!(
+                        "每年上限 {}：{}，剩余 {}，本次 {}",
+                        m(*cap),
+                        if hist.is_empty() { "本年尚未获得".into() } else { hist },
+                        m(*cap - h.iter().map(|x| x.1).sum::<Decimal>()),
+                        m(*after)
+                    ),
+                    (false, CapScope::PerYear) => format!(
+                        "yearly cap {}: {}, {} left; this grant {}",
+                        m(*cap),
+                        if hist.is_empty() { "nothing granted this year".into() } else { hist },
+                        m(*cap - h.iter().map(|x| x.1).sum::<Decimal>()),
+                        m(*after)
+                    ),
+                    (true, CapScope::Total) => format!(
+                        "累计上限 {}：{}，剩余 {}，本次 {}",
+                        m(*cap),
+                        if hist.is_empty() { "尚未获得".into() } else { hist },
+                        m((*cap - h.iter().map(|x| x.1).sum::<Decimal>()).max(Decimal::ZERO)),
+                        m(*after)
+                    ),
+                    (false, CapScope::Total) => format!(
+                        "lifetime cap {}: {}, {} left; this grant {}",
+                        m(*cap),
+                        if hist.is_empty() { "nothing granted yet".into() } else { hist },
+                        m((*cap - h.iter().map(|x| x.1).sum::<Decimal>()).max(Decimal::ZERO)),
+                        m(*after)
+                    ),
+                }
+            }
+            Step::Floor { floor, before } => {
+                if zh {
+                    format!("{} 低于下限 {}，按 {} 计", m(*before), m(*floor), m(*floor))
+                } else {
+                    format!("{} raised to the floor {}", m(*before), m(*floor))
+                }
+            }
+            Step::Once { key, period } => match (zh, key) {
+                (true, Some(k)) => format!("{k} 一次性奖励已于 {period} 年获得"),
+                (true, None) => format!("一次性支持已于 {period} 年获得"),
+                (false, Some(k)) => format!("the one-time award for {k} was granted in {period}"),
+                (false, None) => format!("this one-time benefit was granted in {period}"),
+            },
+            Step::Years { nth, max, first, from_date } => {
+                let since = match (from_date, first) {
+                    (Some(d), _) => {
+                        if zh {
+                            format!("自 {d} 起算")
+                        } else {
+                            format!("counted from {d}")
+                        }
+                    }
+                    (None, Some(y)) => {
+                        if zh {
+                            format!("自首次获得的 {y} 年起算")
+                        } else {
+                            format!("counted from the first grant in {y}")
+                        }
+                    }
+                    (None, None) => {
+                        if zh {
+                            "本年为首年".into()
+                        } else {
+                            "this is the first year".into()
+                        }
+                    }
+                };
+                match (zh, *nth > i64::from(*max), *nth < 1) {
+                    (true, _, true) => format!("尚未开始（{since}）"),
+                    (false, _, true) => format!("not started yet ({since})"),
+                    (true, true, _) => format!("最多 {max} 年，已满（{since}）"),
+                    (false, true, _) => format!("at most {max} years, all used ({since})"),
+                    (true, false, _) => format!("最多 {max} 年中的第 {nth} 年（{since}）"),
+                    (false, false, _) => format!("{} of at most {max} years ({since})", ordinal_en(*nth)),
+                }
+            }
+            Step::CreditEarned { amount, expires } => {
+                if zh {
+                    format!("本年形成抵免额 {}，可结转至 {expires} 年", m(*amount))
+                } else {
+                    format!("credit of {} earned this year, usable until {expires}", m(*amount))
+                }
+            }
+            Step::CreditUsed { origin, used, balance, expires, capacity } => {
+                if zh {
+                    format!(
+                        "{origin} 年抵免额：本年抵免 {}（可抵 {}），余 {}，{expires} 年后失效",
+                        m(*used),
+                        m(*capacity),
+                        m(*balance)
+                    )
+                } else {
+                    format!(
+                        "credit from {origin}: {} used this year (against {}), {} carried, expires after {expires}",
+                        m(*used),
+                        m(*capacity),
+                        m(*balance)
+                    )
+                }
+            }
+            Step::CreditExpired { origin, balance, expires } => {
+                if zh {
+                    format!("{origin} 年抵免额余 {} 已于 {expires} 年后失效", m(*balance))
+                } else {
+                    format!("credit from {origin}: {} left expired after {expires}", m(*balance))
+                }
+            }
+            Step::Rounding { mode, before, after } => {
+                let how = match (zh, mode) {
+                    (true, Rounding::Fen) => "四舍五入到分",
+                    (true, Rounding::Yuan) => "四舍五入到元",
+                    (true, Rounding::Wan) => "四舍五入到万元",
+                    (true, Rounding::None) => "不取整",
+                    (false, Rounding::Fen) => "rounded half away from zero to the fen",
+                    (false, Rounding::Yuan) => "rounded half away from zero to the yuan",
+                    (false, Rounding::Wan) => "rounded half away from zero to the 万",
+                    (false, Rounding::None) => "not rounded",
+                };
+                format!("{before} → {after} ({how})")
+            }
+            Step::Zero { value } => {
+                if zh {
+                    format!("计算金额为 {}，无可给予的金额", m(*value))
+                } else {
+                    format!("the computed amount is {}: nothing to grant", m(*value))
+                }
+            }
+            Step::Provides { what } => {
+                if zh {
+                    format!("给予非资金支持：{what}")
+                } else {
+                    format!("provides (not money): {what}")
+                }
+            }
+            Step::Missing { paths } => {
+                if zh {
+                    format!("缺少事实：{}", paths.join(", "))
+                } else {
+                    format!("missing facts: {}", paths.join(", "))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! Facts input: a JSON object validated against the vocabulary into slot-indexed values.
+//!
+//! Invariant: every unknown or mistyped fact is reported, all at once, with its JSON path;
+//! an absent (or `null`) fact is not an error. Numbers are read from their JSON text as exact
+//! decimals, never through f64. Keys starting with `$` are metadata and are skipped.
+
+use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::ir::{FactId, Num, Program, Type};
+use crate::value::{Date, Literal, as_year, parse_decimal, parse_literal};
+use rust_decimal::Decimal;
+use serde_json::Value as J;
+use std::sync::Arc;
+
+/// A scalar value at run time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Num(Decimal),
+    Bool(bool),
+    Date(Date),
+    Enum(u32),
+    Text(Arc<str>),
+}
+
+/// A yearly series, sorted by year.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Series(pub Vec<(i32, Decimal)>);
+
+impl Series {
+    pub fn at(&self, year: i32) -> Option<Decimal> {
+        self.0.binary_search_by_key(&year, |(y, _)| *y).ok().and_then(|i| self.0.get(i)).map(|(_, v)| *v)
+    }
+
+    pub fn before(&self, year: i32) -> impl Iterator<Item = &(i32, Decimal)> {
+        self.0.iter().take_while(move |(y, _)| *y < year)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FactValue {
+    Scalar(Value),
+    Series(Series),
+    List(Vec<Item>),
+}
+
+/// One record of a list: its fields by slot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    pub fields: Vec<Option<FactValue>>,
+}
+
+/// Facts about one enterprise, by fact slot.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Facts {
+    pub values: Vec<Option<FactValue>>,
+}
+
+impl Facts {
+    pub fn get(&self, f: FactId) -> Option<&FactValue> {
+        self.values.get(f as usize).and_then(Option::as_ref)
+    }
+}
+
+/// A problem in a facts input: JSON path, code, sentence, fix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FactError {
+    pub code: Code,
+    pub path: String,
+    pub message: String,
+    pub help: String,
+}
+
+impl FactError {
+    pub fn into_diagnostic(self, file: &str) -> Diagnostic {
+        Diagnostic::new(self.code, self.message).in_input(file, self.path).help(self.help)
+    }
+}
+
+/// Parses facts JSON text (numbers kept exact) and validates it.
+pub fn parse_facts(prog: &Program, text: &str) -> Result<Facts, Vec<FactError>> {
+    let json: J = serde_json::from_str(text).map_err(|e| {
+        vec![FactError {
+            code: Code::FactsSyntax,
+            path: format!("line {}, column {}", e.line(), e.column()),
+            message: format!("the facts are not valid JSON: {e}"),
+            help: "facts are one JSON object, e.g. {\"营业收入\": {\"2023\": 120000000}}".into(),
+        }]
+    })?;
+    read_facts(prog, &json)
+}
+
+/// Validates a JSON value against the vocabulary.
+pub fn read_facts(prog: &Program, json: &J) -> Result<Facts, Vec<FactError>> {
+    let mut errors = Vec::new();
+    let J::Object(map) = json else {
+        return Err(vec![FactError {
+            code: Code::FactType,
+            path: "$".into(),
+            message: format!("facts must be a JSON object, not {}", kind(json)),
+            help: "write {\"事实名\": 值, …}".into(),
+        }]);
+    };
+    let mut values: Vec<Option<FactValue>> = vec![None; prog.facts.len()];
+    for (k, v) in map {
+        if k.starts_with('$') {
+            continue;
+        }
+        let Some(&fid) = prog.fact_index.get(k) else {
+            let help = did_you_mean(k, prog.facts.iter().map(|f| f.name.as_str()))
+                .unwrap_or_else(|| "remove it, or declare it in the vocabulary with `fact`".into());
+            errors.push(FactError {
+                code: Code::UnknownFact,
+                path: k.clone(),
+                message: format!("unknown fact `{k}`"),
+                help,
+            });
+            continue;
+        };
+        let Some(def) = prog.facts.get(fid as usize) else { continue };
+        if v.is_null() {
+            continue;
+        }
+        if let Some(fv) = read_value(prog, def.ty, v, k, &mut errors)
+            && let Some(slot) = values.get_mut(fid as usize)
+        {
+            *slot = Some(fv);
+        }
+    }
+    if errors.is_empty() { Ok(Facts { values }) } else { Err(errors) }
+}
+
+fn kind(v: &J) -> &'static str {
+    match v {
+        J::Null => "null",
+        J::Bool(_) => "true/false",
+        J::Number(_) => "a number",
+        J::String(_) => "a text",
+        J::Array(_) => "a list",
+        J::Object(_) => "an object",
+    }
+}
+
+fn read_value(prog: &Program, ty: Type, v: &J, path: &str, errors: &mut Vec<FactError>) -> Option<FactValue> {
+    match ty {
+        Type::Series(n) => {
+            let J::Object(m) = v else {
+                errors.push(type_error(prog, ty, v, path, "write {\"2022\": 80000000, \"2023\": 120000000}"));
+                return None;
+            };
+            let mut s = Vec::with_capacity(m.len());
+            for (y, x) in m {
+                let p = format!("{path}.{y}");
+                let Some(year) = y.parse::<i32>().ok().filter(|y| (1900..=2200).contains(y)) else {
+                    errors.push(FactError {
+                        code: Code::FactType,
+                        path: p,
+                        message: format!("`{y}` is not a year"),
+                        help: "the keys of a yearly series are years such as \"2023\"".into(),
+                    });
+                    continue;
+                };
+                if x.is_null() {
+                    continue;
+                }
+                if let Some(Value::Num(d)) = read_scalar(prog, Type::Num(n), x, &p, errors) {
+                    s.push((year, d));
+                }
+            }
+            s.sort_by_key(|(y, _)| *y);
+            Some(FactValue::Series(Series(s)))
+        }
+        Type::List(r) => {
+            let J::Array(items) = v else {
+                errors.push(type_error(prog, ty, v, path, "write a list of objects: [{\"字段\": 值}]"));
+                return None;
+            };
+            let rec = prog.records.get(r as usize)?;
+            let mut out = Vec::with_capacity(items.len());
+            for (i, it) in items.iter().enumerate() {
+                let ip = format!("{path}[{i}]");
+                let J::Object(m) = it else {
+                    errors.push(type_error(
+                        prog,
+                        Type::Record(r),
+                        it,
+                        &ip,
+                        "each item is an object of the record's fields",
+                    ));
+                    continue;
+                };
+                let mut fields = vec![None; rec.fields.len()];
+                for (k, x) in m {
+                    if k.starts_with('$') {
+                        continue;
+                    }
+                    let fp = format!("{ip}.{k}");
+                    let Some(fi) = rec.fields.iter().position(|f| f.name == *k) else {
+                        let help = did_you_mean(k, rec.fields.iter().map(|f| f.name.as_str()))
+                            .unwrap_or_else(|| {
+                                format!(
+                                    "the fields of `{}` are {}",
+                                    rec.name,
+                                    rec.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+                                )
+                            });
+                        errors.push(FactError {
+                            code: Code::UnknownFact,
+                            path: fp,
+                            message: format!("unknown field `{k}` of `{}`", rec.name),
+                            help,
+                        });
+                        continue;
+                    };
+                    if x.is_null() {
+                        continue;
+                    }
+                    let fty = rec.fields.get(fi).map(|f| f.ty)?;
+                    if let Some(fv) = read_value(prog, fty, x, &fp, errors)
+                        && let Some(slot) = fields.get_mut(fi)
+                    {
+                        *slot = Some(fv);
+                    }
+                }
+                out.push(Item { fields });
+            }
+            Some(FactValue::List(out))
+        }
+        _ => read_scalar(prog, ty, v, path, errors).map(FactValue::Scalar),
+    }
+}
+
+fn read_scalar(prog: &Program, ty: Type, v: &J, path: &str, errors: &mut Vec<FactError>) -> Option<Value> {
+    let fail = |errors: &mut Vec<FactError>, help: &str| {
+        errors.push(type_error(prog, ty, v, path, help));
+        None
+    };
+    match ty {
+        Type::Num(n) => {
+            let parsed = match v {
+                J::Number(x) => parse_decimal(&x.to_string()).map(Literal::Number),
+                J::String(s) => parse_literal(s),
+                _ => return fail(errors, num_help(n)),
+            };
+            let d = match (n, parsed) {
+                (Num::Money, Ok(Literal::Money(d) | Literal::Number(d))) => d,
+                (Num::Rate, Ok(Literal::Rate(d) | Literal::Number(d))) => d,
+                (Num::Number, Ok(Literal::Number(d))) => d,
+                (Num::Integer, Ok(Literal::Number(d))) if d.fract().is_zero() => d,
+                _ => return fail(errors, num_help(n)),
+            };
+            Some(Value::Num(d))
+        }
+        Type::Bool => match v {
+            J::Bool(b) => Some(Value::Bool(*b)),
+            _ => fail(errors, "write true or false"),
+        },
+        Type::Date => match v {
+            J::String(s) => match s.parse::<Date>() {
+                Ok(d) => Some(Value::Date(d)),
+                Err(m) => {
+                    errors.push(FactError {
+                        code: Code::FactType,
+                        path: path.into(),
+                        message: m,
+                        help: "write dates as \"YYYY-MM-DD\"".into(),
+                    });
+                    None
+                }
+            },
+            _ => fail(errors, "write dates as \"YYYY-MM-DD\""),
+        },
+        Type::Year => {
+            let d = match v {
+                J::Number(x) => parse_decimal(&x.to_string()).ok(),
+                J::String(s) => parse_decimal(s).ok(),
+                _ => None,
+            };
+            match d.and_then(as_year) {
+                Some(y) => Some(Value::Num(Decimal::from(y))),
+                None => fail(errors, "write a year such as 2023"),
+            }
+        }
+        Type::Text => match v {
+            J::String(s) => Some(Value::Text(Arc::from(s.as_str()))),
+            _ => fail(errors, "write a text in quotes"),
+        },
+        Type::Enum(e) => {
+            let def = prog.enums.get(e as usize)?;
+            match v {
+                J::String(s) => match def.variants.iter().position(|x| x == s) {
+                    Some(i) => Some(Value::Enum(u32::try_from(i).unwrap_or(u32::MAX))),
+                    None => {
+                        let help =
+                            did_you_mean(s, def.variants.iter().map(String::as_str)).unwrap_or_else(|| {
+                                format!("the values of `{}` are {}", def.name, def.variants.join(", "))
+                            });
+                        errors.push(FactError {
+                            code: Code::FactType,
+                            path: path.into(),
+                            message: format!("`{s}` is not a value of `{}`", def.name),
+                            help,
+                        });
+                        None
+                    }
+                },
+                _ => fail(errors, &format!("write one of {}", def.variants.join(", "))),
+            }
+        }
+        Type::Series(_) | Type::List(_) | Type::Record(_) => fail(errors, "this needs a structured value"),
+    }
+}
+
+fn num_help(n: Num) -> &'static str {
+    match n {
+        Num::Money => {
+            "write money in yuan as a JSON number (120000000) or a text such as \"1.2亿\" or \"30万\""
+        }
+        Num::Rate => "write a rate as a fraction (0.15) or a text such as \"15%\"",
+        Num::Number => "write a number",
+        Num::Integer => "write a whole number",
+    }
+}
+
+fn type_error(prog: &Program, ty: Type, v: &J, path: &str, help: &str) -> FactError {
+    FactError {
+        code: Code::FactType,
+        path: path.into(),
+        message: format!("expected {}, found {}", prog.type_name(ty), kind(v)),
+        help: help.into(),
+    }
+}

@@ -1,0 +1,92 @@
+//! The grant ledger: what an enterprise was granted in earlier periods. The caller passes it
+//! in; an evaluation returns the entries it adds. One-time awards, yearly and lifetime caps,
+//! "at most N years" and carried credits all read it.
+//!
+//! JSON form (stable, `schema_version` 1): `{"schema_version": 1, "entries": [ … ]}` or a
+//! bare array of entries; an entry is
+//! `{"policy": "S22", "clause": "14a", "key": null, "period": 2023, "amount": "300000.00"}`,
+//! and for a carried credit also `"balance"` (what is left of that year's credit after this
+//! period) and `"expires"` (the last year it may be used).
+
+use crate::diag::{Code, Diagnostic};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+pub const LEDGER_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// Document key, e.g. `S22`.
+    pub policy: String,
+    /// Article id, e.g. `14a`.
+    pub clause: String,
+    /// What the grant was once-per: a tier (`1亿`), a category, or for a credit the year it
+    /// was earned. `null` for the clause as a whole.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The period (year) of the grant.
+    pub period: i32,
+    /// The amount granted (for a credit: used) in that period, in yuan.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+    /// For a carried credit: what remains of it after this period.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "rust_decimal::serde::str_option")]
+    pub balance: Option<Decimal>,
+    /// For a carried credit: the last year it may be used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<i32>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ledger {
+    pub entries: Vec<LedgerEntry>,
+}
+
+#[derive(Serialize)]
+struct LedgerFile<'a> {
+    schema_version: u32,
+    entries: &'a [LedgerEntry],
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum LedgerInput {
+    File {
+        #[serde(default)]
+        schema_version: Option<u32>,
+        entries: Vec<LedgerEntry>,
+    },
+    Bare(Vec<LedgerEntry>),
+}
+
+impl Ledger {
+    pub fn new(entries: Vec<LedgerEntry>) -> Ledger {
+        Ledger { entries }
+    }
+
+    /// Reads a ledger from JSON text; `file` names it in diagnostics.
+    pub fn from_json(text: &str, file: &str) -> Result<Ledger, Box<Diagnostic>> {
+        let input: LedgerInput = serde_json::from_str(text).map_err(|e| {
+            Box::new(Diagnostic::new(Code::LedgerInvalid, format!("the ledger cannot be read: {e}"))
+                .in_input(file, format!("line {}, column {}", e.line(), e.column()))
+                .help("a ledger is {\"schema_version\": 1, \"entries\": [{\"policy\": \"S22\", \"clause\": \"14a\", \"period\": 2023, \"amount\": \"300000.00\"}]}"))
+        })?;
+        match input {
+            LedgerInput::File { schema_version: Some(v), .. } if v != LEDGER_SCHEMA_VERSION => Err(Box::new(
+                Diagnostic::new(Code::LedgerInvalid, format!("ledger schema_version {v} is not supported"))
+                    .in_input(file, "schema_version")
+                    .help(format!("this huiqi reads schema_version {LEDGER_SCHEMA_VERSION}")),
+            )),
+            LedgerInput::File { entries, .. } | LedgerInput::Bare(entries) => Ok(Ledger { entries }),
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(LedgerFile { schema_version: LEDGER_SCHEMA_VERSION, entries: &self.entries })
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn extend(&mut self, new: impl IntoIterator<Item = LedgerEntry>) {
+        self.entries.extend(new);
+    }
+}

@@ -1,0 +1,1336 @@
+//! The interpreter: a checked [`Program`] + [`Facts`] + a period, an as-of date and a
+//! [`Ledger`] → an [`Outcome`] per clause with amounts, explanation steps and new ledger
+//! entries. Exact decimal arithmetic throughout; every operation is checked.
+//!
+//! Invariant: evaluation never panics and never sees a name: it reads slots. An arithmetic
+//! failure becomes a [`ClauseError`] naming its clause, and the other clauses carry on.
+//! Explanation steps are built only when asked for (`explain`), so the batch path allocates
+//! nothing per clause unless a fact is missing.
+
+pub mod explain;
+pub mod facts;
+pub mod ledger;
+pub mod simulate;
+
+use crate::diag::Code;
+use crate::ir::*;
+use crate::syntax::ast::{CapScope, CmpOp, OnceScope, PayRule, Rounding};
+use crate::value::{Date, WAN};
+pub use explain::{Lang, Step};
+pub use facts::{FactValue, Facts, Item, Series, Value};
+pub use ledger::{Ledger, LedgerEntry};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Serialize;
+
+/// The status of one clause for one enterprise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Granted,
+    Discretionary,
+    Ineligible,
+    Undetermined,
+    NotInForce,
+    Exhausted,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Granted,
+        Status::Discretionary,
+        Status::Ineligible,
+        Status::Undetermined,
+        Status::NotInForce,
+        Status::Exhausted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Granted => "granted",
+            Status::Discretionary => "discretionary",
+            Status::Ineligible => "ineligible",
+            Status::Undetermined => "undetermined",
+            Status::NotInForce => "not_in_force",
+            Status::Exhausted => "exhausted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// What to evaluate for.
+#[derive(Clone, Copy, Debug)]
+pub struct EvalOptions {
+    /// The period (考核年度) the facts describe.
+    pub period: i32,
+    /// The date of the evaluation; the period's last day when `None`.
+    pub as_of: Option<Date>,
+    /// Build explanation steps (slower; off for batch budget runs).
+    pub explain: bool,
+}
+
+impl EvalOptions {
+    pub fn new(period: i32) -> EvalOptions {
+        EvalOptions { period, as_of: None, explain: true }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClauseResult {
+    pub clause: ClauseId,
+    pub status: Status,
+    pub amount: Option<Decimal>,
+    pub cap: Option<Decimal>,
+    pub floor: Option<Decimal>,
+    pub steps: Vec<Step>,
+    pub reasons: Vec<Step>,
+    pub missing: Vec<String>,
+    pub entries: Vec<LedgerEntry>,
+}
+
+/// An arithmetic failure in one clause.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClauseError {
+    pub clause: ClauseId,
+    pub code: Code,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub period: i32,
+    pub as_of: Date,
+    pub results: Vec<ClauseResult>,
+    pub errors: Vec<ClauseError>,
+}
+
+impl Outcome {
+    /// The sum of granted amounts.
+    pub fn total(&self) -> Decimal {
+        self.results
+            .iter()
+            .filter(|r| r.status == Status::Granted)
+            .filter_map(|r| r.amount)
+            .fold(Decimal::ZERO, |a, b| a.checked_add(b).unwrap_or(a))
+    }
+
+    /// The ledger entries this evaluation adds.
+    pub fn new_entries(&self) -> impl Iterator<Item = &LedgerEntry> {
+        self.results.iter().flat_map(|r| r.entries.iter())
+    }
+}
+
+/// An evaluation failure inside an expression.
+#[derive(Clone, Debug, PartialEq)]
+struct Fail {
+    code: Code,
+    message: String,
+}
+
+type V = Result<Option<Value>, Fail>;
+
+/// The pieces an amount is paid in, each with its ledger key (a tier or category, or none).
+type Parts = Vec<(Option<String>, Decimal)>;
+
+fn overflow() -> Fail {
+    Fail {
+        code: Code::Overflow,
+        message: "a computation overflowed (a value too large for an exact decimal)".into(),
+    }
+}
+
+/// Evaluates every clause of the program.
+pub fn evaluate(prog: &Program, facts: &Facts, ledger: &Ledger, opts: EvalOptions) -> Outcome {
+    let as_of = opts.as_of.unwrap_or(Date::year_end(opts.period));
+    let mut by_clause: Vec<Vec<&LedgerEntry>> = Vec::new();
+    if !ledger.entries.is_empty() {
+        by_clause = vec![Vec::new(); prog.clauses.len()];
+        for e in &ledger.entries {
+            if let Some(c) = prog.find_clause(&e.policy, &e.clause)
+                && let Some(v) = by_clause.get_mut(c as usize)
+            {
+                v.push(e);
+            }
+        }
+    }
+    let mut ev = Evaluator::new(prog, facts, opts.period, as_of, opts.explain);
+    let mut results = Vec::with_capacity(prog.clauses.len());
+    let mut errors = Vec::new();
+    for (i, c) in prog.clauses.iter().enumerate() {
+        if !c.kind.evaluated() {
+            continue;
+        }
+        let id = u32::try_from(i).unwrap_or(u32::MAX);
+        let history: &[&LedgerEntry] = by_clause.get(i).map_or(&[], Vec::as_slice);
+        match ev.clause(id, c, history) {
+            Ok(r) => results.push(r),
+            Err(f) => errors.push(ClauseError { clause: id, code: f.code, message: f.message }),
+        }
+    }
+    Outcome { period: opts.period, as_of, results, errors }
+}
+
+/// Evaluates one clause (same semantics as [`evaluate`]).
+pub fn evaluate_clause(
+    prog: &Program,
+    clause: ClauseId,
+    facts: &Facts,
+    ledger: &Ledger,
+    opts: EvalOptions,
+) -> Result<ClauseResult, ClauseError> {
+    let as_of = opts.as_of.unwrap_or(Date::year_end(opts.period));
+    let c = prog.clause(clause).ok_or(ClauseError {
+        clause,
+        code: Code::UnknownClause,
+        message: "no such clause".into(),
+    })?;
+    let policy = prog.policy_of(c).map(|p| p.key.as_str()).unwrap_or("");
+    let history: Vec<&LedgerEntry> =
+        ledger.entries.iter().filter(|e| e.policy == policy && e.clause == c.id).collect();
+    let mut ev = Evaluator::new(prog, facts, opts.period, as_of, opts.explain);
+    ev.clause(clause, c, &history).map_err(|f| ClauseError { clause, code: f.code, message: f.message })
+}
+
+/// Per-enterprise evaluation state, reused across clauses.
+struct Evaluator<'p> {
+    prog: &'p Program,
+    facts: &'p Facts,
+    period: i32,
+    as_of: Date,
+    /// The date parameters are read on (per clause).
+    date: Date,
+    item: Option<(FactId, usize, &'p Item)>,
+    explain: bool,
+    missing: Vec<String>,
+    /// Values read while evaluating one condition (explain mode).
+    reads: Vec<(String, String)>,
+    params_used: Vec<(ParamId, usize)>,
+}
+
+enum Early {
+    Done(ClauseResult),
+    Go,
+}
+
+impl<'p> Evaluator<'p> {
+    fn new(prog: &'p Program, facts: &'p Facts, period: i32, as_of: Date, explain: bool) -> Self {
+        Evaluator {
+            prog,
+            facts,
+            period,
+            as_of,
+            date: Date::year_end(period),
+            item: None,
+            explain,
+            missing: Vec::new(),
+            reads: Vec::new(),
+            params_used: Vec::new(),
+        }
+    }
+
+    fn result(&self, id: ClauseId, status: Status) -> ClauseResult {
+        ClauseResult {
+            clause: id,
+            status,
+            amount: None,
+            cap: None,
+            floor: None,
+            steps: Vec::new(),
+            reasons: Vec::new(),
+            missing: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    fn undetermined(&mut self, mut r: ClauseResult) -> ClauseResult {
+        r.status = Status::Undetermined;
+        r.amount = None;
+        let mut m = std::mem::take(&mut self.missing);
+        m.sort();
+        m.dedup();
+        if self.explain {
+            r.steps.push(Step::Missing { paths: m.clone() });
+        }
+        r.missing = m;
+        r
+    }
+
+    fn clause(
+        &mut self,
+        id: ClauseId,
+        c: &'p ClauseDef,
+        history: &[&LedgerEntry],
+    ) -> Result<ClauseResult, Fail> {
+        self.missing.clear();
+        self.params_used.clear();
+        let mut r = self.result(id, Status::Ineligible);
+        let Some(policy) = self.prog.policy_of(c) else { return Ok(r) };
+        // dates: the parameter date, then windows
+        self.date = Date::year_end(self.period);
+        if let Some(d) = &c.dated {
+            match self.eval(d)? {
+                Some(Value::Date(x)) => self.date = x,
+                _ => return Ok(self.undetermined(r)),
+            }
+        }
+        if let Some(w) = &policy.in_force
+            && !w.overlaps_year(self.period)
+        {
+            if self.explain {
+                r.steps.push(Step::InForce {
+                    what: "document".into(),
+                    start: w.start,
+                    end: w.end,
+                    tested: format!("{}", self.period),
+                    inside: false,
+                });
+            }
+            r.reasons = r.steps.clone();
+            r.status = Status::NotInForce;
+            return Ok(r);
+        }
+        if let Some(w) = &c.window {
+            let (inside, tested) = match &c.window_on {
+                Some(on) => match self.eval(on)? {
+                    Some(Value::Date(d)) => (w.contains(d), d.to_string()),
+                    _ => return Ok(self.undetermined(r)),
+                },
+                None => (w.overlaps_year(self.period), format!("{}", self.period)),
+            };
+            if self.explain || !inside {
+                r.steps.push(Step::InForce {
+                    what: "clause".into(),
+                    start: w.start,
+                    end: w.end,
+                    tested,
+                    inside,
+                });
+            }
+            if !inside {
+                r.reasons = r.steps.clone();
+                r.status = Status::NotInForce;
+                return Ok(r);
+            }
+        }
+        if let Some(q) = &c.quote
+            && self.explain
+        {
+            r.steps.push(Step::Quote { text: q.clone() });
+        }
+        // eligibility, three-valued: any false → ineligible; else any unknown → undetermined
+        let mut unknown = false;
+        let conds = policy.applies.iter().map(|a| (a, true)).chain(c.conditions.iter().map(|x| (x, false)));
+        for (cond, doc) in conds {
+            self.reads.clear();
+            let mark = self.missing.len();
+            let v = self.eval(&cond.expr)?;
+            let holds = match v {
+                Some(Value::Bool(b)) => Some(b),
+                _ => None,
+            };
+            let step = if self.explain || holds == Some(false) {
+                Some(Step::Condition {
+                    text: cond.text.clone(),
+                    holds,
+                    values: std::mem::take(&mut self.reads),
+                    document: doc,
+                })
+            } else {
+                None
+            };
+            match holds {
+                Some(false) => {
+                    self.missing.truncate(mark);
+                    if let Some(s) = step {
+                        r.reasons.push(s.clone());
+                        r.steps.push(s);
+                    }
+                    r.status = Status::Ineligible;
+                    return Ok(r);
+                }
+                None => unknown = true,
+                Some(true) => {}
+            }
+            if let Some(s) = step {
+                r.steps.push(s);
+            }
+        }
+        if unknown {
+            return Ok(self.undetermined(r));
+        }
+        // history limits that stop a clause whatever the amount
+        if let Early::Done(done) = self.history_gate(c, history, r.clone())? {
+            return Ok(done);
+        }
+        // caps and floor are reported even when the amount is discretionary
+        let mut caps = Vec::with_capacity(c.caps.len());
+        for cap in &c.caps {
+            match self.num(&cap.expr)? {
+                Some(v) => caps.push((cap.scope, v)),
+                None => return Ok(self.undetermined(r)),
+            }
+        }
+        let floor = match &c.floor {
+            Some(f) => match self.num(f)? {
+                Some(v) => Some(v),
+                None => return Ok(self.undetermined(r)),
+            },
+            None => None,
+        };
+        r.cap = caps.iter().map(|(_, v)| *v).min();
+        r.floor = floor;
+        let rounding = policy.rounding;
+        let parts: Parts = match &c.amount {
+            Amount::Discretionary { base } => {
+                let base = match base {
+                    Some(b) => match self.eval(b)? {
+                        Some(Value::Num(d)) => Some(d),
+                        _ => None,
+                    },
+                    None => None,
+                };
+                self.missing.clear();
+                if self.explain {
+                    r.steps.push(Step::Discretionary { base, cap: r.cap, floor });
+                }
+                self.push_params(&mut r);
+                r.status = Status::Discretionary;
+                return Ok(r);
+            }
+            Amount::Credit { earned, capacity, years } => {
+                return self.credit(r, c, policy, history, earned, capacity, *years);
+            }
+            Amount::Provides { what } => {
+                if self.explain {
+                    r.steps.push(Step::Provides { what: what.clone() });
+                }
+                r.status = Status::Granted;
+                return Ok(r);
+            }
+            Amount::Expr(e) => {
+                self.reads.clear();
+                let v = self.num(e)?;
+                match v {
+                    Some(v) => {
+                        if self.explain {
+                            r.steps.push(Step::Amount {
+                                text: self.prog_text(e),
+                                value: v,
+                                values: std::mem::take(&mut self.reads),
+                            });
+                        }
+                        vec![(None, v)]
+                    }
+                    None => return Ok(self.undetermined(r)),
+                }
+            }
+            Amount::Tiers { first_time, subject, pay, tiers } => {
+                match self.tiers(&mut r, c, history, *first_time, subject, *pay, tiers)? {
+                    Some(x) => x,
+                    None if !self.missing.is_empty() => return Ok(self.undetermined(r)),
+                    None => return Ok(r),
+                }
+            }
+            Amount::Brackets { subject, brackets } => match self.brackets(&mut r, subject, brackets)? {
+                Some(v) => vec![(None, v)],
+                None => return Ok(self.undetermined(r)),
+            },
+            Amount::Category { subject, arms } => {
+                let v = self.eval(subject)?;
+                let Some(Value::Enum(x)) = v else { return Ok(self.undetermined(r)) };
+                let Some(arm) = arms.iter().find(|a| a.variant == x) else {
+                    let name = enum_name(self.prog, subject.ty, x);
+                    r.reasons.push(Step::NoCategory { value: name });
+                    r.steps.extend(r.reasons.clone());
+                    r.status = Status::Ineligible;
+                    return Ok(r);
+                };
+                if c.once == Some(OnceScope::PerCategory)
+                    && let Some(e) = history.iter().find(|e| e.key.as_deref() == Some(arm.name.as_str()))
+                {
+                    r.reasons.push(Step::Once { key: Some(arm.name.clone()), period: e.period });
+                    r.steps.extend(r.reasons.clone());
+                    r.status = Status::Exhausted;
+                    return Ok(r);
+                }
+                match self.num(&arm.amount)? {
+                    Some(v) => {
+                        if self.explain {
+                            r.steps.push(Step::Category { name: arm.name.clone(), amount: v });
+                        }
+                        vec![(Some(arm.name.clone()), v)]
+                    }
+                    None => return Ok(self.undetermined(r)),
+                }
+            }
+        };
+        self.push_params(&mut r);
+        self.finish(r, c, history, parts, &caps, floor, rounding)
+    }
+
+    /// Adds a step for each parameter version read.
+    fn push_params(&mut self, r: &mut ClauseResult) {
+        if !self.explain {
+            return;
+        }
+        let mut used = std::mem::take(&mut self.params_used);
+        used.sort_unstable();
+        used.dedup();
+        for (p, v) in used {
+            if let Some((def, ver)) =
+                self.prog.params.get(p as usize).and_then(|d| d.versions.get(v).map(|x| (d, x)))
+            {
+                r.steps.push(Step::Param {
+                    name: def.name.clone(),
+                    value: ver.value,
+                    ty: def.ty,
+                    from: ver.from,
+                    on: self.date,
+                    label: ver.label.clone(),
+                });
+            }
+        }
+    }
+
+    fn prog_text(&self, e: &Expr) -> String {
+        crate::ir::show::expr(self.prog, e)
+    }
+
+    /// `once` and `at most N years`, which make a clause exhausted before its amount.
+    fn history_gate(
+        &mut self,
+        c: &ClauseDef,
+        history: &[&LedgerEntry],
+        mut r: ClauseResult,
+    ) -> Result<Early, Fail> {
+        if c.once == Some(OnceScope::Clause)
+            && let Some(e) = history
+                .iter()
+                .filter(|e| e.period != self.period || !e.amount.is_zero())
+                .min_by_key(|e| e.period)
+        {
+            r.reasons.push(Step::Once { key: None, period: e.period });
+            r.steps.extend(r.reasons.clone());
+            r.status = Status::Exhausted;
+            return Ok(Early::Done(r));
+        }
+        if let Some(am) = &c.at_most {
+            match &am.from {
+                Some(from) => {
+                    let Some(Value::Date(d)) = self.eval(from)? else {
+                        return Ok(Early::Done(self.undetermined(r)));
+                    };
+                    let nth = i64::from(self.period) - i64::from(d.year) + 1;
+                    if nth < 1 || nth > i64::from(am.years) {
+                        r.reasons.push(Step::Years {
+                            nth,
+                            max: am.years,
+                            first: Some(d.year),
+                            from_date: Some(d),
+                        });
+                        r.steps.extend(r.reasons.clone());
+                        r.status = if nth < 1 { Status::Ineligible } else { Status::Exhausted };
+                        return Ok(Early::Done(r));
+                    }
+                    if self.explain {
+                        r.steps.push(Step::Years {
+                            nth,
+                            max: am.years,
+                            first: Some(d.year),
+                            from_date: Some(d),
+                        });
+                    }
+                }
+                None => {
+                    let mut years: Vec<i32> = history
+                        .iter()
+                        .filter(|e| e.period < self.period && !e.amount.is_zero())
+                        .map(|e| e.period)
+                        .collect();
+                    years.sort_unstable();
+                    years.dedup();
+                    let nth = i64::try_from(years.len()).unwrap_or(i64::MAX).saturating_add(1);
+                    if nth > i64::from(am.years) {
+                        r.reasons.push(Step::Years {
+                            nth,
+                            max: am.years,
+                            first: years.first().copied(),
+                            from_date: None,
+                        });
+                        r.steps.extend(r.reasons.clone());
+                        r.status = Status::Exhausted;
+                        return Ok(Early::Done(r));
+                    }
+                    if self.explain {
+                        r.steps.push(Step::Years {
+                            nth,
+                            max: am.years,
+                            first: years.first().copied(),
+                            from_date: None,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(Early::Go)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn tiers(
+        &mut self,
+        r: &mut ClauseResult,
+        c: &ClauseDef,
+        history: &[&LedgerEntry],
+        first_time: Option<SeriesRef>,
+        subject: &Expr,
+        pay: PayRule,
+        tiers: &[TierDef],
+    ) -> Result<Option<Parts>, Fail> {
+        let Some(value) = self.num(subject)? else { return Ok(None) };
+        let earlier: Vec<(i32, Decimal)> = match first_time {
+            Some(s) => self.series(s).map(|x| x.before(self.period).copied().collect()).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let mut reached: Vec<(usize, Decimal)> = Vec::new();
+        for (i, t) in tiers.iter().enumerate() {
+            let Some(th) = self.num(&t.threshold)? else { return Ok(None) };
+            if !cmp_num(t.op, value, th) {
+                continue;
+            }
+            if let Some(&(y, before)) = earlier.iter().find(|(_, v)| cmp_num(t.op, *v, th)) {
+                if self.explain {
+                    r.steps.push(Step::TierBefore { key: t.key.clone(), year: y, value: before });
+                }
+                continue;
+            }
+            if matches!(c.once, Some(OnceScope::PerTier))
+                && let Some(e) = history.iter().find(|e| e.key.as_deref() == Some(t.key.as_str()))
+            {
+                if self.explain {
+                    r.steps.push(Step::Once { key: Some(t.key.clone()), period: e.period });
+                }
+                continue;
+            }
+            let Some(amount) = self.num(&t.amount)? else { return Ok(None) };
+            reached.push((i, amount));
+        }
+        let chosen: Vec<(usize, Decimal)> = match pay {
+            PayRule::Highest => {
+                reached.iter().max_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0))).copied().into_iter().collect()
+            }
+            PayRule::Each => reached,
+        };
+        if chosen.is_empty() {
+            let step = Step::NoTier { value, first_time: first_time.is_some() };
+            r.reasons.push(step.clone());
+            r.steps.push(step);
+            let paid_before = r.steps.iter().any(|s| matches!(s, Step::Once { .. }));
+            r.status = if paid_before { Status::Exhausted } else { Status::Ineligible };
+            return Ok(None);
+        }
+        let mut parts = Vec::with_capacity(chosen.len());
+        for (i, amount) in &chosen {
+            let Some(t) = tiers.get(*i) else { continue };
+            if self.explain {
+                r.steps.push(Step::Tier {
+                    key: t.key.clone(),
+                    op: t.op,
+                    value,
+                    amount: *amount,
+                    first_time: first_time.is_some(),
+                    pay,
+                });
+            }
+            parts.push((Some(t.key.clone()), *amount));
+        }
+        Ok(Some(parts))
+    }
+}
+
+impl<'p> Evaluator<'p> {
+    /// Caps, floor, history caps, rounding; the granted result and its ledger entries.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &mut self,
+        mut r: ClauseResult,
+        c: &ClauseDef,
+        history: &[&LedgerEntry],
+        parts: Parts,
+        caps: &[(CapScope, Decimal)],
+        floor: Option<Decimal>,
+        rounding: Rounding,
+    ) -> Result<ClauseResult, Fail> {
+        let mut amount = Decimal::ZERO;
+        for (_, p) in &parts {
+            amount = amount.checked_add(*p).ok_or_else(overflow)?;
+        }
+        if amount <= Decimal::ZERO {
+            let step = Step::Zero { value: amount };
+            r.reasons.push(step.clone());
+            r.steps.push(step);
+            r.status = Status::Ineligible;
+            return Ok(r);
+        }
+        for (scope, cap) in caps.iter().filter(|(s, _)| *s == CapScope::PerGrant) {
+            if amount > *cap {
+                if self.explain {
+                    r.steps.push(Step::Cap {
+                        scope: *scope,
+                        cap: *cap,
+                        before: amount,
+                        after: *cap,
+                        history: Vec::new(),
+                    });
+                }
+                amount = *cap;
+            }
+        }
+        if let Some(f) = floor
+            && amount < f
+        {
+            if self.explain {
+                r.steps.push(Step::Floor { floor: f, before: amount });
+            }
+            amount = f;
+        }
+        for (scope, cap) in caps.iter().filter(|(s, _)| *s != CapScope::PerGrant) {
+            let used: Vec<(i32, Decimal)> = history
+                .iter()
+                .filter(|e| *scope == CapScope::Total || e.period == self.period)
+                .map(|e| (e.period, e.amount))
+                .collect();
+            let mut sum = Decimal::ZERO;
+            for (_, a) in &used {
+                sum = sum.checked_add(*a).ok_or_else(overflow)?;
+            }
+            let left = cap.checked_sub(sum).ok_or_else(overflow)?;
+            if left <= Decimal::ZERO {
+                let step = Step::Cap {
+                    scope: *scope,
+                    cap: *cap,
+                    before: amount,
+                    after: Decimal::ZERO,
+                    history: used,
+                };
+                r.reasons.push(step.clone());
+                r.steps.push(step);
+                r.status = Status::Exhausted;
+                return Ok(r);
+            }
+            let after = amount.min(left);
+            if self.explain && (after < amount || !used.is_empty()) {
+                r.steps.push(Step::Cap { scope: *scope, cap: *cap, before: amount, after, history: used });
+            }
+            amount = after;
+        }
+        let rounded = round(amount, rounding);
+        if rounded != amount && self.explain {
+            r.steps.push(Step::Rounding { mode: rounding, before: amount, after: rounded });
+        }
+        r.amount = Some(rounded);
+        r.status = Status::Granted;
+        let _ = c;
+        let policy = self.prog.policy_of(c).map(|p| p.key.clone()).unwrap_or_default();
+        let mut left = rounded;
+        let n = parts.len();
+        for (i, (key, part)) in parts.into_iter().enumerate() {
+            let take = if i + 1 == n { left } else { part.min(left) };
+            left = left.checked_sub(take).ok_or_else(overflow)?;
+            r.entries.push(LedgerEntry {
+                policy: policy.clone(),
+                clause: c.id.clone(),
+                key,
+                period: self.period,
+                amount: take,
+                balance: None,
+                expires: None,
+            });
+        }
+        Ok(r)
+    }
+
+    /// A credit earned this period and used against a capacity, oldest credit first, with
+    /// what is left carried for `years` more years.
+    #[allow(clippy::too_many_arguments)]
+    fn credit(
+        &mut self,
+        mut r: ClauseResult,
+        c: &ClauseDef,
+        policy: &PolicyDef,
+        history: &[&LedgerEntry],
+        earned: &Expr,
+        capacity: &Expr,
+        years: u32,
+    ) -> Result<ClauseResult, Fail> {
+        let Some(earned_now) = self.num(earned)? else { return Ok(self.undetermined(r)) };
+        let Some(cap) = self.num(capacity)? else { return Ok(self.undetermined(r)) };
+        let earned_now = round(earned_now.max(Decimal::ZERO), policy.rounding);
+        // the latest balance of each earlier credit: (origin, period of entry, balance, expires)
+        let mut latest: Vec<(i32, i32, Decimal, i32)> = Vec::new();
+        for e in history.iter().filter(|e| e.period < self.period) {
+            let Some(origin) = e.key.as_deref().and_then(|k| k.parse::<i32>().ok()) else { continue };
+            let bal = e.balance.unwrap_or(Decimal::ZERO);
+            let exp = e.expires.unwrap_or(origin.saturating_add(i32::try_from(years).unwrap_or(0)));
+            match latest.iter_mut().find(|x| x.0 == origin) {
+                Some(x) if e.period > x.1 => *x = (origin, e.period, bal, exp),
+                Some(_) => {}
+                None => latest.push((origin, e.period, bal, exp)),
+            }
+        }
+        let mut pots: Vec<(i32, Decimal, i32)> = latest.into_iter().map(|(o, _, b, x)| (o, b, x)).collect();
+        pots.sort_by_key(|p| p.0);
+        let mut live = Vec::new();
+        for (origin, bal, exp) in pots {
+            if bal <= Decimal::ZERO {
+                continue;
+            }
+            if exp < self.period {
+                if self.explain {
+                    r.steps.push(Step::CreditExpired { origin, balance: bal, expires: exp });
+                }
+                continue;
+            }
+            live.push((origin, bal, exp));
+        }
+        let expires = self.period.saturating_add(i32::try_from(years).unwrap_or(i32::MAX));
+        if earned_now > Decimal::ZERO {
+            if self.explain {
+                r.steps.push(Step::CreditEarned { amount: earned_now, expires });
+            }
+            live.push((self.period, earned_now, expires));
+        }
+        if live.is_empty() {
+            let step = Step::Zero { value: Decimal::ZERO };
+            r.reasons.push(step.clone());
+            r.steps.push(step);
+            r.status = Status::Ineligible;
+            return Ok(r);
+        }
+        let mut room = cap.max(Decimal::ZERO);
+        let mut used_total = Decimal::ZERO;
+        for (origin, bal, exp) in live {
+            let used = bal.min(room);
+            room = room.checked_sub(used).ok_or_else(overflow)?;
+            used_total = used_total.checked_add(used).ok_or_else(overflow)?;
+            let balance = bal.checked_sub(used).ok_or_else(overflow)?;
+            if self.explain {
+                r.steps.push(Step::CreditUsed { origin, used, balance, expires: exp, capacity: cap });
+            }
+            r.entries.push(LedgerEntry {
+                policy: policy.key.clone(),
+                clause: c.id.clone(),
+                key: Some(origin.to_string()),
+                period: self.period,
+                amount: used,
+                balance: Some(balance),
+                expires: Some(exp),
+            });
+        }
+        r.amount = Some(used_total);
+        r.status = Status::Granted;
+        Ok(r)
+    }
+
+    fn brackets(
+        &mut self,
+        r: &mut ClauseResult,
+        subject: &Expr,
+        brackets: &[BracketDef],
+    ) -> Result<Option<Decimal>, Fail> {
+        let Some(value) = self.num(subject)? else { return Ok(None) };
+        let mut lower = Decimal::ZERO;
+        let mut total = Decimal::ZERO;
+        for b in brackets {
+            let upper = match &b.upper {
+                Some(u) => match self.num(u)? {
+                    Some(x) => Some(x),
+                    None => return Ok(None),
+                },
+                None => None,
+            };
+            let Some(rate) = self.num(&b.rate)? else { return Ok(None) };
+            let top = upper.map_or(value, |u| u.min(value));
+            if top <= lower {
+                break;
+            }
+            let slice = top.checked_sub(lower).ok_or_else(overflow)?;
+            let part = slice.checked_mul(rate).ok_or_else(overflow)?;
+            if self.explain {
+                r.steps.push(Step::Bracket { from: lower, to: upper, slice, rate, part });
+            }
+            total = total.checked_add(part).ok_or_else(overflow)?;
+            match upper {
+                Some(u) => lower = u,
+                None => break,
+            }
+        }
+        Ok(Some(total))
+    }
+
+    fn series(&self, s: SeriesRef) -> Option<&'p Series> {
+        let v = match s {
+            SeriesRef::Fact(f) => self.facts.get(f),
+            SeriesRef::Field(f) => {
+                self.item.and_then(|(_, _, it)| it.fields.get(f as usize)).and_then(Option::as_ref)
+            }
+        };
+        match v {
+            Some(FactValue::Series(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn series_path(&self, s: SeriesRef) -> String {
+        match s {
+            SeriesRef::Fact(f) => {
+                self.prog.facts.get(f as usize).map_or_else(String::new, |d| d.name.clone())
+            }
+            SeriesRef::Field(f) => self.field_path(f),
+        }
+    }
+
+    fn field_path(&self, f: FieldId) -> String {
+        match self.item {
+            Some((list, i, _)) => {
+                let lname = self.prog.facts.get(list as usize).map_or("", |d| d.name.as_str());
+                let rec = match self.prog.facts.get(list as usize).map(|d| d.ty) {
+                    Some(Type::List(r)) => self.prog.records.get(r as usize),
+                    _ => None,
+                };
+                let fname = rec.and_then(|r| r.fields.get(f as usize)).map_or("", |x| x.name.as_str());
+                format!("{lname}[{i}].{fname}")
+            }
+            None => String::new(),
+        }
+    }
+
+    fn read(&mut self, path: impl FnOnce() -> String, v: &Value, ty: Type) {
+        if self.explain {
+            let shown = show_value(self.prog, v, ty);
+            self.reads.push((path(), shown));
+        }
+    }
+
+    fn num(&mut self, e: &Expr) -> Result<Option<Decimal>, Fail> {
+        Ok(match self.eval(e)? {
+            Some(Value::Num(d)) => Some(d),
+            _ => None,
+        })
+    }
+
+    fn series_at(&mut self, s: SeriesRef, year: i32, ty: Type) -> V {
+        match self.series(s).map(|x| x.at(year)) {
+            Some(Some(d)) => {
+                let v = Value::Num(d);
+                if self.explain {
+                    let p = format!("{}.{year}", self.series_path(s));
+                    self.read(|| p, &v, ty);
+                }
+                Ok(Some(v))
+            }
+            Some(None) => {
+                self.missing.push(format!("{}.{year}", self.series_path(s)));
+                Ok(None)
+            }
+            None => {
+                let p = self.series_path(s);
+                self.missing.push(format!("{p}.{year}"));
+                Ok(None)
+            }
+        }
+    }
+
+    fn eval(&mut self, e: &Expr) -> V {
+        match &e.kind {
+            ExprKind::Const(c) => Ok(Some(match c {
+                Const::Num(d) => Value::Num(*d),
+                Const::Bool(b) => Value::Bool(*b),
+                Const::Date(d) => Value::Date(*d),
+                Const::Enum(_, v) => Value::Enum(*v),
+            })),
+            ExprKind::Fact(f) => match self.facts.get(*f) {
+                Some(FactValue::Scalar(v)) => {
+                    let v = v.clone();
+                    let prog = self.prog;
+                    self.read(
+                        || prog.facts.get(*f as usize).map_or_else(String::new, |d| d.name.clone()),
+                        &v,
+                        e.ty,
+                    );
+                    Ok(Some(v))
+                }
+                _ => {
+                    self.missing
+                        .push(self.prog.facts.get(*f as usize).map_or_else(String::new, |d| d.name.clone()));
+                    Ok(None)
+                }
+            },
+            ExprKind::SeriesAt(s, y) => {
+                let Some(Value::Num(yd)) = self.eval(y)? else { return Ok(None) };
+                let Some(year) = crate::value::as_year(yd) else {
+                    return Err(Fail { code: Code::Overflow, message: format!("`{yd}` is not a year") });
+                };
+                self.series_at(*s, year, e.ty)
+            }
+            ExprKind::Field(f) => {
+                let v = self.item.and_then(|(_, _, it)| it.fields.get(*f as usize)).and_then(Option::as_ref);
+                match v {
+                    Some(FactValue::Scalar(v)) => {
+                        let v = v.clone();
+                        if self.explain {
+                            let p = self.field_path(*f);
+                            self.read(|| p, &v, e.ty);
+                        }
+                        Ok(Some(v))
+                    }
+                    _ => {
+                        self.missing.push(self.field_path(*f));
+                        Ok(None)
+                    }
+                }
+            }
+            ExprKind::Def(d) => {
+                let Some(def) = self.prog.defs.get(*d as usize) else { return Ok(None) };
+                let mark = self.reads.len();
+                let v = self.eval(&def.expr)?;
+                if self.explain
+                    && let Some(v) = &v
+                {
+                    self.reads.truncate(mark);
+                    let shown = show_value(self.prog, v, e.ty);
+                    self.reads.push((def.name.clone(), shown));
+                }
+                Ok(v)
+            }
+            ExprKind::Param(p) => {
+                let Some(def) = self.prog.params.get(*p as usize) else { return Ok(None) };
+                let date = self.date;
+                match def.versions.iter().rposition(|v| v.from <= date) {
+                    Some(i) => {
+                        if self.explain {
+                            self.params_used.push((*p, i));
+                        }
+                        Ok(def.versions.get(i).map(|v| Value::Num(v.value)))
+                    }
+                    None => Err(Fail {
+                        code: Code::NoParamVersion,
+                        message: format!("no version of `{}` is in force on {date}", def.name),
+                    }),
+                }
+            }
+            ExprKind::Period => Ok(Some(Value::Num(Decimal::from(self.period)))),
+            ExprKind::AsOf => Ok(Some(Value::Date(self.as_of))),
+            ExprKind::Not(x) => Ok(match self.eval(x)? {
+                Some(Value::Bool(b)) => Some(Value::Bool(!b)),
+                _ => None,
+            }),
+            ExprKind::Neg(x) => Ok(match self.eval(x)? {
+                Some(Value::Num(d)) => Some(Value::Num(-d)),
+                _ => None,
+            }),
+            ExprKind::And(a, b) | ExprKind::Or(a, b) => {
+                let is_and = matches!(e.kind, ExprKind::And(..));
+                let mark = self.missing.len();
+                let x = self.eval(a)?;
+                if x == Some(Value::Bool(!is_and)) {
+                    self.missing.truncate(mark);
+                    return Ok(x);
+                }
+                let y = self.eval(b)?;
+                if y == Some(Value::Bool(!is_and)) {
+                    self.missing.truncate(mark);
+                    return Ok(y);
+                }
+                Ok(match (x, y) {
+                    (Some(x), Some(_)) => Some(x),
+                    _ => None,
+                })
+            }
+            ExprKind::Arith(op, a, b) => {
+                let (Some(Value::Num(x)), Some(Value::Num(y))) = (self.eval(a)?, self.eval(b)?) else {
+                    return Ok(None);
+                };
+                let r = match op {
+                    ArithOp::Add => x.checked_add(y),
+                    ArithOp::Sub => x.checked_sub(y),
+                    ArithOp::Mul => x.checked_mul(y),
+                    ArithOp::Div => {
+                        if y.is_zero() {
+                            return Err(Fail {
+                                code: Code::DivisionByZero,
+                                message: format!(
+                                    "division by zero in `{}`",
+                                    crate::ir::show::expr(self.prog, e)
+                                ),
+                            });
+                        }
+                        x.checked_div(y)
+                    }
+                };
+                r.map(|d| Some(Value::Num(d))).ok_or_else(overflow)
+            }
+            ExprKind::Cmp(op, a, b) => {
+                let x = self.eval(a)?;
+                let y = self.eval(b)?;
+                Ok(match (x, y) {
+                    (Some(x), Some(y)) => Some(Value::Bool(cmp_values(*op, &x, &y))),
+                    _ => None,
+                })
+            }
+            ExprKind::In(x, set) => Ok(self.eval(x)?.map(|v| {
+                Value::Bool(set.iter().any(|c| match (c, &v) {
+                    (Const::Enum(_, a), Value::Enum(b)) => a == b,
+                    (Const::Num(a), Value::Num(b)) => a == b,
+                    (Const::Date(a), Value::Date(b)) => a == b,
+                    (Const::Bool(a), Value::Bool(b)) => a == b,
+                    _ => false,
+                }))
+            })),
+            ExprKind::Call(f, args) => self.call(*f, args),
+            ExprKind::Increase(s) => {
+                let now = self.series_at(*s, self.period, e.ty)?;
+                let before = self.series_at(*s, self.period - 1, e.ty)?;
+                match (now, before) {
+                    (Some(Value::Num(a)), Some(Value::Num(b))) => {
+                        a.checked_sub(b).map(|d| Some(Value::Num(d))).ok_or_else(overflow)
+                    }
+                    _ => Ok(None),
+                }
+            }
+            ExprKind::MaxBefore(s) => {
+                let m = self.series(*s).and_then(|x| x.before(self.period).map(|(_, v)| *v).max());
+                match m {
+                    Some(d) => Ok(Some(Value::Num(d))),
+                    None => {
+                        self.missing.push(format!("{}.{}", self.series_path(*s), self.period - 1));
+                        Ok(None)
+                    }
+                }
+            }
+            ExprKind::FirstTime(s, op, rhs) => {
+                let Some(Value::Num(now)) = self.series_at(*s, self.period, Type::Num(Num::Money))? else {
+                    return Ok(None);
+                };
+                let Some(Value::Num(th)) = self.eval(rhs)? else { return Ok(None) };
+                if !cmp_num(*op, now, th) {
+                    return Ok(Some(Value::Bool(false)));
+                }
+                let before =
+                    self.series(*s).is_some_and(|x| x.before(self.period).any(|(_, v)| cmp_num(*op, *v, th)));
+                Ok(Some(Value::Bool(!before)))
+            }
+            ExprKind::Agg(op, sel, body) => self.agg(*op, sel, body.as_deref()),
+        }
+    }
+
+    fn call(&mut self, f: Builtin, args: &[Expr]) -> V {
+        match f {
+            Builtin::Min | Builtin::Max => {
+                let mut best: Option<Value> = None;
+                let mut unknown = false;
+                for a in args {
+                    match self.eval(a)? {
+                        Some(v) => {
+                            best = Some(match best {
+                                None => v,
+                                Some(b) => {
+                                    let take_new = if f == Builtin::Min {
+                                        cmp_values(CmpOp::Lt, &v, &b)
+                                    } else {
+                                        cmp_values(CmpOp::Gt, &v, &b)
+                                    };
+                                    if take_new { v } else { b }
+                                }
+                            })
+                        }
+                        None => unknown = true,
+                    }
+                }
+                Ok(if unknown { None } else { best })
+            }
+            Builtin::Abs => Ok(match args.first().map(|a| self.eval(a)).transpose()?.flatten() {
+                Some(Value::Num(d)) => Some(Value::Num(d.abs())),
+                _ => None,
+            }),
+            Builtin::Year => Ok(match args.first().map(|a| self.eval(a)).transpose()?.flatten() {
+                Some(Value::Date(d)) => Some(Value::Num(Decimal::from(d.year))),
+                _ => None,
+            }),
+            Builtin::Within => {
+                let mut ds = Vec::with_capacity(3);
+                for a in args {
+                    match self.eval(a)? {
+                        Some(Value::Date(d)) => ds.push(d),
+                        _ => return Ok(None),
+                    }
+                }
+                Ok(match ds.as_slice() {
+                    [d, s, e] => Some(Value::Bool(s <= d && d <= e)),
+                    _ => None,
+                })
+            }
+        }
+    }
+
+    fn agg(&mut self, op: AggOp, sel: &Selection, body: Option<&Expr>) -> V {
+        let Some(FactValue::List(items)) = self.facts.get(sel.list) else {
+            self.missing
+                .push(self.prog.facts.get(sel.list as usize).map_or_else(String::new, |d| d.name.clone()));
+            return Ok(None);
+        };
+        let saved = self.item;
+        let result = self.agg_items(op, sel, body, items);
+        self.item = saved;
+        result
+    }
+
+    fn agg_items(&mut self, op: AggOp, sel: &Selection, body: Option<&Expr>, items: &'p [Item]) -> V {
+        // the items selected, in order; `None` when a `where` could not be decided
+        let mut chosen: Vec<usize> = (0..items.len()).collect();
+        let mut undecided = false;
+        for sop in &sel.ops {
+            match sop {
+                SelOp::Where(cond) => {
+                    let mut kept = Vec::with_capacity(chosen.len());
+                    for i in chosen {
+                        let Some(it) = items.get(i) else { continue };
+                        self.item = Some((sel.list, i, it));
+                        match self.eval(cond)? {
+                            Some(Value::Bool(true)) => kept.push(i),
+                            Some(_) => {}
+                            None => undecided = true,
+                        }
+                    }
+                    chosen = kept;
+                }
+                SelOp::First { n, by } => {
+                    if let Some(f) = by {
+                        let mut keyed = Vec::with_capacity(chosen.len());
+                        for i in chosen {
+                            let Some(it) = items.get(i) else { continue };
+                            self.item = Some((sel.list, i, it));
+                            match it.fields.get(*f as usize).and_then(Option::as_ref) {
+                                Some(FactValue::Scalar(v)) => keyed.push((sort_key(v), i)),
+                                _ => {
+                                    self.missing.push(self.field_path(*f));
+                                    undecided = true;
+                                }
+                            }
+                        }
+                        keyed.sort();
+                        chosen = keyed.into_iter().map(|(_, i)| i).collect();
+                    }
+                    chosen.truncate(*n as usize);
+                }
+            }
+        }
+        let mut sum = Decimal::ZERO;
+        let mut any = false;
+        let mut all = true;
+        let mut unknown_body = false;
+        for i in &chosen {
+            let Some(it) = items.get(*i) else { continue };
+            self.item = Some((sel.list, *i, it));
+            match (op, body) {
+                (AggOp::Count, _) => {}
+                (_, None) => any = true,
+                (_, Some(b)) => match self.eval(b)? {
+                    Some(Value::Num(d)) => sum = sum.checked_add(d).ok_or_else(overflow)?,
+                    Some(Value::Bool(true)) => any = true,
+                    Some(Value::Bool(false)) => all = false,
+                    _ => unknown_body = true,
+                },
+            }
+        }
+        Ok(match op {
+            AggOp::Sum if !undecided && !unknown_body => Some(Value::Num(sum)),
+            AggOp::Count if !undecided => Some(Value::Num(Decimal::from(chosen.len()))),
+            AggOp::Any if any => Some(Value::Bool(true)),
+            AggOp::Any if !undecided && !unknown_body => Some(Value::Bool(false)),
+            AggOp::All if !all => Some(Value::Bool(false)),
+            AggOp::All if !undecided && !unknown_body => Some(Value::Bool(true)),
+            _ => None,
+        })
+    }
+}
+
+fn sort_key(v: &Value) -> (i64, Decimal) {
+    match v {
+        Value::Date(d) => {
+            (i64::from(d.year) * 10_000 + i64::from(d.month) * 100 + i64::from(d.day), Decimal::ZERO)
+        }
+        Value::Num(d) => (0, *d),
+        _ => (0, Decimal::ZERO),
+    }
+}
+
+pub(crate) fn cmp_num(op: CmpOp, a: Decimal, b: Decimal) -> bool {
+    match op {
+        CmpOp::Ge => a >= b,
+        CmpOp::Gt => a > b,
+        CmpOp::Le => a <= b,
+        CmpOp::Lt => a < b,
+        CmpOp::Eq => a == b,
+        CmpOp::Ne => a != b,
+    }
+}
+
+fn cmp_values(op: CmpOp, a: &Value, b: &Value) -> bool {
+    let ord = match (a, b) {
+        (Value::Num(x), Value::Num(y)) => x.cmp(y),
+        (Value::Date(x), Value::Date(y)) => x.cmp(y),
+        (Value::Enum(x), Value::Enum(y)) => x.cmp(y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Text(x), Value::Text(y)) => x.cmp(y),
+        _ => return op == CmpOp::Ne,
+    };
+    use std::cmp::Ordering::*;
+    match op {
+        CmpOp::Ge => ord != Less,
+        CmpOp::Gt => ord == Greater,
+        CmpOp::Le => ord != Greater,
+        CmpOp::Lt => ord == Less,
+        CmpOp::Eq => ord == Equal,
+        CmpOp::Ne => ord != Equal,
+    }
+}
+
+/// Rounds an amount as the document says: to the fen (default), whole yuan or whole 万, half
+/// away from zero (四舍五入); `none` keeps it exact.
+pub fn round(d: Decimal, mode: Rounding) -> Decimal {
+    let s = RoundingStrategy::MidpointAwayFromZero;
+    match mode {
+        Rounding::Fen => d.round_dp_with_strategy(2, s),
+        Rounding::Yuan => d.round_dp_with_strategy(0, s),
+        Rounding::Wan => {
+            d.checked_div(WAN).map_or(d, |w| w.round_dp_with_strategy(0, s).checked_mul(WAN).unwrap_or(d))
+        }
+        Rounding::None => d,
+    }
+}
+
+fn enum_name(prog: &Program, ty: Type, v: u32) -> String {
+    match ty {
+        Type::Enum(e) => {
+            prog.enums.get(e as usize).and_then(|e| e.variants.get(v as usize)).cloned().unwrap_or_default()
+        }
+        _ => v.to_string(),
+    }
+}
+
+/// A value for people, by its type: `1.2亿`, `15%`, `省级`.
+pub fn show_value(prog: &Program, v: &Value, ty: Type) -> String {
+    match v {
+        Value::Num(d) => match ty {
+            Type::Num(Num::Money) | Type::Series(Num::Money) => crate::value::fmt_money(*d),
+            Type::Num(Num::Rate) | Type::Series(Num::Rate) => crate::value::fmt_rate(*d),
+            _ => d.normalize().to_string(),
+        },
+        Value::Bool(b) => b.to_string(),
+        Value::Date(d) => d.to_string(),
+        Value::Enum(x) => enum_name(prog, ty, *x),
+        Value::Text(t) => t.to_string(),
+    }
+}

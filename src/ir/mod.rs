@@ -1,0 +1,423 @@
+//! The typed intermediate representation: what a rule set means, with every name resolved to
+//! a slot and every expression typed. Built by [`lower`] from the AST; read by `check` and
+//! `eval`; shown to people through [`view`].
+//!
+//! Invariant: `eval` never sees a name, only slots; spans ride along for diagnostics but take
+//! no part in equality (see `span`).
+
+pub mod lower;
+pub mod show;
+pub mod view;
+
+use crate::span::Span;
+use crate::syntax::ast::{CapScope, CmpOp, OnceScope, PayRule, Rounding};
+use crate::value::Date;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+pub type EnumId = u32;
+pub type RecordId = u32;
+pub type FactId = u32;
+pub type FieldId = u32;
+pub type DefId = u32;
+pub type ParamId = u32;
+pub type PolicyId = u32;
+pub type ClauseId = u32;
+
+/// Numeric kinds. All are `Decimal` at run time; the kind is checked at compile time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Num {
+    Money,
+    Rate,
+    Number,
+    Integer,
+}
+
+/// Types of the language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Type {
+    Num(Num),
+    Bool,
+    Date,
+    Year,
+    Text,
+    Enum(EnumId),
+    /// A yearly series of numbers: year → value.
+    Series(Num),
+    Record(RecordId),
+    List(RecordId),
+}
+
+impl Type {
+    pub const MONEY: Type = Type::Num(Num::Money);
+    pub const RATE: Type = Type::Num(Num::Rate);
+    pub const NUMBER: Type = Type::Num(Num::Number);
+    pub const INTEGER: Type = Type::Num(Num::Integer);
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnumDef {
+    pub name: String,
+    pub label: Option<String>,
+    pub ordered: bool,
+    pub variants: Vec<String>,
+    pub variant_labels: Vec<Option<String>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordDef {
+    pub name: String,
+    pub label: Option<String>,
+    pub fields: Vec<FieldDef>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDef {
+    pub name: String,
+    pub label: Option<String>,
+    pub ty: Type,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FactDef {
+    pub name: String,
+    pub label: Option<String>,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DefDef {
+    pub name: String,
+    pub label: Option<String>,
+    pub expr: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamDef {
+    pub name: String,
+    pub label: Option<String>,
+    pub ty: Type,
+    /// Sorted by `from`.
+    pub versions: Vec<ParamVersion>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamVersion {
+    pub value: Decimal,
+    pub from: Date,
+    pub label: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Window {
+    pub start: Option<Date>,
+    pub end: Option<Date>,
+    pub span: Span,
+}
+
+impl Window {
+    pub fn contains(&self, d: Date) -> bool {
+        self.start.is_none_or(|s| s <= d) && self.end.is_none_or(|e| d <= e)
+    }
+
+    /// Whether any day of the year lies in the window.
+    pub fn overlaps_year(&self, year: i32) -> bool {
+        self.start.is_none_or(|s| s <= Date::year_end(year))
+            && self.end.is_none_or(|e| Date::year_start(year) <= e)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyDef {
+    pub key: String,
+    pub title: String,
+    pub number: Option<String>,
+    pub issuer: Option<String>,
+    pub issued: Option<Date>,
+    pub published: Option<Date>,
+    pub source: Option<String>,
+    pub in_force: Option<Window>,
+    pub applies: Option<Condition>,
+    pub rounding: Rounding,
+    pub clauses: Vec<ClauseId>,
+    pub span: Span,
+}
+
+/// A condition with the text the analyst wrote, shown in explanations and reasons.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition {
+    pub expr: Expr,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClauseDef {
+    pub policy: PolicyId,
+    pub kind: crate::syntax::ast::ClauseKind,
+    pub id: String,
+    pub title: String,
+    pub quote: Option<String>,
+    pub quote_span: Span,
+    pub responsible: Vec<String>,
+    pub conditions: Vec<Condition>,
+    pub window: Option<Window>,
+    /// The date a window tests, when not the period.
+    pub window_on: Option<Expr>,
+    /// The date parameters are read on; the period's last day when absent.
+    pub dated: Option<Expr>,
+    pub amount: Amount,
+    pub caps: Vec<Cap>,
+    pub floor: Option<Expr>,
+    pub once: Option<OnceScope>,
+    pub at_most: Option<AtMost>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cap {
+    pub expr: Expr,
+    pub scope: CapScope,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AtMost {
+    pub years: u32,
+    /// Count years from this date's year; from the first grant in the ledger when absent.
+    pub from: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Amount {
+    /// No amount written: a clause that only grants eligibility (reported as discretionary).
+    Discretionary {
+        base: Option<Expr>,
+    },
+    Expr(Expr),
+    Tiers {
+        /// For `first time`: the series whose earlier years must not have reached the tier.
+        first_time: Option<SeriesRef>,
+        subject: Expr,
+        pay: PayRule,
+        tiers: Vec<TierDef>,
+    },
+    Brackets {
+        subject: Expr,
+        brackets: Vec<BracketDef>,
+    },
+    Category {
+        subject: Expr,
+        arms: Vec<CategoryArm>,
+    },
+    Credit {
+        earned: Expr,
+        capacity: Expr,
+        years: u32,
+    },
+    /// Not money: a priority, a service, a right, granted when the conditions hold.
+    Provides {
+        what: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TierDef {
+    pub op: CmpOp,
+    pub threshold: Expr,
+    pub amount: Expr,
+    /// The ledger key of this tier: its threshold as policy text writes it (`1亿`).
+    pub key: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BracketDef {
+    pub upper: Option<Expr>,
+    pub rate: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CategoryArm {
+    pub variant: u32,
+    pub name: String,
+    pub amount: Expr,
+}
+
+/// A typed expression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeriesRef {
+    Fact(FactId),
+    Field(FieldId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    Min,
+    Max,
+    Abs,
+    Year,
+    Within,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggOp {
+    Sum,
+    Count,
+    Any,
+    All,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Const {
+    Num(Decimal),
+    Bool(bool),
+    Date(Date),
+    Enum(EnumId, u32),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Const(Const),
+    Fact(FactId),
+    SeriesAt(SeriesRef, Box<Expr>),
+    Field(FieldId),
+    Def(DefId),
+    Param(ParamId),
+    Period,
+    AsOf,
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
+    Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    In(Box<Expr>, Vec<Const>),
+    Call(Builtin, Vec<Expr>),
+    /// `increase(s)`: s[period] − s[period − 1]; a missing year is missing, never zero.
+    Increase(SeriesRef),
+    /// `max_before(s)`: the largest value of the known years before the period.
+    MaxBefore(SeriesRef),
+    /// `first_time(s op x)`: holds this period and held in no earlier known year.
+    FirstTime(SeriesRef, CmpOp, Box<Expr>),
+    Agg(AggOp, Box<Selection>, Option<Box<Expr>>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Selection {
+    pub list: FactId,
+    pub record: RecordId,
+    pub ops: Vec<SelOp>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SelOp {
+    Where(Expr),
+    First { n: u32, by: Option<FieldId> },
+}
+
+/// A test case written beside the rules.
+#[derive(Clone, Debug)]
+pub struct TestCase {
+    pub name: String,
+    pub span: Span,
+    pub period: Option<i32>,
+    pub as_of: Option<Date>,
+    pub facts: serde_json::Value,
+    pub facts_span: Span,
+    pub ledger: Vec<crate::eval::ledger::LedgerEntry>,
+    pub expects: Vec<TestExpect>,
+}
+
+#[derive(Clone, Debug)]
+pub enum TestExpect {
+    Total { amount: Decimal, span: Span },
+    Clause { clause: ClauseId, status: crate::eval::Status, amount: Option<Decimal>, span: Span },
+}
+
+/// A compiled rule set. `Send + Sync`: compile once, evaluate many enterprises from many
+/// threads.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    pub enums: Vec<EnumDef>,
+    pub records: Vec<RecordDef>,
+    pub facts: Vec<FactDef>,
+    pub defs: Vec<DefDef>,
+    pub params: Vec<ParamDef>,
+    pub policies: Vec<PolicyDef>,
+    pub clauses: Vec<ClauseDef>,
+    pub tests: Vec<TestCase>,
+    /// Fact name → slot, for reading facts input (never used while evaluating).
+    pub fact_index: HashMap<String, FactId>,
+    /// `(policy key, clause id)` → clause, for reading ledgers and tests.
+    pub clause_index: HashMap<(String, String), ClauseId>,
+}
+
+impl Program {
+    pub fn clause(&self, id: ClauseId) -> Option<&ClauseDef> {
+        self.clauses.get(id as usize)
+    }
+
+    pub fn policy_of(&self, c: &ClauseDef) -> Option<&PolicyDef> {
+        self.policies.get(c.policy as usize)
+    }
+
+    /// `E23.5` for a clause.
+    pub fn clause_ref(&self, id: ClauseId) -> String {
+        match self.clause(id) {
+            Some(c) => format!("{}.{}", self.policy_of(c).map_or("?", |p| p.key.as_str()), c.id),
+            None => "?".into(),
+        }
+    }
+
+    pub fn find_clause(&self, policy: &str, clause: &str) -> Option<ClauseId> {
+        self.clause_index.get(&(policy.to_string(), clause.to_string())).copied()
+    }
+
+    pub fn type_name(&self, t: Type) -> String {
+        match t {
+            Type::Num(n) => num_name(n).into(),
+            Type::Bool => "boolean".into(),
+            Type::Date => "date".into(),
+            Type::Year => "year".into(),
+            Type::Text => "text".into(),
+            Type::Enum(e) => self.enums.get(e as usize).map_or("enumeration".into(), |e| e.name.clone()),
+            Type::Series(n) => format!("series {}", num_name(n)),
+            Type::Record(r) => self.records.get(r as usize).map_or("record".into(), |r| r.name.clone()),
+            Type::List(r) => {
+                format!("list {}", self.records.get(r as usize).map_or("record", |r| r.name.as_str()))
+            }
+        }
+    }
+}
+
+pub fn num_name(n: Num) -> &'static str {
+    match n {
+        Num::Money => "money",
+        Num::Rate => "rate",
+        Num::Number => "number",
+        Num::Integer => "integer",
+    }
+}

@@ -1,0 +1,175 @@
+//! The canonical text of IR expressions: fully resolved, fully parenthesised where precedence
+//! matters, literals in policy spelling (`1亿`, `20%`). Used by IR snapshots and explanations,
+//! so it changes only when the meaning does.
+
+use super::*;
+use crate::value::{fmt_money, fmt_rate};
+
+pub fn expr(p: &Program, e: &Expr) -> String {
+    let mut s = String::new();
+    write(p, e, &mut s, 0);
+    s
+}
+
+fn prec(e: &Expr) -> u8 {
+    match &e.kind {
+        ExprKind::Or(..) => 1,
+        ExprKind::And(..) => 2,
+        ExprKind::Not(..) => 3,
+        ExprKind::Cmp(..) | ExprKind::In(..) => 4,
+        ExprKind::Arith(ArithOp::Add | ArithOp::Sub, ..) => 5,
+        ExprKind::Arith(..) => 6,
+        ExprKind::Neg(..) => 7,
+        _ => 9,
+    }
+}
+
+pub fn constant(p: &Program, c: &Const, ty: Type) -> String {
+    match c {
+        Const::Num(d) => match ty {
+            Type::Num(Num::Money) => fmt_money(*d),
+            Type::Num(Num::Rate) => fmt_rate(*d),
+            _ => d.normalize().to_string(),
+        },
+        Const::Bool(b) => b.to_string(),
+        Const::Date(d) => d.to_string(),
+        Const::Enum(e, v) => {
+            p.enums.get(*e as usize).and_then(|x| x.variants.get(*v as usize)).cloned().unwrap_or_default()
+        }
+    }
+}
+
+fn series_name(p: &Program, s: SeriesRef, item: Option<RecordId>) -> String {
+    match s {
+        SeriesRef::Fact(f) => p.facts.get(f as usize).map_or_else(String::new, |x| x.name.clone()),
+        SeriesRef::Field(f) => field_name(p, item, f),
+    }
+}
+
+fn field_name(p: &Program, item: Option<RecordId>, f: FieldId) -> String {
+    item.and_then(|r| p.records.get(r as usize))
+        .and_then(|r| r.fields.get(f as usize))
+        .map_or_else(|| format!("field#{f}"), |x| x.name.clone())
+}
+
+thread_local! {
+    static ITEM: std::cell::Cell<Option<RecordId>> = const { std::cell::Cell::new(None) };
+}
+
+fn write(p: &Program, e: &Expr, out: &mut String, outer: u8) {
+    let me = prec(e);
+    let paren = me < outer;
+    if paren {
+        out.push('(');
+    }
+    let item = ITEM.with(std::cell::Cell::get);
+    match &e.kind {
+        ExprKind::Const(c) => out.push_str(&constant(p, c, e.ty)),
+        ExprKind::Fact(f) => out.push_str(p.facts.get(*f as usize).map_or("", |x| x.name.as_str())),
+        ExprKind::SeriesAt(s, y) => {
+            out.push_str(&series_name(p, *s, item));
+            out.push('[');
+            write(p, y, out, 0);
+            out.push(']');
+        }
+        ExprKind::Field(f) => out.push_str(&field_name(p, item, *f)),
+        ExprKind::Def(d) => out.push_str(p.defs.get(*d as usize).map_or("", |x| x.name.as_str())),
+        ExprKind::Param(x) => out.push_str(p.params.get(*x as usize).map_or("", |x| x.name.as_str())),
+        ExprKind::Period => out.push_str("period"),
+        ExprKind::AsOf => out.push_str("as_of"),
+        ExprKind::Not(x) => {
+            out.push_str("not ");
+            write(p, x, out, me);
+        }
+        ExprKind::Neg(x) => {
+            out.push('-');
+            write(p, x, out, me);
+        }
+        ExprKind::Arith(op, a, b) => {
+            write(p, a, out, me);
+            out.push_str(match op {
+                ArithOp::Add => " + ",
+                ArithOp::Sub => " - ",
+                ArithOp::Mul => " × ",
+                ArithOp::Div => " / ",
+            });
+            write(p, b, out, me + 1);
+        }
+        ExprKind::Cmp(op, a, b) => {
+            write(p, a, out, me + 1);
+            out.push(' ');
+            out.push_str(op.symbol());
+            out.push(' ');
+            write(p, b, out, me + 1);
+        }
+        ExprKind::And(a, b) | ExprKind::Or(a, b) => {
+            write(p, a, out, me);
+            out.push_str(if matches!(e.kind, ExprKind::And(..)) { " and " } else { " or " });
+            write(p, b, out, me + 1);
+        }
+        ExprKind::In(x, set) => {
+            write(p, x, out, me + 1);
+            out.push_str(" in {");
+            let items: Vec<String> = set.iter().map(|c| constant(p, c, x.ty)).collect();
+            out.push_str(&items.join(", "));
+            out.push('}');
+        }
+        ExprKind::Call(f, args) => {
+            out.push_str(match f {
+                Builtin::Min => "min",
+                Builtin::Max => "max",
+                Builtin::Abs => "abs",
+                Builtin::Year => "year",
+                Builtin::Within => "within",
+            });
+            out.push('(');
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write(p, a, out, 0);
+            }
+            out.push(')');
+        }
+        ExprKind::Increase(s) => out.push_str(&format!("increase({})", series_name(p, *s, item))),
+        ExprKind::MaxBefore(s) => out.push_str(&format!("max_before({})", series_name(p, *s, item))),
+        ExprKind::FirstTime(s, op, rhs) => {
+            out.push_str(&format!("first_time({} {} ", series_name(p, *s, item), op.symbol()));
+            write(p, rhs, out, 0);
+            out.push(')');
+        }
+        ExprKind::Agg(op, sel, body) => {
+            out.push_str(match op {
+                AggOp::Sum => "sum(",
+                AggOp::Count => "count(",
+                AggOp::Any => "any(",
+                AggOp::All => "all(",
+            });
+            out.push_str(p.facts.get(sel.list as usize).map_or("", |x| x.name.as_str()));
+            let saved = ITEM.with(|c| c.replace(Some(sel.record)));
+            for op in &sel.ops {
+                match op {
+                    SelOp::Where(w) => {
+                        out.push_str(" where ");
+                        write(p, w, out, 0);
+                    }
+                    SelOp::First { n, by } => {
+                        out.push_str(&format!(" first {n}"));
+                        if let Some(b) = by {
+                            out.push_str(&format!(" by {}", field_name(p, Some(sel.record), *b)));
+                        }
+                    }
+                }
+            }
+            if let Some(b) = body {
+                out.push_str(", ");
+                write(p, b, out, 0);
+            }
+            ITEM.with(|c| c.set(saved));
+            out.push(')');
+        }
+    }
+    if paren {
+        out.push(')');
+    }
+}

@@ -1,0 +1,259 @@
+//! The IR as people and tools read it (`huiqi ir`, the per-clause snapshots): names instead of
+//! slots, expressions in canonical text, no spans. A report type: its shape is a contract.
+
+use super::*;
+use crate::value::fmt_money;
+use serde::Serialize;
+
+pub const IR_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+pub struct ProgramView {
+    pub schema_version: u32,
+    pub vocabulary: Vec<FactView>,
+    pub enums: Vec<EnumView>,
+    pub definitions: Vec<DefView>,
+    pub parameters: Vec<ParamView>,
+    pub documents: Vec<DocumentView>,
+    pub clauses: Vec<ClauseView>,
+}
+
+#[derive(Serialize)]
+pub struct FactView {
+    pub name: String,
+    pub label: Option<String>,
+    #[serde(rename = "type")]
+    pub ty: String,
+}
+
+#[derive(Serialize)]
+pub struct EnumView {
+    pub name: String,
+    pub ordered: bool,
+    pub values: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct DefView {
+    pub name: String,
+    pub label: Option<String>,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub expr: String,
+}
+
+#[derive(Serialize)]
+pub struct ParamView {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub versions: Vec<ParamVersionView>,
+}
+
+#[derive(Serialize)]
+pub struct ParamVersionView {
+    pub from: String,
+    pub value: String,
+    pub label: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct DocumentView {
+    pub policy: String,
+    pub title: String,
+    pub number: Option<String>,
+    pub issuer: Option<String>,
+    pub issued: Option<String>,
+    pub published: Option<String>,
+    pub source: Option<String>,
+    pub in_force: Option<String>,
+    pub applies: Option<String>,
+    pub rounding: crate::syntax::ast::Rounding,
+    pub clauses: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct ClauseView {
+    pub policy: String,
+    pub clause: String,
+    pub kind: crate::syntax::ast::ClauseKind,
+    pub title: String,
+    pub quote: Option<String>,
+    pub responsible: Vec<String>,
+    pub conditions: Vec<String>,
+    pub window: Option<WindowView>,
+    pub dated: Option<String>,
+    pub amount: AmountView,
+    pub limits: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct WindowView {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub tests: String,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "form", rename_all = "snake_case")]
+pub enum AmountView {
+    Discretionary { base: Option<String> },
+    Expr { expr: String },
+    Tiers { subject: String, first_time: bool, pay: crate::syntax::ast::PayRule, tiers: Vec<String> },
+    Brackets { subject: String, brackets: Vec<String> },
+    Category { subject: String, categories: Vec<String> },
+    Credit { earned: String, against: String, carry_years: u32 },
+    Provides { provides: String },
+}
+
+fn window(w: &Window, on: Option<String>) -> WindowView {
+    WindowView {
+        from: w.start.map(|d| d.to_string()),
+        to: w.end.map(|d| d.to_string()),
+        tests: on.unwrap_or_else(|| "period".into()),
+    }
+}
+
+pub fn clause(p: &Program, c: &ClauseDef) -> ClauseView {
+    let e = |x: &Expr| show::expr(p, x);
+    let amount = match &c.amount {
+        Amount::Discretionary { base } => AmountView::Discretionary { base: base.as_ref().map(e) },
+        Amount::Expr(x) => AmountView::Expr { expr: e(x) },
+        Amount::Tiers { first_time, subject, pay, tiers } => AmountView::Tiers {
+            subject: e(subject),
+            first_time: first_time.is_some(),
+            pay: *pay,
+            tiers: tiers
+                .iter()
+                .map(|t| format!("{} {} => {}", t.op.symbol(), e(&t.threshold), e(&t.amount)))
+                .collect(),
+        },
+        Amount::Brackets { subject, brackets } => AmountView::Brackets {
+            subject: e(subject),
+            brackets: brackets
+                .iter()
+                .map(|b| match &b.upper {
+                    Some(u) => format!("up to {} => {}", e(u), e(&b.rate)),
+                    None => format!("above => {}", e(&b.rate)),
+                })
+                .collect(),
+        },
+        Amount::Category { subject, arms } => AmountView::Category {
+            subject: e(subject),
+            categories: arms.iter().map(|a| format!("{} => {}", a.name, e(&a.amount))).collect(),
+        },
+        Amount::Credit { earned, capacity, years } => {
+            AmountView::Credit { earned: e(earned), against: e(capacity), carry_years: *years }
+        }
+        Amount::Provides { what } => AmountView::Provides { provides: what.clone() },
+    };
+    let mut limits = Vec::new();
+    for cap in &c.caps {
+        limits.push(match cap.scope {
+            crate::syntax::ast::CapScope::PerGrant => format!("cap {} per grant", e(&cap.expr)),
+            crate::syntax::ast::CapScope::PerYear => format!("cap {} per year", e(&cap.expr)),
+            crate::syntax::ast::CapScope::Total => format!("cap {} total", e(&cap.expr)),
+        });
+    }
+    if let Some(f) = &c.floor {
+        limits.push(format!("floor {}", e(f)));
+    }
+    if let Some(o) = c.once {
+        limits.push(match o {
+            crate::syntax::ast::OnceScope::Clause => "once".into(),
+            crate::syntax::ast::OnceScope::PerTier => "once per tier".into(),
+            crate::syntax::ast::OnceScope::PerCategory => "once per category".into(),
+        });
+    }
+    if let Some(a) = &c.at_most {
+        limits.push(match &a.from {
+            Some(f) => format!("at most {} years from {}", a.years, e(f)),
+            None => format!("at most {} years from the first grant", a.years),
+        });
+    }
+    ClauseView {
+        policy: p.policy_of(c).map_or_else(String::new, |x| x.key.clone()),
+        clause: c.id.clone(),
+        kind: c.kind,
+        title: c.title.clone(),
+        quote: c.quote.clone(),
+        responsible: c.responsible.clone(),
+        conditions: c.conditions.iter().map(|x| e(&x.expr)).collect(),
+        window: c.window.as_ref().map(|w| window(w, c.window_on.as_ref().map(e))),
+        dated: c.dated.as_ref().map(e),
+        amount,
+        limits,
+    }
+}
+
+pub fn program(p: &Program) -> ProgramView {
+    ProgramView {
+        schema_version: IR_SCHEMA_VERSION,
+        vocabulary: p
+            .facts
+            .iter()
+            .map(|f| FactView { name: f.name.clone(), label: f.label.clone(), ty: p.type_name(f.ty) })
+            .collect(),
+        enums: p
+            .enums
+            .iter()
+            .map(|x| EnumView { name: x.name.clone(), ordered: x.ordered, values: x.variants.clone() })
+            .collect(),
+        definitions: p
+            .defs
+            .iter()
+            .map(|d| DefView {
+                name: d.name.clone(),
+                label: d.label.clone(),
+                ty: p.type_name(d.expr.ty),
+                expr: show::expr(p, &d.expr),
+            })
+            .collect(),
+        parameters: p
+            .params
+            .iter()
+            .map(|x| ParamView {
+                name: x.name.clone(),
+                ty: p.type_name(x.ty),
+                versions: x
+                    .versions
+                    .iter()
+                    .map(|v| ParamVersionView {
+                        from: v.from.to_string(),
+                        value: show::constant(p, &Const::Num(v.value), x.ty),
+                        label: v.label.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        documents: p
+            .policies
+            .iter()
+            .map(|d| DocumentView {
+                policy: d.key.clone(),
+                title: d.title.clone(),
+                number: d.number.clone(),
+                issuer: d.issuer.clone(),
+                issued: d.issued.map(|x| x.to_string()),
+                published: d.published.map(|x| x.to_string()),
+                source: d.source.clone(),
+                in_force: d.in_force.as_ref().map(|w| {
+                    format!(
+                        "{}..{}",
+                        w.start.map(|x| x.to_string()).unwrap_or_default(),
+                        w.end.map(|x| x.to_string()).unwrap_or_default()
+                    )
+                }),
+                applies: d.applies.as_ref().map(|a| show::expr(p, &a.expr)),
+                rounding: d.rounding,
+                clauses: d.clauses.iter().filter_map(|c| p.clause(*c)).map(|c| c.id.clone()).collect(),
+            })
+            .collect(),
+        clauses: p.clauses.iter().map(|c| clause(p, c)).collect(),
+    }
+}
+
+/// Money as the IR view writes it.
+pub fn money(d: rust_decimal::Decimal) -> String {
+    fmt_money(d)
+}

@@ -1,0 +1,66 @@
+//! Reading rule files and source texts from disk: the only I/O of the library, kept apart
+//! from [`crate::compile`] so embedders can feed texts from anywhere.
+
+use crate::compile::Input;
+use std::path::{Path, PathBuf};
+
+/// Collects `*.policy` files under the given paths (files or folders, recursively, sorted),
+/// and the source texts (`*.txt`) found in any `sources/` folder beside them.
+pub fn load(paths: &[PathBuf]) -> Result<Input, String> {
+    let mut rules = Vec::new();
+    let mut texts = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut rules, &mut texts)?;
+        } else if p.is_file() {
+            rules.push(p.clone());
+            if let Some(dir) = p.parent() {
+                let src = dir.join("sources");
+                if src.is_dir() {
+                    walk(&src, &mut Vec::new(), &mut texts)?;
+                }
+            }
+        } else {
+            return Err(format!("`{}` is neither a rule file nor a folder", p.display()));
+        }
+    }
+    rules.sort();
+    rules.dedup();
+    texts.sort();
+    texts.dedup();
+    let mut input = Input::default();
+    for r in rules {
+        let text = std::fs::read_to_string(&r).map_err(|e| format!("cannot read `{}`: {e}", r.display()))?;
+        input.rule_files.push((display(&r), text));
+    }
+    for t in texts {
+        let text = std::fs::read_to_string(&t).map_err(|e| format!("cannot read `{}`: {e}", t.display()))?;
+        if let Some(name) = t.file_name().and_then(|n| n.to_str()) {
+            input.source_texts.insert(name.to_string(), text);
+        }
+    }
+    Ok(input)
+}
+
+fn walk(dir: &Path, rules: &mut Vec<PathBuf>, texts: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read folder `{}`: {e}", dir.display()))?;
+    let in_sources = dir.file_name().is_some_and(|n| n == "sources");
+    for e in entries {
+        let p = e.map_err(|e| format!("cannot read folder `{}`: {e}", dir.display()))?.path();
+        if p.is_dir() {
+            walk(&p, rules, texts)?;
+        } else if p.extension().is_some_and(|x| x == "policy") {
+            rules.push(p);
+        } else if in_sources && p.extension().is_some_and(|x| x == "txt") {
+            texts.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// A path as diagnostics print it: relative to the working folder where possible.
+fn display(p: &Path) -> String {
+    let rel = std::env::current_dir().ok().and_then(|cwd| p.strip_prefix(&cwd).ok().map(Path::to_path_buf));
+    rel.unwrap_or_else(|| p.to_path_buf()).to_string_lossy().replace('\\', "/")
+}

@@ -1,0 +1,135 @@
+//! JSON report types of `huiqi eval` and `huiqi simulate`: the output contract. Built from
+//! library outcomes; never internal structs serialised as they are. Any change to these shapes
+//! is a breaking change and bumps [`EVAL_SCHEMA_VERSION`].
+
+use crate::eval::{ClauseResult, Lang, LedgerEntry, Outcome, Status, Step};
+use crate::ir::Program;
+use crate::value::fmt_yuan;
+use serde::Serialize;
+
+pub const EVAL_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+pub struct EvalReport {
+    pub schema_version: u32,
+    /// The enterprise's `$name` (or `$id`) from the facts, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enterprise: Option<String>,
+    pub period: i32,
+    pub as_of: String,
+    pub results: Vec<ResultJson>,
+    /// The ledger entries this evaluation adds.
+    pub ledger: Vec<LedgerEntry>,
+    /// The sum of granted amounts, in yuan.
+    pub total: String,
+    /// Clauses whose evaluation failed (overflow, division by zero …).
+    pub errors: Vec<ClauseErrorJson>,
+}
+
+#[derive(Serialize)]
+pub struct ResultJson {
+    pub policy: String,
+    pub number: Option<String>,
+    pub clause: String,
+    pub title: String,
+    pub status: Status,
+    pub amount: Option<String>,
+    pub cap: Option<String>,
+    pub floor: Option<String>,
+    pub explanation: Vec<StepJson>,
+    pub reasons: Vec<StepJson>,
+    pub missing: Vec<String>,
+}
+
+#[derive(Serialize, Clone)]
+pub struct StepJson {
+    /// The clause the step belongs to, e.g. `S22.14a`.
+    pub clause: String,
+    pub kind: &'static str,
+    pub text: String,
+}
+
+#[derive(Serialize)]
+pub struct ClauseErrorJson {
+    pub policy: String,
+    pub clause: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn steps(prog: &Program, cref: &str, s: &[Step], lang: Lang) -> Vec<StepJson> {
+    s.iter()
+        .map(|x| StepJson { clause: cref.to_string(), kind: x.kind(), text: x.render(prog, lang) })
+        .collect()
+}
+
+pub fn result_json(prog: &Program, r: &ClauseResult, lang: Lang) -> ResultJson {
+    let c = prog.clause(r.clause);
+    let p = c.and_then(|c| prog.policy_of(c));
+    let cref = prog.clause_ref(r.clause);
+    ResultJson {
+        policy: p.map_or_else(String::new, |p| p.key.clone()),
+        number: p.and_then(|p| p.number.clone()),
+        clause: c.map_or_else(String::new, |c| c.id.clone()),
+        title: c.map_or_else(String::new, |c| c.title.clone()),
+        status: r.status,
+        amount: r.amount.map(fmt_yuan),
+        cap: r.cap.map(fmt_yuan),
+        floor: r.floor.map(fmt_yuan),
+        explanation: steps(prog, &cref, &r.steps, lang),
+        reasons: steps(prog, &cref, &r.reasons, lang),
+        missing: r.missing.clone(),
+    }
+}
+
+pub fn eval_report(prog: &Program, o: &Outcome, enterprise: Option<String>, lang: Lang) -> EvalReport {
+    EvalReport {
+        schema_version: EVAL_SCHEMA_VERSION,
+        enterprise,
+        period: o.period,
+        as_of: o.as_of.to_string(),
+        results: o.results.iter().map(|r| result_json(prog, r, lang)).collect(),
+        ledger: o.new_entries().cloned().collect(),
+        total: fmt_yuan(o.total()),
+        errors: o
+            .errors
+            .iter()
+            .map(|e| {
+                let c = prog.clause(e.clause);
+                ClauseErrorJson {
+                    policy: c.and_then(|c| prog.policy_of(c)).map_or_else(String::new, |p| p.key.clone()),
+                    clause: c.map_or_else(String::new, |c| c.id.clone()),
+                    code: e.code.id(),
+                    message: e.message.clone(),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// `huiqi simulate --format json`: one object per year, each with its results and the ledger
+/// after that year, plus the final ledger.
+#[derive(Serialize)]
+pub struct SimulateReport {
+    pub schema_version: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enterprise: Option<String>,
+    pub from: i32,
+    pub to: i32,
+    pub years: Vec<YearReport>,
+    /// The ledger after the last year.
+    pub ledger: serde_json::Value,
+    /// Granted over all years, in yuan.
+    pub total: String,
+}
+
+#[derive(Serialize)]
+pub struct YearReport {
+    pub period: i32,
+    pub as_of: String,
+    pub results: Vec<ResultJson>,
+    pub total: String,
+    pub errors: Vec<ClauseErrorJson>,
+    /// The whole ledger after this year.
+    pub ledger: serde_json::Value,
+}

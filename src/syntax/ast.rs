@@ -1,0 +1,339 @@
+//! The abstract syntax tree: what the analyst wrote, with a span on every node. Built from
+//! pest pairs by [`super::parse`]; nothing outside `syntax/` ever sees pest.
+
+use crate::span::Span;
+use crate::value::{Date, Literal};
+
+#[derive(Clone, Debug)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Item {
+    Enum(EnumDecl),
+    Record(RecordDecl),
+    Fact(FactDecl),
+    Define(DefineDecl),
+    Parameter(ParamDecl),
+    Policy(PolicyDecl),
+    Test(TestDecl),
+}
+
+#[derive(Clone, Debug)]
+pub struct EnumDecl {
+    pub name: Ident,
+    pub label: Option<String>,
+    pub ordered: bool,
+    pub variants: Vec<(Ident, Option<String>)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RecordDecl {
+    pub name: Ident,
+    pub label: Option<String>,
+    pub fields: Vec<FieldDecl>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FieldDecl {
+    pub name: Ident,
+    pub ty: TypeExpr,
+    pub label: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum TypeExpr {
+    Named(Ident),
+    Series(Ident),
+    List(Ident),
+}
+
+#[derive(Clone, Debug)]
+pub struct FactDecl {
+    pub name: Ident,
+    pub ty: TypeExpr,
+    pub label: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DefineDecl {
+    pub name: Ident,
+    pub label: Option<String>,
+    pub expr: Expr,
+}
+
+#[derive(Clone, Debug)]
+pub struct ParamDecl {
+    pub name: Ident,
+    pub ty: Ident,
+    pub label: Option<String>,
+    pub versions: Vec<ParamVersion>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ParamVersion {
+    pub value: Expr,
+    pub from: Date,
+    pub label: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct PolicyDecl {
+    pub key: Ident,
+    pub title: String,
+    pub meta: Vec<Meta>,
+    pub clauses: Vec<ClauseDecl>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum Meta {
+    Number(String, Span),
+    Issuer(String, Span),
+    Issued(Date, Span),
+    Published(Date, Span),
+    Source(String, Span),
+    InForce(Window),
+    Applies(Expr),
+    Rounding(Rounding, Span),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rounding {
+    /// to 0.01 yuan, half away from zero (the default)
+    Fen,
+    /// to whole yuan
+    Yuan,
+    /// to whole 万
+    Wan,
+    /// exact, unrounded
+    None,
+}
+
+/// An inclusive date range; an open end is `None`.
+#[derive(Clone, Debug)]
+pub struct Window {
+    pub start: Option<Date>,
+    pub end: Option<Date>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct ClauseDecl {
+    pub id: String,
+    pub id_span: Span,
+    pub title: String,
+    pub parts: Vec<ClausePart>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum ClausePart {
+    Quote(String, Span),
+    Responsible(Vec<Ident>),
+    When(Expr),
+    Valid(Window, Option<Expr>),
+    Dated(Expr),
+    Amount(Amount),
+    Cap(Expr, CapScope, Span),
+    Floor(Expr, Span),
+    Once(OnceScope, Span),
+    AtMost(u32, Option<Expr>, Span),
+    /// A benefit that is not money (a priority, a service, a right): granted when eligible.
+    Provides(String, Span),
+    Kind(ClauseKind, Span),
+}
+
+/// What kind of rule a catalogue row is. `guidance`, `stacking` and `target` rows are written
+/// down and listed but not evaluated per enterprise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClauseKind {
+    #[default]
+    Benefit,
+    Priority,
+    Ceiling,
+    Definition,
+    Guidance,
+    Stacking,
+    Target,
+}
+
+impl ClauseKind {
+    /// Whether the clause gives a per-enterprise result.
+    pub fn evaluated(self) -> bool {
+        !matches!(self, ClauseKind::Guidance | ClauseKind::Stacking | ClauseKind::Target)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapScope {
+    PerGrant,
+    PerYear,
+    Total,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnceScope {
+    Clause,
+    PerTier,
+    PerCategory,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayRule {
+    Highest,
+    Each,
+}
+
+#[derive(Clone, Debug)]
+pub enum Amount {
+    Discretionary { base: Option<Expr>, span: Span },
+    Tiers { first_time: bool, subject: Expr, pay: PayRule, tiers: Vec<Tier>, span: Span },
+    Brackets { subject: Expr, brackets: Vec<Bracket>, span: Span },
+    Category { subject: Expr, arms: Vec<(Ident, Expr)>, span: Span },
+    Credit { earned: Expr, capacity: Expr, years: u32, span: Span },
+    Expr(Expr),
+}
+
+#[derive(Clone, Debug)]
+pub struct Tier {
+    pub op: CmpOp,
+    pub threshold: Expr,
+    pub amount: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Bracket {
+    /// `up to X`; `None` for `above` (the rest).
+    pub upper: Option<Expr>,
+    pub rate: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum ExprKind {
+    Lit(Literal),
+    Bool(bool),
+    Name(String),
+    Period,
+    AsOf,
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    Index(Box<Expr>, Box<Expr>),
+    Field(Box<Expr>, Ident),
+    Set(Vec<Expr>),
+    Call(Ident, Vec<Arg>),
+}
+
+#[derive(Clone, Debug)]
+pub enum Arg {
+    Expr(Expr),
+    Selection(Selection),
+}
+
+#[derive(Clone, Debug)]
+pub struct Selection {
+    pub list: Ident,
+    pub ops: Vec<SelOp>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum SelOp {
+    Where(Expr),
+    First(u32, Option<Ident>, Span),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BinOp {
+    Or,
+    And,
+    In,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Cmp(CmpOp),
+}
+
+/// Comparison operators. The Chinese threshold words map onto these: 达到/不低于/以上 → `Ge`,
+/// 超过 → `Gt`, 不超过/以下/以内 → `Le`, 不满/低于 → `Lt`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CmpOp {
+    Ge,
+    Gt,
+    Le,
+    Lt,
+    Eq,
+    Ne,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Ge => "≥",
+            CmpOp::Gt => ">",
+            CmpOp::Le => "≤",
+            CmpOp::Lt => "<",
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "≠",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TestDecl {
+    pub name: String,
+    pub span: Span,
+    pub period: Option<(i32, Span)>,
+    pub as_of: Option<Date>,
+    /// The facts as the JSON value the facts reader validates, and where they were written.
+    pub facts: Option<(serde_json::Value, Span)>,
+    pub ledger: Vec<LedgerRow>,
+    pub expects: Vec<Expect>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ClauseRef {
+    pub policy: String,
+    pub clause: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct LedgerRow {
+    pub clause: ClauseRef,
+    pub key: Option<String>,
+    pub period: i32,
+    pub amount: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum Expect {
+    Total { amount: String, span: Span },
+    Clause { clause: ClauseRef, status: String, amount: Option<String>, span: Span },
+}

@@ -41,6 +41,11 @@ pub struct Failed {
 /// Parses, lowers and checks rule files.
 pub fn compile(input: &Input) -> Result<Compiled, Failed> {
     let mut sources = SourceMap::new();
+    if input.rule_files.is_empty() {
+        let d = Diagnostic::new(crate::diag::Code::NoRuleFiles, "no rule files (`*.policy`) to compile")
+            .help("name a folder or file that holds `.policy` files, e.g. `policies/`");
+        return Err(Failed { sources, diagnostics: vec![d] });
+    }
     let mut files = Vec::new();
     let mut diags = Vec::new();
     for (name, text) in &input.rule_files {

@@ -7,8 +7,8 @@
 mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use huiqi::diag::Diagnostic;
 use huiqi::diag::render::{render_human, render_short, to_json};
-use huiqi::diag::{Code, Diagnostic};
 use huiqi::eval::facts::{Facts, parse_facts};
 use huiqi::eval::{EvalOptions, Lang, Ledger, evaluate};
 use huiqi::report;
@@ -191,12 +191,6 @@ fn print_diags(diags: &[Diagnostic], sources: &SourceMap, format: DiagFormat) {
 /// Loads and compiles; prints diagnostics (errors, and warnings when `show_warnings`).
 fn build(paths: Vec<PathBuf>, format: DiagFormat, show_warnings: bool) -> Result<Compiled, Exit> {
     let input: Input = huiqi::load::load(&default_paths(paths)).map_err(usage)?;
-    if input.rule_files.is_empty() {
-        let d = Diagnostic::new(Code::NoRuleFiles, "no rule files (`*.policy`) found")
-            .help("name a folder or file that holds `.policy` files, e.g. `policies/`");
-        print_diags(&[d], &SourceMap::new(), format);
-        return Err(Exit::Failure);
-    }
     match compile(&input) {
         Ok(c) => {
             if show_warnings && !c.warnings.is_empty() {

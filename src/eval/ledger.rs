@@ -48,37 +48,54 @@ struct LedgerFile<'a> {
     entries: &'a [LedgerEntry],
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum LedgerInput {
-    File {
-        #[serde(default)]
-        schema_version: Option<u32>,
-        entries: Vec<LedgerEntry>,
-    },
-    Bare(Vec<LedgerEntry>),
-}
-
 impl Ledger {
     pub fn new(entries: Vec<LedgerEntry>) -> Ledger {
         Ledger { entries }
     }
 
-    /// Reads a ledger from JSON text; `file` names it in diagnostics.
+    /// Reads a ledger from JSON text; `file` names it in diagnostics, which point at the
+    /// offending entry (`entries[2].amount`).
     pub fn from_json(text: &str, file: &str) -> Result<Ledger, Box<Diagnostic>> {
-        let input: LedgerInput = serde_json::from_str(text).map_err(|e| {
-            Box::new(Diagnostic::new(Code::LedgerInvalid, format!("the ledger cannot be read: {e}"))
-                .in_input(file, format!("line {}, column {}", e.line(), e.column()))
-                .help("a ledger is {\"schema_version\": 1, \"entries\": [{\"policy\": \"S22\", \"clause\": \"14a\", \"period\": 2023, \"amount\": \"300000.00\"}]}"))
+        const FORM: &str = "a ledger is {\"schema_version\": 1, \"entries\": [{\"policy\": \"S22\", \"clause\": \"14a\", \"key\": null, \"period\": 2023, \"amount\": \"300000.00\"}]}";
+        let bad = |path: String, msg: String| {
+            Box::new(Diagnostic::new(Code::LedgerInvalid, msg).in_input(file, path).help(FORM))
+        };
+        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            bad(
+                format!("line {}, column {}", e.line(), e.column()),
+                format!("the ledger is not valid JSON: {e}"),
+            )
         })?;
-        match input {
-            LedgerInput::File { schema_version: Some(v), .. } if v != LEDGER_SCHEMA_VERSION => Err(Box::new(
-                Diagnostic::new(Code::LedgerInvalid, format!("ledger schema_version {v} is not supported"))
-                    .in_input(file, "schema_version")
-                    .help(format!("this huiqi reads schema_version {LEDGER_SCHEMA_VERSION}")),
-            )),
-            LedgerInput::File { entries, .. } | LedgerInput::Bare(entries) => Ok(Ledger { entries }),
+        let (entries, prefix) = match &json {
+            serde_json::Value::Array(a) => (a, ""),
+            serde_json::Value::Object(m) => {
+                if let Some(v) = m.get("schema_version") {
+                    if v.as_u64() != Some(u64::from(LEDGER_SCHEMA_VERSION)) {
+                        return Err(Box::new(
+                            Diagnostic::new(
+                                Code::LedgerInvalid,
+                                format!("ledger schema_version {v} is not supported"),
+                            )
+                            .in_input(file, "schema_version")
+                            .help(format!("this huiqi reads schema_version {LEDGER_SCHEMA_VERSION}")),
+                        ));
+                    }
+                }
+                match m.get("entries") {
+                    Some(serde_json::Value::Array(a)) => (a, "entries"),
+                    _ => return Err(bad("entries".into(), "the ledger has no `entries` list".into())),
+                }
+            }
+            _ => return Err(bad("$".into(), "a ledger is a JSON object or a list of entries".into())),
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            let entry: LedgerEntry = serde_json::from_value(e.clone()).map_err(|err| {
+                bad(format!("{prefix}[{i}]"), format!("ledger entry {i} is invalid: {err}"))
+            })?;
+            out.push(entry);
         }
+        Ok(Ledger { entries: out })
     }
 
     pub fn to_json(&self) -> serde_json::Value {

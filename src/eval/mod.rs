@@ -98,6 +98,24 @@ pub struct ClauseError {
     pub message: String,
 }
 
+impl ClauseError {
+    /// The failure as a diagnostic located at its clause.
+    pub fn to_diagnostic(&self, prog: &Program) -> crate::diag::Diagnostic {
+        let cref = prog.clause_ref(self.clause);
+        let span = prog.clause(self.clause).map(|c| c.span).unwrap_or_default();
+        let help = match self.code {
+            Code::DivisionByZero => {
+                "guard the division with a condition (`when 分母 超过 0元`) or use a fact that cannot be zero"
+            }
+            Code::NoParamVersion => "add a parameter version that takes effect on or before that date",
+            _ => "check the magnitudes of the facts; amounts are exact decimals of at most 28 digits",
+        };
+        crate::diag::Diagnostic::new(self.code, format!("`{cref}`: {}", self.message))
+            .at(span, "while evaluating this clause")
+            .help(help)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
     pub period: i32,

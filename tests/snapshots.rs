@@ -151,10 +151,10 @@ fn no_orphaned_snapshots() {
     for e in std::fs::read_dir("snapshots").expect("snapshots/") {
         let p = e.expect("entry").path();
         let n = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        if let Some(stem) = n.strip_suffix(".snap") {
-            if !expected.contains(stem) {
-                orphans.push(n);
-            }
+        if let Some(stem) = n.strip_suffix(".snap")
+            && !expected.contains(stem)
+        {
+            orphans.push(n);
         }
     }
     assert!(orphans.is_empty(), "orphaned snapshot files (delete them or restore their source): {orphans:?}");

@@ -69,17 +69,17 @@ impl Ledger {
         let (entries, prefix) = match &json {
             serde_json::Value::Array(a) => (a, ""),
             serde_json::Value::Object(m) => {
-                if let Some(v) = m.get("schema_version") {
-                    if v.as_u64() != Some(u64::from(LEDGER_SCHEMA_VERSION)) {
-                        return Err(Box::new(
-                            Diagnostic::new(
-                                Code::LedgerInvalid,
-                                format!("ledger schema_version {v} is not supported"),
-                            )
-                            .in_input(file, "schema_version")
-                            .help(format!("this huiqi reads schema_version {LEDGER_SCHEMA_VERSION}")),
-                        ));
-                    }
+                if let Some(v) = m.get("schema_version")
+                    && v.as_u64() != Some(u64::from(LEDGER_SCHEMA_VERSION))
+                {
+                    return Err(Box::new(
+                        Diagnostic::new(
+                            Code::LedgerInvalid,
+                            format!("ledger schema_version {v} is not supported"),
+                        )
+                        .in_input(file, "schema_version")
+                        .help(format!("this huiqi reads schema_version {LEDGER_SCHEMA_VERSION}")),
+                    ));
                 }
                 match m.get("entries") {
                     Some(serde_json::Value::Array(a)) => (a, "entries"),

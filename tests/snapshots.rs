@@ -1,3 +1,10 @@
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken fixture"
+)]
+
 //! The snapshot harness. Adding a test means adding a file:
 //! - every clause under `policies/` gets an IR snapshot `snapshots/{doc}__{clause}.snap`
 //!   (spans left out, so it changes only when the clause's meaning does);

@@ -13,10 +13,10 @@ fn blocks(path: &str) -> Vec<(String, String, usize)> {
         let t = line.trim_start();
         match &mut cur {
             None => {
-                if let Some(info) = t.strip_prefix("```") {
-                    if info == "huiqi" || info == "huiqi-error" {
-                        cur = Some((info.to_string(), String::new(), i + 1));
-                    }
+                if let Some(info) = t.strip_prefix("```")
+                    && (info == "huiqi" || info == "huiqi-error")
+                {
+                    cur = Some((info.to_string(), String::new(), i + 1));
                 }
             }
             Some((_, body, _)) => {

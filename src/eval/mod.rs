@@ -227,9 +227,11 @@ struct Evaluator<'p> {
     params_used: Vec<(ParamId, usize)>,
 }
 
-enum Early {
-    Done(ClauseResult),
+/// What the history limits say before the amount is computed.
+enum Gate {
     Go,
+    Stop,
+    Unknown,
 }
 
 impl<'p> Evaluator<'p> {
@@ -379,8 +381,10 @@ impl<'p> Evaluator<'p> {
             return Ok(self.undetermined(r));
         }
         // history limits that stop a clause whatever the amount
-        if let Early::Done(done) = self.history_gate(c, history, r.clone())? {
-            return Ok(done);
+        match self.history_gate(c, history, &mut r)? {
+            Gate::Go => {}
+            Gate::Stop => return Ok(r),
+            Gate::Unknown => return Ok(self.undetermined(r)),
         }
         // caps and floor are reported even when the amount is discretionary
         let mut caps = Vec::with_capacity(c.caps.len());
@@ -521,8 +525,8 @@ impl<'p> Evaluator<'p> {
         &mut self,
         c: &ClauseDef,
         history: &[&LedgerEntry],
-        mut r: ClauseResult,
-    ) -> Result<Early, Fail> {
+        r: &mut ClauseResult,
+    ) -> Result<Gate, Fail> {
         if c.once == Some(OnceScope::Clause)
             && let Some(e) = history
                 .iter()
@@ -532,13 +536,13 @@ impl<'p> Evaluator<'p> {
             r.reasons.push(Step::Once { key: None, period: e.period });
             r.steps.extend(r.reasons.clone());
             r.status = Status::Exhausted;
-            return Ok(Early::Done(r));
+            return Ok(Gate::Stop);
         }
         if let Some(am) = &c.at_most {
             match &am.from {
                 Some(from) => {
                     let Some(Value::Date(d)) = self.eval(from)? else {
-                        return Ok(Early::Done(self.undetermined(r)));
+                        return Ok(Gate::Unknown);
                     };
                     let nth = i64::from(self.period) - i64::from(d.year) + 1;
                     if nth < 1 || nth > i64::from(am.years) {
@@ -550,7 +554,7 @@ impl<'p> Evaluator<'p> {
                         });
                         r.steps.extend(r.reasons.clone());
                         r.status = if nth < 1 { Status::Ineligible } else { Status::Exhausted };
-                        return Ok(Early::Done(r));
+                        return Ok(Gate::Stop);
                     }
                     if self.explain {
                         r.steps.push(Step::Years {
@@ -579,7 +583,7 @@ impl<'p> Evaluator<'p> {
                         });
                         r.steps.extend(r.reasons.clone());
                         r.status = Status::Exhausted;
-                        return Ok(Early::Done(r));
+                        return Ok(Gate::Stop);
                     }
                     if self.explain {
                         r.steps.push(Step::Years {
@@ -592,7 +596,7 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
-        Ok(Early::Go)
+        Ok(Gate::Go)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -146,36 +146,52 @@ pub fn simulate_table(prog: &Program, years: &[YearOutcome], name: Option<&str>,
         out.push_str(&format!("{n}\n\n"));
     }
     let head = if zh {
-        ["年度", "条款", "标题", "结果", "本年(万元)", "累计(万元)", "上限与历史"]
+        ["年度", "条款", "标题", "结果", "本年(万元)", "累计(万元)", "累计上限", "理由"]
     } else {
-        ["year", "clause", "title", "status", "this year (万)", "running (万)", "caps and history"]
+        ["year", "clause", "title", "status", "this year (万)", "running (万)", "lifetime cap", "why"]
     };
     let mut rows = vec![head.iter().map(|s| (*s).to_string()).collect::<Vec<_>>()];
     let mut running: Vec<Decimal> = vec![Decimal::ZERO; prog.clauses.len()];
     let mut grand = Decimal::ZERO;
     for y in years {
+        let mut discretionary = 0usize;
         for r in &y.outcome.results {
             let amount =
                 if r.status == Status::Granted { r.amount.unwrap_or(Decimal::ZERO) } else { Decimal::ZERO };
             if let Some(x) = running.get_mut(r.clause as usize) {
                 *x += amount;
             }
-            let shown = matches!(r.status, Status::Granted | Status::Exhausted | Status::Discretionary);
-            if !shown {
+            let money = r.status == Status::Granted && r.amount.is_some();
+            if r.status == Status::Discretionary {
+                discretionary += 1;
+            }
+            if !(money || r.status == Status::Exhausted) {
                 continue;
             }
             let cum = running.get(r.clause as usize).copied().unwrap_or(Decimal::ZERO);
+            let total_cap = prog.clause(r.clause).and_then(|c| {
+                c.caps
+                    .iter()
+                    .find(|k| k.scope == huiqi::syntax::ast::CapScope::Total)
+                    .map(|k| huiqi::ir::show::expr(prog, &k.expr))
+            });
             rows.push(vec![
                 y.outcome.period.to_string(),
                 prog.clause_ref(r.clause),
                 prog.clause(r.clause).map_or_else(String::new, |c| c.title.clone()),
                 status_word(r.status, lang).to_string(),
-                r.amount.filter(|_| r.status == Status::Granted).map_or_else(|| "—".into(), wan),
+                r.amount.filter(|_| money).map_or_else(|| "—".into(), wan),
                 wan(cum),
+                total_cap.unwrap_or_else(|| "—".into()),
                 why(prog, r, lang),
             ]);
         }
         grand += y.outcome.total();
+        let note = match (zh, discretionary) {
+            (_, 0) => String::new(),
+            (true, n) => format!("另有 {n} 项酌定支持（金额由主管部门确定）"),
+            (false, n) => format!("plus {n} discretionary items (amounts decided case by case)"),
+        };
         rows.push(vec![
             y.outcome.period.to_string(),
             String::new(),
@@ -184,9 +200,10 @@ pub fn simulate_table(prog: &Program, years: &[YearOutcome], name: Option<&str>,
             wan(y.outcome.total()),
             wan(grand),
             String::new(),
+            note,
         ]);
     }
-    out.push_str(&render(&rows, &[false, false, false, false, true, true, false]));
+    out.push_str(&render(&rows, &[false, false, false, false, true, true, false, false]));
     out.push_str(&if zh {
         format!("\n{} 年累计给予 {}\n", years.len(), fmt_money(grand))
     } else {

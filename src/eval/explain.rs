@@ -38,6 +38,8 @@ pub enum Step {
     Zero { value: Decimal },
     Missing { paths: Vec<String> },
     Provides { what: String },
+    Excluded { by: String },
+    NotLargest { group: String, winner: String },
 }
 
 fn m(d: Decimal) -> String {
@@ -106,6 +108,8 @@ impl Step {
             Step::Zero { .. } => "zero",
             Step::Missing { .. } => "missing",
             Step::Provides { .. } => "provides",
+            Step::Excluded { .. } => "excluded",
+            Step::NotLargest { .. } => "not_largest",
         }
     }
 
@@ -397,6 +401,20 @@ impl Step {
                     format!("计算金额为 {}，无可给予的金额", m(*value))
                 } else {
                     format!("the computed amount is {}: nothing to grant", m(*value))
+                }
+            }
+            Step::Excluded { by } => {
+                if zh {
+                    format!("与已给予的 {by} 不可同时享受")
+                } else {
+                    format!("cannot be combined with {by}, which is granted")
+                }
+            }
+            Step::NotLargest { group, winner } => {
+                if zh {
+                    format!("“{group}”中只给予金额最高的一项（{winner}）")
+                } else {
+                    format!("only the largest of “{group}” pays ({winner})")
                 }
             }
             Step::Provides { what } => {

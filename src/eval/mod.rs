@@ -187,7 +187,58 @@ pub fn evaluate(prog: &Program, facts: &Facts, ledger: &Ledger, opts: EvalOption
             Err(f) => errors.push(ClauseError { clause: id, code: f.code, message: f.message }),
         }
     }
+    stack(prog, &mut results);
     Outcome { period: opts.period, as_of, results, errors }
+}
+
+/// Stacking (language.md §8): by default every benefit a firm qualifies for pays (应享尽享).
+/// A granted clause removes the clauses it `excludes`; of the granted clauses sharing an
+/// `only largest in` group, only the largest amount pays (the first declared on a tie).
+fn stack(prog: &Program, results: &mut [ClauseResult]) {
+    let paid = |r: &ClauseResult| r.status == Status::Granted && r.amount.is_some_and(|a| a > Decimal::ZERO);
+    let mut drop: Vec<(usize, Step)> = Vec::new();
+    for r in results.iter().filter(|r| paid(r)) {
+        let Some(c) = prog.clause(r.clause) else { continue };
+        for x in &c.excludes {
+            if let Some(i) = results.iter().position(|o| o.clause == *x && paid(o)) {
+                drop.push((i, Step::Excluded { by: prog.clause_ref(r.clause) }));
+            }
+        }
+    }
+    let mut groups: Vec<&str> = prog.clauses.iter().filter_map(|c| c.largest_in.as_deref()).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    for g in groups {
+        let members: Vec<usize> = results
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                paid(r) && prog.clause(r.clause).and_then(|c| c.largest_in.as_deref()) == Some(g)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let winner = members.iter().copied().reduce(|best, i| {
+            let amount = |k: usize| results.get(k).and_then(|r| r.amount).unwrap_or(Decimal::ZERO);
+            if amount(i) > amount(best) { i } else { best }
+        });
+        let Some(w) = winner else { continue };
+        let wref = results.get(w).map(|r| prog.clause_ref(r.clause)).unwrap_or_default();
+        for i in members.into_iter().filter(|i| *i != w) {
+            drop.push((i, Step::NotLargest { group: g.to_string(), winner: wref.clone() }));
+        }
+    }
+    for (i, step) in drop {
+        if let Some(r) = results.get_mut(i) {
+            if r.status != Status::Granted {
+                continue;
+            }
+            r.status = Status::Ineligible;
+            r.amount = None;
+            r.entries.clear();
+            r.steps.push(step.clone());
+            r.reasons = vec![step];
+        }
+    }
 }
 
 /// Evaluates one clause (same semantics as [`evaluate`]).

@@ -49,6 +49,7 @@ pub fn lower(files: &[(FileId, ast::File)], sources: &SourceMap) -> (Program, Ve
         def_ast: Vec::new(),
         def_state: Vec::new(),
         def_stack: Vec::new(),
+        pending_excludes: Vec::new(),
     };
     l.run(files);
     (l.prog, l.diags)
@@ -65,6 +66,8 @@ struct Lowerer<'a> {
     def_ast: Vec<&'a ast::DefineDecl>,
     def_state: Vec<DefState>,
     def_stack: Vec<DefId>,
+    /// `excludes` references, resolved once every document is lowered.
+    pending_excludes: Vec<(ClauseId, ast::ClauseRef)>,
 }
 
 type R<T> = Result<T, ()>;
@@ -206,6 +209,14 @@ impl<'a> Lowerer<'a> {
                     continue;
                 }
                 self.policy(p);
+            }
+        }
+        // excludes may name clauses of documents lowered later
+        for (me, r) in std::mem::take(&mut self.pending_excludes) {
+            if let Some(target) = self.clause_ref(&r)
+                && let Some(c) = self.prog.clauses.get_mut(me as usize)
+            {
+                c.excludes.push(target);
             }
         }
         // 5. tests
@@ -552,6 +563,8 @@ impl<'a> Lowerer<'a> {
             floor: None,
             once: None,
             at_most: None,
+            excludes: Vec::new(),
+            largest_in: None,
             span: c.id_span,
         };
         let before = self.diags.len();
@@ -652,6 +665,11 @@ impl<'a> Lowerer<'a> {
                     cd.at_most = Some(AtMost { years: *n, from, span: *span });
                 }
                 ast::ClausePart::Kind(k, _) => cd.kind = *k,
+                ast::ClausePart::Excludes(refs) => {
+                    let me = idx(self.prog.clauses.len());
+                    self.pending_excludes.extend(refs.iter().map(|r| (me, r.clone())));
+                }
+                ast::ClausePart::LargestIn(g, _) => cd.largest_in = Some(g.clone()),
                 ast::ClausePart::Provides(what, span) => {
                     if has_amount {
                         self.err(

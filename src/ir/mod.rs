@@ -176,6 +176,10 @@ pub struct ClauseDef {
     pub floor: Option<Expr>,
     pub once: Option<OnceScope>,
     pub at_most: Option<AtMost>,
+    /// Clauses this one cannot be combined with (when this one is granted, they are not).
+    pub excludes: Vec<ClauseId>,
+    /// A group in which only the largest granted amount pays.
+    pub largest_in: Option<String>,
     pub span: Span,
 }
 

@@ -165,6 +165,12 @@ pub fn clause(p: &Program, c: &ClauseDef) -> ClauseView {
             crate::syntax::ast::OnceScope::PerCategory => "once per category".into(),
         });
     }
+    for x in &c.excludes {
+        limits.push(format!("excludes {}", p.clause_ref(*x)));
+    }
+    if let Some(g) = &c.largest_in {
+        limits.push(format!("only largest in \"{g}\""));
+    }
     if let Some(a) = &c.at_most {
         limits.push(match &a.from {
             Some(f) => format!("at most {} years from {}", a.years, e(f)),

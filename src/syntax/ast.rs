@@ -151,6 +151,10 @@ pub enum ClausePart {
     /// A benefit that is not money (a priority, a service, a right): granted when eligible.
     Provides(String, Span),
     Kind(ClauseKind, Span),
+    /// Benefits this clause cannot be combined with: when it is granted, they are not.
+    Excludes(Vec<ClauseRef>),
+    /// Of the clauses naming the same group, only the largest granted amount pays.
+    LargestIn(String, Span),
 }
 
 /// What kind of rule a catalogue row is. `guidance`, `stacking` and `target` rows are written

@@ -218,8 +218,10 @@ fn rule_words(r: Rule) -> &'static str {
         | Rule::c_once
         | Rule::c_at_most
         | Rule::c_provides
-        | Rule::c_kind => {
-            "a clause part (`kind`, `quote`, `responsible`, `when`, `valid`, `dated`, `amount`, `provides`, `cap`, `floor`, `once`, `at most`)"
+        | Rule::c_kind
+        | Rule::c_excludes
+        | Rule::c_largest => {
+            "a clause part (`kind`, `quote`, `responsible`, `when`, `valid`, `dated`, `amount`, `provides`, `cap`, `floor`, `once`, `at most`, `excludes`, `only largest in`)"
         }
         Rule::cap_scope => "`per grant`, `per year` or `total`",
         Rule::once_scope => "`per tier` or `per category`",
@@ -524,6 +526,8 @@ impl Builder {
                     ClausePart::AtMost(n, from, qspan)
                 }
                 Rule::c_provides => ClausePart::Provides(self.string(next(&mut inner, qspan)?), qspan),
+                Rule::c_excludes => ClausePart::Excludes(inner.map(|r| self.clause_ref(r)).collect()),
+                Rule::c_largest => ClausePart::LargestIn(self.string(next(&mut inner, qspan)?), qspan),
                 Rule::c_kind => {
                     let k = match next(&mut inner, qspan)?.as_str() {
                         "priority" => ClauseKind::Priority,

@@ -57,8 +57,13 @@ fn ordinal_en(n: i64) -> String {
     }
 }
 
+/// The values read, at most eight of them (a condition over a long list reads many).
 fn values(v: &[(String, String)]) -> String {
-    v.iter().map(|(k, x)| format!("{k} = {x}")).collect::<Vec<_>>().join(", ")
+    let mut parts: Vec<String> = v.iter().take(8).map(|(k, x)| format!("{k} = {x}")).collect();
+    if v.len() > 8 {
+        parts.push(format!("… {} more", v.len() - 8));
+    }
+    parts.join(", ")
 }
 
 fn range(start: Option<Date>, end: Option<Date>) -> String {

@@ -185,24 +185,19 @@ impl Step {
                 }
             }
             Step::Tier { key, op, value, amount, first_time, pay } => {
-                let ft = if *first_time { if zh { "首次" } else { "for the first time " } } else { "" };
-                let each = matches!(pay, PayRule::Highest);
+                let highest = matches!(pay, PayRule::Highest);
                 if zh {
-                    format!(
-                        "{} {}{} {key} 档：{}{}",
-                        m(*value),
-                        ft,
-                        op.symbol(),
-                        m(*amount),
-                        if each { "（按达到的最高档）" } else { "" }
-                    )
+                    let ft = if *first_time { "首次" } else { "" };
+                    let h = if highest { "（按达到的最高档）" } else { "" };
+                    format!("{} {ft}{} {key} 档：{}{h}", m(*value), op.word_zh(), m(*amount))
                 } else {
+                    let ft = if *first_time { "for the first time " } else { "" };
+                    let h = if highest { " (highest tier reached pays)" } else { "" };
                     format!(
-                        "{} reaches the {key} tier {ft}({} {key}): {}{}",
+                        "{} reaches the {key} tier {ft}({} {key}): {}{h}",
                         m(*value),
                         op.symbol(),
-                        m(*amount),
-                        if each { " (highest tier reached pays)" } else { "" }
+                        m(*amount)
                     )
                 }
             }

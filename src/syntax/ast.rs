@@ -296,6 +296,18 @@ pub enum CmpOp {
 }
 
 impl CmpOp {
+    /// The threshold word of legal Chinese: 达到 (≥), 超过 (>), 不超过 (≤), 低于 (<).
+    pub fn word_zh(self) -> &'static str {
+        match self {
+            CmpOp::Ge => "达到",
+            CmpOp::Gt => "超过",
+            CmpOp::Le => "不超过",
+            CmpOp::Lt => "低于",
+            CmpOp::Eq => "等于",
+            CmpOp::Ne => "不等于",
+        }
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             CmpOp::Ge => "≥",

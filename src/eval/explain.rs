@@ -178,10 +178,12 @@ impl Step {
             }
             Step::Amount { text, value, values: v } => {
                 let vals = if v.is_empty() { String::new() } else { format!(" ({})", values(v)) };
-                if zh {
-                    format!("金额 {text} = {}{vals}", m(*value))
-                } else {
-                    format!("amount {text} = {}{vals}", m(*value))
+                let fixed = *text == m(*value);
+                match (zh, fixed) {
+                    (true, true) => format!("定额 {}", m(*value)),
+                    (false, true) => format!("fixed amount {}", m(*value)),
+                    (true, false) => format!("金额 {text} = {}{vals}", m(*value)),
+                    (false, false) => format!("amount {text} = {}{vals}", m(*value)),
                 }
             }
             Step::Tier { key, op, value, amount, first_time, pay } => {

@@ -154,6 +154,13 @@ fn no_orphaned_snapshots() {
         .map(|x| snapshot_name(&x.policy, &x.clause))
         .collect();
     expected.extend(fixtures().iter().map(|p| format!("diag__{}", fixture_name(p))));
+    for e in std::fs::read_dir("examples").expect("examples/") {
+        let p = e.expect("entry").path();
+        if p.extension().is_some_and(|x| x == "json") {
+            expected
+                .insert(format!("example__{}", p.file_stem().and_then(|s| s.to_str()).unwrap_or_default()));
+        }
+    }
     let mut orphans = Vec::new();
     for e in std::fs::read_dir("snapshots").expect("snapshots/") {
         let p = e.expect("entry").path();

@@ -738,3 +738,68 @@ pub fn report(
         impact: population.map(|p| impact(old, new, p, period)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{Input, compile};
+
+    fn prog(text: &str) -> Program {
+        let input = Input::from_rules([("t.policy".to_string(), text.to_string())]);
+        match compile(&input) {
+            Ok(c) => c.program,
+            Err(f) => panic!("{:?}", f.diagnostics),
+        }
+    }
+
+    const BASE: &str = "fact 收入: money\n\
+        parameter 比例: rate \"比例\" {\n  50% from 2018-01-01\n  75% from 2021-01-01\n}\n\
+        define 大 = 收入 达到 1亿\n\
+        policy P \"示例\" {\n  clause 1 \"按比例\" { when 大 amount 收入 × 比例 cap 60万 total }\n}\n";
+
+    fn lines(d: &RuleDiff) -> Vec<String> {
+        [&d.documents, &d.clauses, &d.parameters, &d.definitions, &d.facts]
+            .into_iter()
+            .flatten()
+            .flat_map(|c| {
+                let head = format!("{} {:?}", c.subject, c.kind);
+                std::iter::once(head).chain(c.changes.iter().map(move |l| format!("{}: {l}", c.subject)))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn identical_programs_have_no_diff() {
+        assert!(diff(&prog(BASE), &prog(BASE)).is_empty());
+    }
+
+    #[test]
+    fn parameter_versions_definitions_caps_and_documents() {
+        let new = BASE
+            .replace("75% from 2021-01-01", "100% from 2021-01-01\n  120% from 2024-01-01")
+            .replace("达到 1亿", "达到 2亿")
+            .replace("cap 60万 total", "cap 50万 total")
+            .replace("\"示例\"", "\"示例（修订）\"")
+            .replace("fact 收入: money\n", "fact 收入: money\nfact 人数: integer\n");
+        let d = diff(&prog(BASE), &prog(&new));
+        let l = lines(&d);
+        let want = [
+            "比例: version from 2021-01-01 now 100% (was 75%)",
+            "比例: version added: from 2024-01-01 120%",
+            "大: 收入 ≥ 1亿 → 收入 ≥ 2亿",
+            "P.1: cap 60万 total → cap 50万 total",
+            "P: title 示例 → 示例（修订）",
+            "人数 Added",
+        ];
+        for w in want {
+            assert!(l.iter().any(|x| x == w), "missing `{w}` in {l:#?}");
+        }
+    }
+
+    #[test]
+    fn signed_amounts() {
+        assert_eq!(signed_money(Decimal::new(-1_840_000, 0)), "−184万");
+        assert_eq!(signed_money(Decimal::new(200_000, 0)), "+20万");
+        assert_eq!(signed_money(Decimal::ZERO), "0");
+    }
+}

@@ -409,14 +409,23 @@ pub struct ClauseImpact {
     pub lose: usize,
     /// Enterprises whose status changed with the same amount (e.g. discretionary → ineligible).
     pub status_changed: usize,
+    /// Enterprises whose result is discretionary both times with a different cap.
+    pub cap_changed: usize,
     /// Total granted for this clause before and after, and the difference, in yuan.
     pub old_total: String,
     pub new_total: String,
     pub delta: String,
+    /// The sum of the caps of discretionary results (the most the clause could cost when
+    /// the amounts are decided), before and after, in yuan; discretionary results without a
+    /// cap are not counted.
+    pub old_ceiling: String,
+    pub new_ceiling: String,
     /// Up to ten affected enterprises (`$name`, `$id`, or `line N`).
     pub examples: Vec<String>,
     #[serde(skip)]
     delta_exact: Decimal,
+    #[serde(skip)]
+    ceiling_delta: Decimal,
 }
 
 /// A population row that could not be evaluated.
@@ -460,14 +469,20 @@ fn row_period(json: &serde_json::Value, facts: &crate::eval::Facts) -> Option<i3
     })
 }
 
-/// Granted amount (zero when not granted) and status per clause reference.
-fn outcome_map(prog: &Program, o: &crate::eval::Outcome) -> BTreeMap<String, (Status, Decimal)> {
+/// Per clause reference: status, granted amount (zero when not granted), and the cap of a
+/// discretionary result (zero otherwise).
+fn outcome_map(prog: &Program, o: &crate::eval::Outcome) -> BTreeMap<String, (Status, Decimal, Decimal)> {
     o.results
         .iter()
         .map(|r| {
             let amount =
                 if r.status == Status::Granted { r.amount.unwrap_or(Decimal::ZERO) } else { Decimal::ZERO };
-            (prog.clause_ref(r.clause), (r.status, amount))
+            let ceiling = if r.status == Status::Discretionary {
+                r.cap.unwrap_or(Decimal::ZERO)
+            } else {
+                Decimal::ZERO
+            };
+            (prog.clause_ref(r.clause), (r.status, amount, ceiling))
         })
         .collect()
 }
@@ -484,6 +499,9 @@ pub fn impact(old: &Program, new: &Program, population: &str, period: Option<i32
         gain: usize,
         lose: usize,
         status: usize,
+        cap: usize,
+        old_ceiling: Decimal,
+        new_ceiling: Decimal,
         old: Decimal,
         new: Decimal,
         examples: Vec<String>,
@@ -545,6 +563,9 @@ pub fn impact(old: &Program, new: &Program, population: &str, period: Option<i32
             let e = acc.entry(k.clone()).or_default();
             e.old = sum(e.old, ao);
             e.new = sum(e.new, bn);
+            let (co, cn) = (a.map_or(Decimal::ZERO, |x| x.2), b.map_or(Decimal::ZERO, |x| x.2));
+            e.old_ceiling = sum(e.old_ceiling, co);
+            e.new_ceiling = sum(e.new_ceiling, cn);
             let affected = if bn > ao {
                 e.gain += 1;
                 true
@@ -554,6 +575,9 @@ pub fn impact(old: &Program, new: &Program, population: &str, period: Option<i32
             } else if a.map_or(Status::Ineligible, |x| x.0) != b.map_or(Status::Ineligible, |x| x.0) {
                 // a clause that does not exist gives nothing, as an ineligible one does
                 e.status += 1;
+                true
+            } else if co != cn {
+                e.cap += 1;
                 true
             } else {
                 false
@@ -577,14 +601,19 @@ pub fn impact(old: &Program, new: &Program, population: &str, period: Option<i32
     acc.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
     let clauses = acc
         .into_iter()
-        .filter(|(_, a)| a.gain + a.lose + a.status > 0)
+        .filter(|(_, a)| a.gain + a.lose + a.status + a.cap > 0)
         .map(|(k, a)| {
             let d = a.new.checked_sub(a.old).unwrap_or_default();
+            let cd = a.new_ceiling.checked_sub(a.old_ceiling).unwrap_or_default();
             ClauseImpact {
                 clause: k,
                 gain: a.gain,
                 lose: a.lose,
                 status_changed: a.status,
+                cap_changed: a.cap,
+                old_ceiling: fmt_yuan(a.old_ceiling),
+                new_ceiling: fmt_yuan(a.new_ceiling),
+                ceiling_delta: cd,
                 old_total: fmt_yuan(a.old),
                 new_total: fmt_yuan(a.new),
                 delta: fmt_yuan(d),
@@ -634,6 +663,9 @@ pub fn impact_line(c: &ClauseImpact, enterprises: usize) -> String {
     if c.status_changed > 0 {
         parts.push(format!("{} change status", c.status_changed));
     }
+    if c.cap_changed > 0 {
+        parts.push(format!("{} have a new cap", c.cap_changed));
+    }
     let who = if parts.len() == 1 {
         let only = parts.join("");
         let (n, verb) = only.split_once(' ').unwrap_or(("", ""));
@@ -641,11 +673,15 @@ pub fn impact_line(c: &ClauseImpact, enterprises: usize) -> String {
     } else {
         format!("of {} {}", plural(enterprises, "enterprise", "enterprises"), parts.join(", "))
     };
-    if c.delta_exact.is_zero() {
+    let mut line = if c.delta_exact.is_zero() {
         format!("{}: {who}, no change in total", c.clause)
     } else {
         format!("{}: {who}, {} in total", c.clause, signed_money(c.delta_exact))
+    };
+    if !c.ceiling_delta.is_zero() {
+        line.push_str(&format!("; discretionary ceiling {}", signed_money(c.ceiling_delta)));
     }
+    line
 }
 
 /// The text report.

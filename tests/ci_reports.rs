@@ -370,6 +370,7 @@ fn diff_budget_impact_over_a_population() {
     //   丁 食品制造业: nothing under either version
     //   戊 9000万 → 1.05亿 (period from its series): tier 1亿, 30万 → 20万 (loses 10万)
     //   己 8亿 → 12亿: tier 10亿, 100万 → 120万 (gains 20万)
+    //   庚 a 转型升级 loan in 2024: E23.8 discretionary, its cap 100万 → 50万 (ceiling −50万)
     // totals: 30+50+1000+30+100 = 1210万 → 20+50+800+20+120 = 1010万, −200万
     let (old, new) = versions("diff-impact", |f| {
         edit(f, "达到 1亿 => 30万", "达到 1亿 => 20万");
@@ -380,13 +381,21 @@ fn diff_budget_impact_over_a_population() {
             "amount 800万\n    once\n  }\n\n  clause 12b",
         );
         edit(f, "cap 100万 per year", "cap 50万 per year");
+        // no row says its 专精特新等级: E23.9 is undetermined under both versions
+        edit(f, "when 专精特新等级 达到 省级专精特新", "when 专精特新等级 达到 国家级小巨人");
     });
     let (code, out) = diff_text(&old, &new, &["--population", "tests/data/population.jsonl"]);
+    assert!(out.contains("  E23.9: no enterprise of the population affected\n"), "{out}");
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("budget impact over 6 enterprises (each row's period):"), "{out}");
-    assert!(out.contains("  E23.5: of 6 enterprises 1 gain, 2 lose, no change in total\n"), "{out}");
-    assert!(out.contains("  E23.12a: 1 of 6 enterprises lose, −200万 in total\n"), "{out}");
-    assert!(out.contains("  E23.8: no enterprise of the population affected\n"), "{out}");
+    assert!(out.contains("budget impact over 7 enterprises (each row's period):"), "{out}");
+    assert!(out.contains("  E23.5: of 7 enterprises 1 gain, 2 lose, no change in total\n"), "{out}");
+    assert!(out.contains("  E23.12a: 1 of 7 enterprises lose, −200万 in total\n"), "{out}");
+    assert!(
+        out.contains(
+            "  E23.8: 1 of 7 enterprises have a new cap, no change in total; discretionary ceiling −50万\n"
+        ),
+        "{out}"
+    );
     assert!(out.contains("  total granted: 1210万 → 1010万 (−200万)\n"), "{out}");
 
     let o = huiqi(&[
@@ -402,7 +411,7 @@ fn diff_budget_impact_over_a_population() {
     ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let i = &v["impact"];
-    assert_eq!(i["enterprises"], 6);
+    assert_eq!(i["enterprises"], 7);
     assert_eq!(i["period"], 2024);
     assert_eq!(i["old_total"], "12100000.00");
     assert_eq!(i["new_total"], "10100000.00");
@@ -412,6 +421,9 @@ fn diff_budget_impact_over_a_population() {
     assert_eq!(e235["old_total"], "2100000.00");
     assert_eq!(e235["new_total"], "2100000.00");
     assert_eq!(e235["examples"].as_array().unwrap().len(), 3);
+    let e238 = i["clauses"].as_array().unwrap().iter().find(|c| c["clause"] == "E23.8").unwrap();
+    assert_eq!((e238["cap_changed"].as_u64(), e238["old_ceiling"].as_str()), (Some(1), Some("1000000.00")));
+    assert_eq!(e238["new_ceiling"], "500000.00");
 }
 
 #[test]

@@ -743,12 +743,9 @@ pub fn render_text(r: &DiffReport) -> String {
             }
         }
         let (old, new) = i.totals_exact;
-        out.push_str(&format!(
-            "  total granted: {} → {} ({})\n",
-            fmt_money(old),
-            fmt_money(new),
-            signed_money(i.delta_exact)
-        ));
+        let delta =
+            if i.delta_exact.is_zero() { "no change".to_string() } else { signed_money(i.delta_exact) };
+        out.push_str(&format!("  total granted: {} → {} ({delta})\n", fmt_money(old), fmt_money(new)));
         for e in &i.errors {
             out.push_str(&format!("  line {}: skipped: {}\n", e.line, e.message));
         }

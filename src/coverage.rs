@@ -201,3 +201,44 @@ pub fn render(c: &Coverage) -> String {
     out.push_str(&format!("clause coverage: {}/{} ({}%)\n", c.covered(), c.total(), c.percent()));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{Input, compile};
+
+    fn measure_text(text: &str) -> Coverage {
+        let input = Input::from_rules([("t.policy".to_string(), text.to_string())]);
+        match compile(&input) {
+            Ok(c) => measure(&c.program),
+            Err(f) => panic!("{:?}", f.diagnostics),
+        }
+    }
+
+    const RULES: &str = "enum 规模 { 大型, 小型, 微型 }\nfact 企业规模: 规模\nfact 收入: money\n\
+        policy P \"示例\" {\n\
+          clause 1 \"累进\" { amount brackets 收入 { up to 500万 => 25%; up to 1000万 => 20%; above => 10% } }\n\
+          clause 2 \"类别\" { amount by 企业规模 { 小型 => 10万, 微型 => 5万 } }\n\
+          clause 3 \"未测\" { amount 1万 }\n\
+          clause 4 \"目标\" { kind guidance amount discretionary }\n\
+        }\n\
+        test \"中等收入\" {\n  period 2024\n  facts { 收入: 800万, 企业规模: 小型 }\n  expect P.1 granted 185万\n  expect P.2 granted 10万\n}\n";
+
+    #[test]
+    fn brackets_categories_and_untested_clauses() {
+        let c = measure_text(RULES);
+        assert_eq!((c.covered(), c.total()), (2, 3));
+        assert_eq!(c.not_evaluated, vec!["P.4".to_string()]);
+        let b = c.clauses.first().and_then(|x| x.parts.clone()).map(|p| p.items);
+        let b = b.unwrap_or_default();
+        assert_eq!(b.iter().map(|(_, r)| *r).collect::<Vec<_>>(), vec![true, true, false]);
+        let k = c.clauses.get(1).and_then(|x| x.parts.clone()).map(|p| p.items).unwrap_or_default();
+        assert_eq!(k, vec![("小型 => 10万".to_string(), true), ("微型 => 5万".to_string(), false)]);
+        assert_eq!(c.percent(), Decimal::new(667, 1));
+        assert!(c.meets(Decimal::new(66, 0)));
+        assert!(!c.meets(Decimal::new(67, 0)));
+        let text = render(&c);
+        assert!(text.contains("2/3 brackets reached; not reached: above => 10%"), "{text}");
+        assert!(text.ends_with("clause coverage: 2/3 (66.7%)\n"), "{text}");
+    }
+}

@@ -3,7 +3,8 @@
 //! `<testcase>` per `test` block, a `<failure>` per case that failed carrying expected vs
 //! actual and the location of each failing expectation.
 //!
-//! Invariant: built only from [`TestReport`]; every text is XML-escaped here.
+//! Invariant: built only from [`TestReport`]; every text is XML-escaped here. Durations are
+//! not measured: `time` is always `0` (some readers require the attribute).
 
 use crate::testing::TestReport;
 
@@ -48,7 +49,7 @@ pub fn render(r: &TestReport) -> String {
     }
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
-        "<testsuites name=\"huiqi\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">\n",
+        "<testsuites name=\"huiqi\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"0\">\n",
         r.cases.len(),
         r.failed()
     ));
@@ -56,7 +57,7 @@ pub fn render(r: &TestReport) -> String {
         let cases: Vec<_> = r.cases.iter().filter(|c| split_location(&c.location).0 == file).collect();
         let failed = cases.iter().filter(|c| !c.failures.is_empty()).count();
         out.push_str(&format!(
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"0\">\n",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"0\" time=\"0\">\n",
             esc(file),
             cases.len()
         ));
@@ -64,7 +65,7 @@ pub fn render(r: &TestReport) -> String {
             let (f, line) = split_location(&c.location);
             let line_attr = line.map(|l| format!(" line=\"{l}\"")).unwrap_or_default();
             out.push_str(&format!(
-                "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\"{line_attr}",
+                "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\"{line_attr} time=\"0\"",
                 esc(&c.name),
                 esc(f),
                 esc(f)
@@ -130,7 +131,7 @@ mod tests {
         assert!(x.contains("<testsuites name=\"huiqi\" tests=\"2\" failures=\"1\""), "{x}");
         assert!(
             x.contains(
-                "<testcase name=\"ok &lt;1&gt;\" classname=\"p/T.policy\" file=\"p/T.policy\" line=\"3\"/>"
+                "<testcase name=\"ok &lt;1&gt;\" classname=\"p/T.policy\" file=\"p/T.policy\" line=\"3\" time=\"0\"/>"
             ),
             "{x}"
         );

@@ -248,7 +248,8 @@ fn coverage_reports_untested_clauses_tiers_and_the_threshold() {
     let below = huiqi(&["test", p.to_str().unwrap(), "--coverage", "--min-coverage", "60"]);
     assert_eq!(below.status.code(), Some(1), "{}", text(&below));
     assert!(text(&below).contains("below --min-coverage 60%"), "{}", text(&below));
-    let at = huiqi(&["test", p.to_str().unwrap(), "--coverage", "--min-coverage", "50"]);
+    // --min-coverage implies --coverage
+    let at = huiqi(&["test", p.to_str().unwrap(), "--min-coverage", "50"]);
     assert_eq!(at.status.code(), Some(0), "{}", text(&at));
 
     // tiers: the test of P.2 reaches only the 100万 tier
@@ -262,7 +263,9 @@ fn coverage_reports_untested_clauses_tiers_and_the_threshold() {
 
 #[test]
 fn usage_errors_exit_2() {
-    assert_eq!(huiqi(&["test", "policies", "--min-coverage", "90"]).status.code(), Some(2));
+    assert_eq!(huiqi(&["test", "policies", "--min-coverage", "ninety"]).status.code(), Some(2));
+    assert_eq!(huiqi(&["test", "policies", "--format", "tap"]).status.code(), Some(2));
+    assert_eq!(huiqi(&["diff", "policies", "policies", "--format", "yaml"]).status.code(), Some(2));
     assert_eq!(huiqi(&["check", "policies", "--format", "xml"]).status.code(), Some(2));
     assert_eq!(huiqi(&["diff", "policies"]).status.code(), Some(2));
     assert_eq!(huiqi(&["diff", "policies", "no/such/folder"]).status.code(), Some(2));

@@ -172,8 +172,8 @@ enum Command {
         /// After the tests, report which clauses, tiers, brackets and categories they exercise.
         #[arg(long)]
         coverage: bool,
-        /// With --coverage: exit 1 when clause coverage is below this percentage.
-        #[arg(long, value_name = "PERCENT", requires = "coverage")]
+        /// Exit 1 when clause coverage is below this percentage (implies --coverage).
+        #[arg(long, value_name = "PERCENT")]
         min_coverage: Option<rust_decimal::Decimal>,
     },
     /// Compare two versions of a rule set: what changed, and its budget impact.
@@ -386,7 +386,7 @@ fn run(cli: Cli) -> Exit {
             }
             let _ = std::io::stdout().flush();
             let mut exit = if r.failed() == 0 { Exit::Success } else { Exit::Failure };
-            if coverage {
+            if coverage || min_coverage.is_some() {
                 let cov = huiqi::coverage::measure(&c.program);
                 let text = huiqi::coverage::render(&cov);
                 // JUnit XML owns standard output; the table then goes to standard error

@@ -447,3 +447,29 @@ fn diff_skips_rows_it_cannot_read() {
     assert!(out.contains("line 5: skipped: no period"), "{out}");
     assert!(out.contains("warning: 3 population row(s) skipped"), "{out}");
 }
+
+// ------------------------------------------------------------------ the workflow
+
+#[test]
+fn the_workflow_is_yaml_and_runs_the_commands_documented() {
+    let workflow = std::fs::read_to_string(".github/workflows/policies.yml").unwrap();
+    let y: serde_yaml::Value = serde_yaml::from_str(&workflow).expect("valid YAML");
+    let steps = y["jobs"]["policies"]["steps"].as_sequence().expect("steps");
+    let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    let has = |needle: &str| runs.iter().any(|r| r.contains(needle));
+    assert!(has("huiqi check \"$RULES\" --format github"));
+    assert!(has("huiqi check \"$RULES\" --format sarif"));
+    assert!(has("huiqi fmt --check \"$RULES\""));
+    assert!(has("huiqi test \"$RULES\" --format junit --coverage --min-coverage \"$MIN_COVERAGE\""));
+    assert!(has("GITHUB_STEP_SUMMARY"));
+    assert!(has("args=(diff \"../base/$RULES\" \"$RULES\")"));
+    // the same invocations succeed on this repository's rules
+    for args in [
+        &["check", "policies", "--format", "github"][..],
+        &["test", "policies", "--format", "junit", "--coverage", "--min-coverage", "100"],
+        &["diff", "policies", "policies", "--population", "tests/data/population.jsonl", "--format", "json"],
+    ] {
+        let o = huiqi(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o));
+    }
+}

@@ -16,9 +16,12 @@
 
 pub mod check;
 pub mod compile;
+pub mod coverage;
 pub mod diag;
+pub mod diff;
 pub mod eval;
 pub mod ir;
+pub mod junit;
 pub mod load;
 pub mod report;
 pub mod span;

@@ -4,6 +4,7 @@
 //! Invariant: every failure leaves through [`Exit`]: 0 success, 1 diagnostics or failed
 //! tests, 2 usage or input/output errors.
 
+mod diff;
 mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -54,6 +55,17 @@ enum DiagFormat {
     Human,
     Short,
     Json,
+    /// SARIF 2.1.0 on standard output (code scanning, editors).
+    Sarif,
+    /// GitHub Actions annotations (`::error file=…,line=…::message`) on standard output.
+    Github,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum TestFormat {
+    Text,
+    /// JUnit XML on standard output.
+    Junit,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -150,8 +162,23 @@ enum Command {
         clause: Option<String>,
     },
     /// Run the tests written beside the rule files.
-    #[command(after_help = "Example:\n  huiqi test policies")]
-    Test { paths: Vec<PathBuf> },
+    #[command(
+        after_help = "Examples:\n  huiqi test policies\n  huiqi test --format junit > report.xml\n  huiqi test --coverage --min-coverage 100"
+    )]
+    Test {
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: TestFormat,
+        /// After the tests, report which clauses, tiers, brackets and categories they exercise.
+        #[arg(long)]
+        coverage: bool,
+        /// Exit 1 when clause coverage is below this percentage (implies --coverage).
+        #[arg(long, value_name = "PERCENT")]
+        min_coverage: Option<rust_decimal::Decimal>,
+    },
+    /// Compare two versions of a rule set: what changed, and its budget impact.
+    #[command(after_help = diff::AFTER_HELP)]
+    Diff(diff::DiffArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -185,6 +212,11 @@ fn print_diags(diags: &[Diagnostic], sources: &SourceMap, format: DiagFormat) {
         DiagFormat::Json => {
             println!("{}", serde_json::to_string_pretty(&to_json(diags, sources)).unwrap_or_default())
         }
+        DiagFormat::Sarif => {
+            let log = huiqi::diag::ci::to_sarif(diags, sources);
+            println!("{}", serde_json::to_string_pretty(&log).unwrap_or_default())
+        }
+        DiagFormat::Github => print!("{}", huiqi::diag::ci::render_github(diags, sources)),
     }
 }
 
@@ -209,7 +241,7 @@ fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check { paths, format } => match build(paths, format, true) {
             Ok(c) => {
-                if format == DiagFormat::Json {
+                if matches!(format, DiagFormat::Json | DiagFormat::Sarif) {
                     if c.warnings.is_empty() {
                         print_diags(&[], &c.sources, format);
                     }
@@ -342,16 +374,36 @@ fn run(cli: Cli) -> Exit {
                 Err(e) => usage(e),
             }
         }
-        Command::Test { paths } => {
+        Command::Test { paths, format, coverage, min_coverage } => {
             let c = match build(paths, DiagFormat::Human, false) {
                 Ok(c) => c,
                 Err(e) => return e,
             };
             let r = huiqi::testing::run(&c.program, &c.sources);
-            print!("{}", huiqi::testing::render(&r));
+            match format {
+                TestFormat::Text => print!("{}", huiqi::testing::render(&r)),
+                TestFormat::Junit => print!("{}", huiqi::junit::render(&r)),
+            }
             let _ = std::io::stdout().flush();
-            if r.failed() == 0 { Exit::Success } else { Exit::Failure }
+            let mut exit = if r.failed() == 0 { Exit::Success } else { Exit::Failure };
+            if coverage || min_coverage.is_some() {
+                let cov = huiqi::coverage::measure(&c.program);
+                let text = huiqi::coverage::render(&cov);
+                // JUnit XML owns standard output; the table then goes to standard error
+                match format {
+                    TestFormat::Text => print!("\n{text}"),
+                    TestFormat::Junit => eprint!("{text}"),
+                }
+                if let Some(min) = min_coverage
+                    && !cov.meets(min)
+                {
+                    eprintln!("error: clause coverage {}% is below --min-coverage {min}%", cov.percent());
+                    exit = Exit::Failure;
+                }
+            }
+            exit
         }
+        Command::Diff(args) => diff::run(args),
     }
 }
 

@@ -7,6 +7,7 @@
 //!
 //! Invariant: a code, once published in `docs/diagnostics.md`, keeps its meaning.
 
+pub mod ci;
 pub mod render;
 
 use crate::span::Span;

@@ -1,0 +1,838 @@
+//! `huiqi diff`: what changed between two versions of a rule set, said in the policy's own
+//! terms (`E23.8: window end 2025-12-31 → 2026-12-31`, `E23.5: tier ≥ 10亿 now pays 120万
+//! (was 100万)`), and, over a population of enterprises, what the change does to the budget
+//! (`E23.5: 12 of 500 enterprises lose, −184万 in total`).
+//!
+//! Invariant: the textual diff compares only the IR views ([`crate::ir::view`]), never spans
+//! or slots, so reformatting or reordering a file is no change; the budget impact compares
+//! exact decimal amounts, one enterprise evaluated under both programs with the same facts
+//! text, period and (empty) ledger.
+
+use crate::eval::facts::{FactValue, parse_facts};
+use crate::eval::{EvalOptions, Ledger, Status, evaluate};
+use crate::ir::Program;
+use crate::ir::view::{self, AmountView, ClauseView, ProgramView};
+use crate::value::{fmt_money, fmt_yuan};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const DIFF_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Changed,
+}
+
+/// One document, clause, parameter, definition or fact that changed, with its changes as
+/// sentences.
+#[derive(Clone, Debug, Serialize)]
+pub struct Change {
+    /// `E23`, `E23.5`, a parameter, definition or fact name.
+    pub subject: String,
+    pub kind: ChangeKind,
+    /// For added and removed clauses and documents: the title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// What changed, e.g. `cap 60万 total → cap 50万 total`.
+    pub changes: Vec<String>,
+}
+
+/// The semantic difference of two rule sets.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleDiff {
+    pub documents: Vec<Change>,
+    pub clauses: Vec<Change>,
+    pub parameters: Vec<Change>,
+    pub definitions: Vec<Change>,
+    pub facts: Vec<Change>,
+}
+
+impl RuleDiff {
+    pub fn is_empty(&self) -> bool {
+        self.documents.is_empty()
+            && self.clauses.is_empty()
+            && self.parameters.is_empty()
+            && self.definitions.is_empty()
+            && self.facts.is_empty()
+    }
+}
+
+/// The whole report of `huiqi diff --format json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct DiffReport {
+    pub schema_version: u32,
+    pub old: String,
+    pub new: String,
+    pub identical: bool,
+    #[serde(flatten)]
+    pub diff: RuleDiff,
+    /// The budget impact over a population, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<Impact>,
+}
+
+fn ser<T: Serialize>(x: &T) -> String {
+    match serde_json::to_value(x) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(v) => v.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+fn opt(x: &Option<String>) -> &str {
+    x.as_deref().unwrap_or("none")
+}
+
+/// `label: old → new` when the two differ.
+fn field(out: &mut Vec<String>, label: &str, old: &str, new: &str) {
+    if old != new {
+        out.push(format!("{label} {old} → {new}"));
+    }
+}
+
+/// Items only in `old` are removed, only in `new` added.
+fn list(out: &mut Vec<String>, label: &str, old: &[String], new: &[String]) {
+    for x in old.iter().filter(|x| !new.contains(x)) {
+        out.push(format!("{label} removed: {x}"));
+    }
+    for x in new.iter().filter(|x| !old.contains(x)) {
+        out.push(format!("{label} added: {x}"));
+    }
+}
+
+/// The kind of a limit line, so that `cap 60万 total` pairs with `cap 50万 total`.
+fn limit_key(l: &str) -> String {
+    if l.starts_with("cap ") {
+        format!("cap {}", l.rsplit(' ').next().unwrap_or(""))
+    } else if l.starts_with("floor") {
+        "floor".into()
+    } else if l.starts_with("at most") {
+        "at most".into()
+    } else if l.starts_with("once") {
+        "once".into()
+    } else {
+        l.to_string()
+    }
+}
+
+fn limits(out: &mut Vec<String>, old: &[String], new: &[String]) {
+    let removed: Vec<&String> = old.iter().filter(|x| !new.contains(x)).collect();
+    let mut added: Vec<&String> = new.iter().filter(|x| !old.contains(x)).collect();
+    for r in removed {
+        let key = limit_key(r);
+        if let Some(i) = added.iter().position(|a| limit_key(a) == key) {
+            let a = added.remove(i);
+            out.push(format!("{r} → {a}"));
+        } else {
+            out.push(format!("limit removed: {r}"));
+        }
+    }
+    for a in added {
+        out.push(format!("limit added: {a}"));
+    }
+}
+
+/// `≥ 10亿 => 100万` → (`≥ 10亿`, `100万`).
+fn split_arm(s: &str) -> (&str, &str) {
+    s.split_once(" => ").unwrap_or((s, ""))
+}
+
+/// Tiers, brackets or categories: matched by what selects them (threshold, upper bound,
+/// category name); a changed payment is said as `now pays … (was …)`.
+fn arms(out: &mut Vec<String>, what: &str, old: &[String], new: &[String]) {
+    let o: Vec<(&str, &str)> = old.iter().map(|x| split_arm(x)).collect();
+    let n: Vec<(&str, &str)> = new.iter().map(|x| split_arm(x)).collect();
+    for (k, v) in &o {
+        match n.iter().find(|(k2, _)| k2 == k) {
+            Some((_, v2)) if v2 != v => out.push(format!("{what} {k} now pays {v2} (was {v})")),
+            Some(_) => {}
+            None => out.push(format!("{what} removed: {k} => {v}")),
+        }
+    }
+    for (k, v) in &n {
+        if !o.iter().any(|(k2, _)| k2 == k) {
+            out.push(format!("{what} added: {k} => {v}"));
+        }
+    }
+}
+
+fn amount_form(a: &AmountView) -> &'static str {
+    match a {
+        AmountView::Discretionary { .. } => "discretionary",
+        AmountView::Expr { .. } => "formula",
+        AmountView::Tiers { .. } => "tiers",
+        AmountView::Brackets { .. } => "brackets",
+        AmountView::Category { .. } => "categories",
+        AmountView::Credit { .. } => "credit",
+        AmountView::Provides { .. } => "provides",
+    }
+}
+
+fn amount_text(a: &AmountView) -> String {
+    match a {
+        AmountView::Discretionary { base: Some(b) } => format!("discretionary based on {b}"),
+        AmountView::Discretionary { base: None } => "discretionary".into(),
+        AmountView::Expr { expr } => expr.clone(),
+        AmountView::Tiers { subject, tiers, .. } => format!("tiers of {subject} {{ {} }}", tiers.join("; ")),
+        AmountView::Brackets { subject, brackets } => {
+            format!("brackets of {subject} {{ {} }}", brackets.join("; "))
+        }
+        AmountView::Category { subject, categories } => {
+            format!("by {subject} {{ {} }}", categories.join("; "))
+        }
+        AmountView::Credit { earned, against, carry_years } => {
+            format!("credit {earned} against {against}, carried {carry_years} years")
+        }
+        AmountView::Provides { provides } => format!("provides \"{provides}\""),
+    }
+}
+
+fn amount(out: &mut Vec<String>, old: &AmountView, new: &AmountView) {
+    match (old, new) {
+        (AmountView::Discretionary { base: a }, AmountView::Discretionary { base: b }) => {
+            field(out, "discretionary base", opt(a), opt(b))
+        }
+        (AmountView::Expr { expr: a }, AmountView::Expr { expr: b }) => field(out, "amount", a, b),
+        (
+            AmountView::Tiers { subject: s1, first_time: f1, pay: p1, tiers: t1 },
+            AmountView::Tiers { subject: s2, first_time: f2, pay: p2, tiers: t2 },
+        ) => {
+            field(out, "tiers of", s1, s2);
+            if f1 != f2 {
+                out.push(
+                    if *f2 {
+                        "tiers now count the first time only"
+                    } else {
+                        "tiers no longer first time only"
+                    }
+                    .into(),
+                );
+            }
+            field(out, "pay", &ser(p1), &ser(p2));
+            arms(out, "tier", t1, t2);
+        }
+        (
+            AmountView::Brackets { subject: s1, brackets: b1 },
+            AmountView::Brackets { subject: s2, brackets: b2 },
+        ) => {
+            field(out, "brackets of", s1, s2);
+            arms(out, "bracket", b1, b2);
+        }
+        (
+            AmountView::Category { subject: s1, categories: c1 },
+            AmountView::Category { subject: s2, categories: c2 },
+        ) => {
+            field(out, "categories of", s1, s2);
+            arms(out, "category", c1, c2);
+        }
+        (
+            AmountView::Credit { earned: e1, against: a1, carry_years: y1 },
+            AmountView::Credit { earned: e2, against: a2, carry_years: y2 },
+        ) => {
+            field(out, "credit earned", e1, e2);
+            field(out, "credit used against", a1, a2);
+            field(out, "carried years", &y1.to_string(), &y2.to_string());
+        }
+        (AmountView::Provides { provides: a }, AmountView::Provides { provides: b }) => {
+            field(out, "provides", a, b)
+        }
+        (a, b) => out.push(format!(
+            "amount {} → {}: {} → {}",
+            amount_form(a),
+            amount_form(b),
+            amount_text(a),
+            amount_text(b)
+        )),
+    }
+}
+
+fn clause_changes(o: &ClauseView, n: &ClauseView) -> Vec<String> {
+    let mut out = Vec::new();
+    field(&mut out, "kind", &ser(&o.kind), &ser(&n.kind));
+    field(&mut out, "title", &o.title, &n.title);
+    if o.quote != n.quote {
+        out.push(format!("quote {} → {}", opt(&o.quote), opt(&n.quote)));
+    }
+    list(&mut out, "responsible", &o.responsible, &n.responsible);
+    let gone: Vec<&String> = o.conditions.iter().filter(|x| !n.conditions.contains(x)).collect();
+    let came: Vec<&String> = n.conditions.iter().filter(|x| !o.conditions.contains(x)).collect();
+    match (gone.as_slice(), came.as_slice()) {
+        ([a], [b]) => out.push(format!("condition {a} → {b}")),
+        _ => list(&mut out, "condition", &o.conditions, &n.conditions),
+    }
+    match (&o.window, &n.window) {
+        (Some(a), Some(b)) => {
+            field(&mut out, "window start", opt(&a.from), opt(&b.from));
+            field(&mut out, "window end", opt(&a.to), opt(&b.to));
+            field(&mut out, "window tests", &a.tests, &b.tests);
+        }
+        (None, Some(b)) => out.push(format!("window added: {}..{}", opt(&b.from), opt(&b.to))),
+        (Some(a), None) => out.push(format!("window removed: {}..{}", opt(&a.from), opt(&a.to))),
+        (None, None) => {}
+    }
+    field(&mut out, "parameters dated", opt(&o.dated), opt(&n.dated));
+    amount(&mut out, &o.amount, &n.amount);
+    limits(&mut out, &o.limits, &n.limits);
+    out
+}
+
+fn document_changes(o: &view::DocumentView, n: &view::DocumentView) -> Vec<String> {
+    let mut out = Vec::new();
+    field(&mut out, "title", &o.title, &n.title);
+    field(&mut out, "number", opt(&o.number), opt(&n.number));
+    field(&mut out, "issuer", opt(&o.issuer), opt(&n.issuer));
+    field(&mut out, "issued", opt(&o.issued), opt(&n.issued));
+    field(&mut out, "published", opt(&o.published), opt(&n.published));
+    field(&mut out, "source", opt(&o.source), opt(&n.source));
+    field(&mut out, "in force", opt(&o.in_force), opt(&n.in_force));
+    field(&mut out, "applies when", opt(&o.applies), opt(&n.applies));
+    field(&mut out, "rounding", &ser(&o.rounding), &ser(&n.rounding));
+    out
+}
+
+fn param_changes(o: &view::ParamView, n: &view::ParamView) -> Vec<String> {
+    let mut out = Vec::new();
+    field(&mut out, "type", &o.ty, &n.ty);
+    for v in &o.versions {
+        match n.versions.iter().find(|x| x.from == v.from) {
+            Some(x) if x.value != v.value => {
+                out.push(format!("version from {} now {} (was {})", v.from, x.value, v.value))
+            }
+            Some(_) => {}
+            None => out.push(format!("version removed: from {} {}", v.from, v.value)),
+        }
+    }
+    for v in &n.versions {
+        if !o.versions.iter().any(|x| x.from == v.from) {
+            out.push(format!("version added: from {} {}", v.from, v.value));
+        }
+    }
+    out
+}
+
+/// Pairs items of two lists by key: changed ones (with their change sentences), removed and
+/// added ones.
+fn pair<T>(
+    old: &[T],
+    new: &[T],
+    key: impl Fn(&T) -> String,
+    title: impl Fn(&T) -> Option<String>,
+    changes: impl Fn(&T, &T) -> Vec<String>,
+) -> Vec<Change> {
+    let mut out = Vec::new();
+    for o in old {
+        let k = key(o);
+        match new.iter().find(|n| key(n) == k) {
+            Some(n) => {
+                let changes = changes(o, n);
+                if !changes.is_empty() {
+                    out.push(Change { subject: k, kind: ChangeKind::Changed, title: None, changes });
+                }
+            }
+            None => {
+                out.push(Change { subject: k, kind: ChangeKind::Removed, title: title(o), changes: vec![] })
+            }
+        }
+    }
+    for n in new {
+        let k = key(n);
+        if !old.iter().any(|o| key(o) == k) {
+            out.push(Change { subject: k, kind: ChangeKind::Added, title: title(n), changes: vec![] });
+        }
+    }
+    out
+}
+
+/// The semantic difference between two programs.
+pub fn diff_views(old: &ProgramView, new: &ProgramView) -> RuleDiff {
+    RuleDiff {
+        documents: pair(
+            &old.documents,
+            &new.documents,
+            |d| d.policy.clone(),
+            |d| Some(d.title.clone()),
+            document_changes,
+        ),
+        clauses: pair(
+            &old.clauses,
+            &new.clauses,
+            |c| format!("{}.{}", c.policy, c.clause),
+            |c| Some(c.title.clone()),
+            clause_changes,
+        ),
+        parameters: pair(&old.parameters, &new.parameters, |p| p.name.clone(), |_| None, param_changes),
+        definitions: pair(
+            &old.definitions,
+            &new.definitions,
+            |d| d.name.clone(),
+            |_| None,
+            |a, b| {
+                let mut out = Vec::new();
+                field(&mut out, "type", &a.ty, &b.ty);
+                field(&mut out, "", &a.expr, &b.expr);
+                out.iter_mut().for_each(|l| *l = l.trim_start().to_string());
+                out
+            },
+        ),
+        facts: pair(
+            &old.vocabulary,
+            &new.vocabulary,
+            |f| f.name.clone(),
+            |f| f.label.clone(),
+            |a, b| {
+                let mut out = Vec::new();
+                field(&mut out, "type", &a.ty, &b.ty);
+                field(&mut out, "label", opt(&a.label), opt(&b.label));
+                out
+            },
+        ),
+    }
+}
+
+pub fn diff(old: &Program, new: &Program) -> RuleDiff {
+    diff_views(&view::program(old), &view::program(new))
+}
+
+// ------------------------------------------------------------------ budget impact
+
+/// What a change does to one clause over the population.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClauseImpact {
+    pub clause: String,
+    /// Enterprises granted more under the new rules.
+    pub gain: usize,
+    /// Enterprises granted less (including those granted nothing any more).
+    pub lose: usize,
+    /// Enterprises whose status changed with the same amount (e.g. discretionary → ineligible).
+    pub status_changed: usize,
+    /// Enterprises whose result is discretionary both times with a different cap.
+    pub cap_changed: usize,
+    /// Total granted for this clause before and after, and the difference, in yuan.
+    pub old_total: String,
+    pub new_total: String,
+    pub delta: String,
+    /// The sum of the caps of discretionary results (the most the clause could cost when
+    /// the amounts are decided), before and after, in yuan; discretionary results without a
+    /// cap are not counted.
+    pub old_ceiling: String,
+    pub new_ceiling: String,
+    /// Up to ten affected enterprises (`$name`, `$id`, or `line N`).
+    pub examples: Vec<String>,
+    #[serde(skip)]
+    delta_exact: Decimal,
+    #[serde(skip)]
+    ceiling_delta: Decimal,
+}
+
+/// A population row that could not be evaluated.
+#[derive(Clone, Debug, Serialize)]
+pub struct RowError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// The budget impact of a change over a population of enterprises.
+#[derive(Clone, Debug, Serialize)]
+pub struct Impact {
+    /// Enterprises evaluated under both versions.
+    pub enterprises: usize,
+    /// The period given with `--period`, if any (else each row's own).
+    pub period: Option<i32>,
+    pub clauses: Vec<ClauseImpact>,
+    pub old_total: String,
+    pub new_total: String,
+    pub delta: String,
+    pub errors: Vec<RowError>,
+    #[serde(skip)]
+    delta_exact: Decimal,
+    #[serde(skip)]
+    totals_exact: (Decimal, Decimal),
+}
+
+/// The default period of a facts row: `$period`, else the latest year of any series.
+fn row_period(json: &serde_json::Value, facts: &crate::eval::Facts) -> Option<i32> {
+    let explicit = json.get("$period").and_then(|v| v.to_string().trim_matches('"').parse::<i32>().ok());
+    explicit.or_else(|| {
+        facts
+            .values
+            .iter()
+            .flatten()
+            .filter_map(|v| match v {
+                FactValue::Series(s) => s.0.last().map(|(y, _)| *y),
+                _ => None,
+            })
+            .max()
+    })
+}
+
+/// Per clause reference: status, granted amount (zero when not granted), and the cap of a
+/// discretionary result (zero otherwise).
+fn outcome_map(prog: &Program, o: &crate::eval::Outcome) -> BTreeMap<String, (Status, Decimal, Decimal)> {
+    o.results
+        .iter()
+        .map(|r| {
+            let amount =
+                if r.status == Status::Granted { r.amount.unwrap_or(Decimal::ZERO) } else { Decimal::ZERO };
+            let ceiling = if r.status == Status::Discretionary {
+                r.cap.unwrap_or(Decimal::ZERO)
+            } else {
+                Decimal::ZERO
+            };
+            (prog.clause_ref(r.clause), (r.status, amount, ceiling))
+        })
+        .collect()
+}
+
+fn sum(a: Decimal, b: Decimal) -> Decimal {
+    a.checked_add(b).unwrap_or(a)
+}
+
+/// Evaluates every enterprise of a JSON-lines population (one facts object per line, blank
+/// lines and lines starting with `//` skipped) under both programs, explanations off.
+pub fn impact(old: &Program, new: &Program, population: &str, period: Option<i32>) -> Impact {
+    #[derive(Default)]
+    struct Acc {
+        gain: usize,
+        lose: usize,
+        status: usize,
+        cap: usize,
+        old_ceiling: Decimal,
+        new_ceiling: Decimal,
+        old: Decimal,
+        new: Decimal,
+        examples: Vec<String>,
+    }
+    let mut acc: BTreeMap<String, Acc> = BTreeMap::new();
+    let mut errors = Vec::new();
+    let mut enterprises = 0;
+    let (mut old_total, mut new_total) = (Decimal::ZERO, Decimal::ZERO);
+    for (i, line) in population.lines().enumerate() {
+        let n = i + 1;
+        let t = line.trim();
+        if t.is_empty() || t.starts_with("//") {
+            continue;
+        }
+        let json: serde_json::Value = match serde_json::from_str(t) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.push(RowError { line: n, message: format!("not valid JSON: {e}") });
+                continue;
+            }
+        };
+        let name = json
+            .get("$name")
+            .or_else(|| json.get("$id"))
+            .and_then(|v| v.as_str())
+            .map_or_else(|| format!("line {n}"), String::from);
+        let facts_old = parse_facts(old, t);
+        let facts_new = parse_facts(new, t);
+        let (fo, fne) = match (facts_old, facts_new) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => {
+                let msg =
+                    e.iter().map(|x| format!("{}: {}", x.path, x.message)).collect::<Vec<_>>().join("; ");
+                errors.push(RowError { line: n, message: msg });
+                continue;
+            }
+        };
+        let Some(p) = period.or_else(|| row_period(&json, &fo)) else {
+            errors.push(RowError {
+                line: n,
+                message: "no period: give the row a `$period` or a yearly series, or pass `--period`".into(),
+            });
+            continue;
+        };
+        let opts = EvalOptions { period: p, as_of: None, explain: false };
+        let oo = evaluate(old, &fo, &Ledger::default(), opts);
+        let on = evaluate(new, &fne, &Ledger::default(), opts);
+        enterprises += 1;
+        old_total = sum(old_total, oo.total());
+        new_total = sum(new_total, on.total());
+        let mo = outcome_map(old, &oo);
+        let mn = outcome_map(new, &on);
+        let keys: BTreeSet<&String> = mo.keys().chain(mn.keys()).collect();
+        for k in keys {
+            let a = mo.get(k).copied();
+            let b = mn.get(k).copied();
+            let ao = a.map_or(Decimal::ZERO, |x| x.1);
+            let bn = b.map_or(Decimal::ZERO, |x| x.1);
+            let e = acc.entry(k.clone()).or_default();
+            e.old = sum(e.old, ao);
+            e.new = sum(e.new, bn);
+            let (co, cn) = (a.map_or(Decimal::ZERO, |x| x.2), b.map_or(Decimal::ZERO, |x| x.2));
+            e.old_ceiling = sum(e.old_ceiling, co);
+            e.new_ceiling = sum(e.new_ceiling, cn);
+            let affected = if bn > ao {
+                e.gain += 1;
+                true
+            } else if bn < ao {
+                e.lose += 1;
+                true
+            } else if a.map_or(Status::Ineligible, |x| x.0) != b.map_or(Status::Ineligible, |x| x.0) {
+                // a clause that does not exist gives nothing, as an ineligible one does
+                e.status += 1;
+                true
+            } else if co != cn {
+                e.cap += 1;
+                true
+            } else {
+                false
+            };
+            if affected && e.examples.len() < 10 {
+                e.examples.push(name.clone());
+            }
+        }
+    }
+    // clauses in the order the rule sets declare them: old ones first, then new ones
+    let mut order: Vec<String> = Vec::new();
+    for p in [old, new] {
+        for i in 0..p.clauses.len() {
+            let r = p.clause_ref(u32::try_from(i).unwrap_or(u32::MAX));
+            if !order.contains(&r) {
+                order.push(r);
+            }
+        }
+    }
+    let mut acc: Vec<(String, Acc)> = acc.into_iter().collect();
+    acc.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
+    let clauses = acc
+        .into_iter()
+        .filter(|(_, a)| a.gain + a.lose + a.status + a.cap > 0)
+        .map(|(k, a)| {
+            let d = a.new.checked_sub(a.old).unwrap_or_default();
+            let cd = a.new_ceiling.checked_sub(a.old_ceiling).unwrap_or_default();
+            ClauseImpact {
+                clause: k,
+                gain: a.gain,
+                lose: a.lose,
+                status_changed: a.status,
+                cap_changed: a.cap,
+                old_ceiling: fmt_yuan(a.old_ceiling),
+                new_ceiling: fmt_yuan(a.new_ceiling),
+                ceiling_delta: cd,
+                old_total: fmt_yuan(a.old),
+                new_total: fmt_yuan(a.new),
+                delta: fmt_yuan(d),
+                examples: a.examples,
+                delta_exact: d,
+            }
+        })
+        .collect();
+    let d = new_total.checked_sub(old_total).unwrap_or_default();
+    Impact {
+        enterprises,
+        period,
+        clauses,
+        old_total: fmt_yuan(old_total),
+        new_total: fmt_yuan(new_total),
+        delta: fmt_yuan(d),
+        errors,
+        delta_exact: d,
+        totals_exact: (old_total, new_total),
+    }
+}
+
+/// A signed amount for people: `+20万`, `−184万`, `0`.
+pub fn signed_money(d: Decimal) -> String {
+    if d.is_zero() {
+        "0".into()
+    } else if d.is_sign_negative() {
+        format!("−{}", fmt_money(d.abs()))
+    } else {
+        format!("+{}", fmt_money(d))
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `E23.5: 12 of 500 enterprises lose, −184万 in total`.
+pub fn impact_line(c: &ClauseImpact, enterprises: usize) -> String {
+    let mut parts = Vec::new();
+    if c.gain > 0 {
+        parts.push(format!("{} gain", c.gain));
+    }
+    if c.lose > 0 {
+        parts.push(format!("{} lose", c.lose));
+    }
+    if c.status_changed > 0 {
+        parts.push(format!("{} change status", c.status_changed));
+    }
+    if c.cap_changed > 0 {
+        parts.push(format!("{} have a new cap", c.cap_changed));
+    }
+    let who = if parts.len() == 1 {
+        let only = parts.join("");
+        let (n, verb) = only.split_once(' ').unwrap_or(("", ""));
+        format!("{n} of {} {verb}", plural(enterprises, "enterprise", "enterprises"))
+    } else {
+        format!("of {} {}", plural(enterprises, "enterprise", "enterprises"), parts.join(", "))
+    };
+    let mut line = if c.delta_exact.is_zero() {
+        format!("{}: {who}, no change in total", c.clause)
+    } else {
+        format!("{}: {who}, {} in total", c.clause, signed_money(c.delta_exact))
+    };
+    if !c.ceiling_delta.is_zero() {
+        line.push_str(&format!("; discretionary ceiling {}", signed_money(c.ceiling_delta)));
+    }
+    line
+}
+
+/// The text report.
+pub fn render_text(r: &DiffReport) -> String {
+    let mut out = format!("huiqi diff {} → {}\n", r.old, r.new);
+    if r.identical {
+        out.push_str("no semantic changes\n");
+    }
+    let sections: [(&str, &Vec<Change>); 5] = [
+        ("documents", &r.diff.documents),
+        ("clauses", &r.diff.clauses),
+        ("parameters", &r.diff.parameters),
+        ("definitions", &r.diff.definitions),
+        ("facts", &r.diff.facts),
+    ];
+    for (name, changes) in sections {
+        if changes.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\n{name}:\n"));
+        for c in changes {
+            match c.kind {
+                ChangeKind::Added | ChangeKind::Removed => {
+                    let verb = if c.kind == ChangeKind::Added { "added" } else { "removed" };
+                    let sign = if c.kind == ChangeKind::Added { '+' } else { '-' };
+                    let title = c.title.as_ref().map(|t| format!(" \"{t}\"")).unwrap_or_default();
+                    out.push_str(&format!("  {sign} {}{title}: {verb}\n", c.subject));
+                }
+                ChangeKind::Changed => {
+                    for l in &c.changes {
+                        out.push_str(&format!("  ~ {}: {l}\n", c.subject));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(i) = &r.impact {
+        let period = i.period.map_or_else(|| "each row's period".to_string(), |p| p.to_string());
+        out.push_str(&format!(
+            "\nbudget impact over {} ({period}):\n",
+            plural(i.enterprises, "enterprise", "enterprises")
+        ));
+        if i.clauses.is_empty() {
+            out.push_str("  no enterprise's result changes\n");
+        }
+        for c in &i.clauses {
+            out.push_str(&format!("  {}\n", impact_line(c, i.enterprises)));
+        }
+        let changed: BTreeSet<&str> = r
+            .diff
+            .clauses
+            .iter()
+            .filter(|c| c.kind == ChangeKind::Changed)
+            .map(|c| c.subject.as_str())
+            .collect();
+        for c in changed {
+            if !i.clauses.iter().any(|x| x.clause == c) {
+                out.push_str(&format!("  {c}: no enterprise of the population affected\n"));
+            }
+        }
+        let (old, new) = i.totals_exact;
+        let delta =
+            if i.delta_exact.is_zero() { "no change".to_string() } else { signed_money(i.delta_exact) };
+        out.push_str(&format!("  total granted: {} → {} ({delta})\n", fmt_money(old), fmt_money(new)));
+        for e in &i.errors {
+            out.push_str(&format!("  line {}: skipped: {}\n", e.line, e.message));
+        }
+    }
+    out
+}
+
+/// Diff and, with a population, impact: the report the CLI prints.
+pub fn report(
+    old: &Program,
+    new: &Program,
+    names: (&str, &str),
+    population: Option<&str>,
+    period: Option<i32>,
+) -> DiffReport {
+    let d = diff(old, new);
+    DiffReport {
+        schema_version: DIFF_SCHEMA_VERSION,
+        old: names.0.to_string(),
+        new: names.1.to_string(),
+        identical: d.is_empty(),
+        diff: d,
+        impact: population.map(|p| impact(old, new, p, period)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{Input, compile};
+
+    fn prog(text: &str) -> Program {
+        let input = Input::from_rules([("t.policy".to_string(), text.to_string())]);
+        match compile(&input) {
+            Ok(c) => c.program,
+            Err(f) => panic!("{:?}", f.diagnostics),
+        }
+    }
+
+    const BASE: &str = "fact 收入: money\n\
+        parameter 比例: rate \"比例\" {\n  50% from 2018-01-01\n  75% from 2021-01-01\n}\n\
+        define 大 = 收入 达到 1亿\n\
+        policy P \"示例\" {\n  clause 1 \"按比例\" { when 大 amount 收入 × 比例 cap 60万 total }\n}\n";
+
+    fn lines(d: &RuleDiff) -> Vec<String> {
+        [&d.documents, &d.clauses, &d.parameters, &d.definitions, &d.facts]
+            .into_iter()
+            .flatten()
+            .flat_map(|c| {
+                let head = format!("{} {:?}", c.subject, c.kind);
+                std::iter::once(head).chain(c.changes.iter().map(move |l| format!("{}: {l}", c.subject)))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn identical_programs_have_no_diff() {
+        assert!(diff(&prog(BASE), &prog(BASE)).is_empty());
+    }
+
+    #[test]
+    fn parameter_versions_definitions_caps_and_documents() {
+        let new = BASE
+            .replace("75% from 2021-01-01", "100% from 2021-01-01\n  120% from 2024-01-01")
+            .replace("达到 1亿", "达到 2亿")
+            .replace("cap 60万 total", "cap 50万 total")
+            .replace("\"示例\"", "\"示例（修订）\"")
+            .replace("fact 收入: money\n", "fact 收入: money\nfact 人数: integer\n");
+        let d = diff(&prog(BASE), &prog(&new));
+        let l = lines(&d);
+        let want = [
+            "比例: version from 2021-01-01 now 100% (was 75%)",
+            "比例: version added: from 2024-01-01 120%",
+            "大: 收入 ≥ 1亿 → 收入 ≥ 2亿",
+            "P.1: cap 60万 total → cap 50万 total",
+            "P: title 示例 → 示例（修订）",
+            "人数 Added",
+        ];
+        for w in want {
+            assert!(l.iter().any(|x| x == w), "missing `{w}` in {l:#?}");
+        }
+    }
+
+    #[test]
+    fn signed_amounts() {
+        assert_eq!(signed_money(Decimal::new(-1_840_000, 0)), "−184万");
+        assert_eq!(signed_money(Decimal::new(200_000, 0)), "+20万");
+        assert_eq!(signed_money(Decimal::ZERO), "0");
+    }
+}

@@ -55,7 +55,7 @@ pub fn compile(input: &Input) -> Result<Compiled, Failed> {
             Err(d) => diags.extend(d),
         }
     }
-    let (program, lower_diags) = lower::lower(&files, &sources);
+    let (program, lower_diags) = lower::lower_after(&files, &sources, !diags.is_empty());
     diags.extend(lower_diags);
     if !diags.iter().any(Diagnostic::is_error) {
         diags.extend(check::run(&program, &sources, &input.source_texts));

@@ -134,7 +134,7 @@ pub fn fmt_money(d: Decimal) -> String {
         format!("{sign}{}亿", (abs / YI).normalize())
     } else if abs >= WAN {
         let w = (abs / WAN).normalize();
-        if w.scale() <= 6 { format!("{sign}{w}万") } else { format!("{sign}{}元", abs.normalize()) }
+        if w.scale() <= 4 { format!("{sign}{w}万") } else { format!("{sign}{}元", abs.normalize()) }
     } else {
         format!("{sign}{}元", abs.normalize())
     }
@@ -189,7 +189,8 @@ mod tests {
         assert_eq!(fmt_money(Decimal::from(300_000)), "30万");
         assert_eq!(fmt_money(Decimal::from(150_000_000)), "1.5亿");
         assert_eq!(fmt_money(Decimal::from(3500)), "3500元");
-        assert_eq!(fmt_money(Decimal::new(123_456_789, 2)), "123.456789万");
+        assert_eq!(fmt_money(Decimal::new(123_456_789, 2)), "1234567.89元");
+        assert_eq!(fmt_money(Decimal::new(10_000_000_001, 2)), "100000000.01元");
         assert_eq!(fmt_yuan(Decimal::from(300_000)), "300000.00");
         assert_eq!(fmt_rate(Decimal::new(15, 3)), "1.5%");
     }

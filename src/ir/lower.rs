@@ -38,6 +38,16 @@ enum DefState {
 /// Lowers parsed files into a program. Diagnostics are returned beside it; the caller treats
 /// the program as unusable when any of them is an error.
 pub fn lower(files: &[(FileId, ast::File)], sources: &SourceMap) -> (Program, Vec<Diagnostic>) {
+    lower_after(files, sources, false)
+}
+
+/// As [`lower`]; `earlier_errors` says some file did not parse, so a clause it may have
+/// declared is not reported again as unknown wherever a test names it.
+pub fn lower_after(
+    files: &[(FileId, ast::File)],
+    sources: &SourceMap,
+    earlier_errors: bool,
+) -> (Program, Vec<Diagnostic>) {
     let mut l = Lowerer {
         sources,
         prog: Program::default(),
@@ -50,6 +60,8 @@ pub fn lower(files: &[(FileId, ast::File)], sources: &SourceMap) -> (Program, Ve
         def_state: Vec::new(),
         def_stack: Vec::new(),
         pending_excludes: Vec::new(),
+        failed_clauses: std::collections::HashSet::new(),
+        earlier_errors,
     };
     l.run(files);
     (l.prog, l.diags)
@@ -68,6 +80,9 @@ struct Lowerer<'a> {
     def_stack: Vec<DefId>,
     /// `excludes` references, resolved once every document is lowered.
     pending_excludes: Vec<(ClauseId, ast::ClauseRef)>,
+    /// Clauses that had errors: references to them are not reported again.
+    failed_clauses: std::collections::HashSet<(String, String)>,
+    earlier_errors: bool,
 }
 
 type R<T> = Result<T, ()>;
@@ -540,6 +555,8 @@ impl<'a> Lowerer<'a> {
                 self.prog.clause_index.insert((p.key.name.clone(), c.id.clone()), cid);
                 def.clauses.push(cid);
                 self.prog.clauses.push(cd);
+            } else {
+                self.failed_clauses.insert((p.key.name.clone(), c.id.clone()));
             }
         }
         self.prog.policies.push(def);
@@ -1626,6 +1643,10 @@ impl<'a> Lowerer<'a> {
     fn clause_ref(&mut self, r: &ast::ClauseRef) -> Option<ClauseId> {
         if let Some(c) = self.prog.find_clause(&r.policy, &r.clause) {
             return Some(c);
+        }
+        // already reported: the clause, or the file that may hold it, had errors
+        if self.earlier_errors || self.failed_clauses.contains(&(r.policy.clone(), r.clause.clone())) {
+            return None;
         }
         let all: Vec<String> = self.prog.clause_index.keys().map(|(p, c)| format!("{p}.{c}")).collect();
         let want = format!("{}.{}", r.policy, r.clause);

@@ -8,7 +8,7 @@
 //! exact decimal amounts, one enterprise evaluated under both programs with the same facts
 //! text, period and (empty) ledger.
 
-use crate::eval::facts::{FactValue, parse_facts};
+use crate::eval::facts::parse_facts;
 use crate::eval::{EvalOptions, Ledger, Status, evaluate};
 use crate::ir::Program;
 use crate::ir::view::{self, AmountView, ClauseView, ProgramView};
@@ -455,18 +455,7 @@ pub struct Impact {
 
 /// The default period of a facts row: `$period`, else the latest year of any series.
 fn row_period(json: &serde_json::Value, facts: &crate::eval::Facts) -> Option<i32> {
-    let explicit = json.get("$period").and_then(|v| v.to_string().trim_matches('"').parse::<i32>().ok());
-    explicit.or_else(|| {
-        facts
-            .values
-            .iter()
-            .flatten()
-            .filter_map(|v| match v {
-                FactValue::Series(s) => s.0.last().map(|(y, _)| *y),
-                _ => None,
-            })
-            .max()
-    })
+    crate::eval::facts::default_period(json, facts)
 }
 
 /// Per clause reference: status, granted amount (zero when not granted), and the cap of a

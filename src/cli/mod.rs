@@ -429,23 +429,8 @@ fn read_facts_arg(c: &Compiled, arg: &str) -> Result<(Facts, Option<String>, Opt
     };
     let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     let name = json.get("$name").or_else(|| json.get("$id")).and_then(|v| v.as_str()).map(String::from);
-    let period = json
-        .get("$period")
-        .and_then(|v| v.to_string().trim_matches('"').parse::<i32>().ok())
-        .or_else(|| latest_year(&facts));
+    let period = huiqi::eval::facts::default_period(&json, &facts);
     Ok((facts, name, period))
-}
-
-fn latest_year(f: &Facts) -> Option<i32> {
-    use huiqi::eval::FactValue;
-    f.values
-        .iter()
-        .flatten()
-        .filter_map(|v| match v {
-            FactValue::Series(s) => s.0.last().map(|(y, _)| *y),
-            _ => None,
-        })
-        .max()
 }
 
 fn read_ledger(path: Option<PathBuf>) -> Result<Ledger, Exit> {

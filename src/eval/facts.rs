@@ -58,6 +58,29 @@ impl Facts {
     pub fn get(&self, f: FactId) -> Option<&FactValue> {
         self.values.get(f as usize).and_then(Option::as_ref)
     }
+
+    /// The latest year of any series in the facts.
+    pub fn latest_year(&self) -> Option<i32> {
+        self.values
+            .iter()
+            .flatten()
+            .filter_map(|v| match v {
+                FactValue::Series(s) => s.0.last().map(|(y, _)| *y),
+                _ => None,
+            })
+            .max()
+    }
+}
+
+/// The period a facts document is for when none is given: its `$period`, else the latest
+/// year of any series in it.
+pub fn default_period(json: &J, facts: &Facts) -> Option<i32> {
+    let explicit = json.get("$period").and_then(|v| match v {
+        J::Number(n) => n.to_string().parse::<i32>().ok(),
+        J::String(s) => s.parse::<i32>().ok(),
+        _ => None,
+    });
+    explicit.or_else(|| facts.latest_year())
 }
 
 /// A problem in a facts input: JSON path, code, sentence, fix.

@@ -88,6 +88,9 @@ pub struct ClauseResult {
     pub reasons: Vec<Step>,
     pub missing: Vec<String>,
     pub entries: Vec<LedgerEntry>,
+    /// Whether the amount counts as a benefit to the enterprise (kind `benefit`); the amount
+    /// of a `ceiling` binds a third party and is not part of the total granted.
+    pub benefit: bool,
 }
 
 /// An arithmetic failure in one clause.
@@ -129,7 +132,7 @@ impl Outcome {
     pub fn total(&self) -> Decimal {
         self.results
             .iter()
-            .filter(|r| r.status == Status::Granted)
+            .filter(|r| r.status == Status::Granted && r.benefit)
             .filter_map(|r| r.amount)
             .fold(Decimal::ZERO, |a, b| a.checked_add(b).unwrap_or(a))
     }
@@ -312,6 +315,7 @@ impl<'p> Evaluator<'p> {
             reasons: Vec::new(),
             missing: Vec::new(),
             entries: Vec::new(),
+            benefit: true,
         }
     }
 
@@ -337,6 +341,7 @@ impl<'p> Evaluator<'p> {
         self.missing.clear();
         self.params_used.clear();
         let mut r = self.result(id, Status::Ineligible);
+        r.benefit = c.kind == crate::syntax::ast::ClauseKind::Benefit;
         let Some(policy) = self.prog.policy_of(c) else { return Ok(r) };
         // dates: the parameter date, then windows
         self.date = Date::year_end(self.period);
@@ -470,6 +475,19 @@ impl<'p> Evaluator<'p> {
                 }
                 self.push_params(&mut r);
                 r.status = Status::Discretionary;
+                // a discretionary grant under a history limit is recorded (amount 0: decided
+                // by the department) so that `once` and `at most N years` can count it
+                if c.once.is_some() || c.at_most.is_some() {
+                    r.entries.push(LedgerEntry {
+                        policy: policy.key.clone(),
+                        clause: c.id.clone(),
+                        key: None,
+                        period: self.period,
+                        amount: Decimal::ZERO,
+                        balance: None,
+                        expires: None,
+                    });
+                }
                 return Ok(r);
             }
             Amount::Credit { earned, capacity, years } => {
@@ -510,32 +528,11 @@ impl<'p> Evaluator<'p> {
                 Some(v) => vec![(None, v)],
                 None => return Ok(self.undetermined(r)),
             },
-            Amount::Category { subject, arms } => {
-                let v = self.eval(subject)?;
-                let Some(Value::Enum(x)) = v else { return Ok(self.undetermined(r)) };
-                let Some(arm) = arms.iter().find(|a| a.variant == x) else {
-                    let name = enum_name(self.prog, subject.ty, x);
-                    r.reasons.push(Step::NoCategory { value: name });
-                    r.steps.extend(r.reasons.clone());
-                    r.status = Status::Ineligible;
-                    return Ok(r);
-                };
-                if c.once == Some(OnceScope::PerCategory)
-                    && let Some(e) = history.iter().find(|e| e.key.as_deref() == Some(arm.name.as_str()))
-                {
-                    r.reasons.push(Step::Once { key: Some(arm.name.clone()), period: e.period });
-                    r.steps.extend(r.reasons.clone());
-                    r.status = Status::Exhausted;
-                    return Ok(r);
-                }
-                match self.num(&arm.amount)? {
-                    Some(v) => {
-                        if self.explain {
-                            r.steps.push(Step::Category { name: arm.name.clone(), amount: v });
-                        }
-                        vec![(Some(arm.name.clone()), v)]
-                    }
-                    None => return Ok(self.undetermined(r)),
+            Amount::Category { subject, each, arms } => {
+                match self.category(&mut r, c, history, subject, each.as_deref(), arms)? {
+                    Some(parts) => parts,
+                    None if r.status == Status::Undetermined => return Ok(self.undetermined(r)),
+                    None => return Ok(r),
                 }
             }
         };
@@ -617,11 +614,8 @@ impl<'p> Evaluator<'p> {
                     }
                 }
                 None => {
-                    let mut years: Vec<i32> = history
-                        .iter()
-                        .filter(|e| e.period < self.period && !e.amount.is_zero())
-                        .map(|e| e.period)
-                        .collect();
+                    let mut years: Vec<i32> =
+                        history.iter().filter(|e| e.period < self.period).map(|e| e.period).collect();
                     years.sort_unstable();
                     years.dedup();
                     let nth = i64::try_from(years.len()).unwrap_or(i64::MAX).saturating_add(1);
@@ -904,6 +898,94 @@ impl<'p> Evaluator<'p> {
         r.amount = Some(used_total);
         r.status = Status::Granted;
         Ok(r)
+    }
+
+    /// The categories found (one value, or each selected item's field), paid by their arms;
+    /// `None` when nothing is paid (the status says why).
+    fn category(
+        &mut self,
+        r: &mut ClauseResult,
+        c: &ClauseDef,
+        history: &[&LedgerEntry],
+        subject: &Expr,
+        each: Option<&Selection>,
+        arms: &[CategoryArm],
+    ) -> Result<Option<Parts>, Fail> {
+        let mut found: Vec<u32> = Vec::new();
+        match each {
+            None => match self.eval(subject)? {
+                Some(Value::Enum(x)) => found.push(x),
+                _ => {
+                    r.status = Status::Undetermined;
+                    return Ok(None);
+                }
+            },
+            Some(sel) => {
+                let Some(FactValue::List(items)) = self.facts.get(sel.list) else {
+                    self.missing.push(
+                        self.prog.facts.get(sel.list as usize).map_or_else(String::new, |d| d.name.clone()),
+                    );
+                    r.status = Status::Undetermined;
+                    return Ok(None);
+                };
+                let saved = self.item;
+                let (chosen, mut unknown) = self.select(sel, items)?;
+                for i in chosen {
+                    let Some(it) = items.get(i) else { continue };
+                    self.item = Some((sel.list, i, it));
+                    match self.eval(subject)? {
+                        Some(Value::Enum(x)) if !found.contains(&x) => found.push(x),
+                        Some(_) => {}
+                        None => unknown = true,
+                    }
+                }
+                self.item = saved;
+                if unknown {
+                    r.status = Status::Undetermined;
+                    return Ok(None);
+                }
+            }
+        }
+        let mut parts = Vec::new();
+        let mut paid_before = None;
+        for arm in arms.iter().filter(|a| found.contains(&a.variant)) {
+            if c.once == Some(OnceScope::PerCategory)
+                && let Some(e) = history.iter().find(|e| e.key.as_deref() == Some(arm.name.as_str()))
+            {
+                let step = Step::Once { key: Some(arm.name.clone()), period: e.period };
+                if self.explain {
+                    r.steps.push(step.clone());
+                }
+                paid_before = Some(step);
+                continue;
+            }
+            let Some(v) = self.num(&arm.amount)? else {
+                r.status = Status::Undetermined;
+                return Ok(None);
+            };
+            if self.explain {
+                r.steps.push(Step::Category { name: arm.name.clone(), amount: v });
+            }
+            parts.push((Some(arm.name.clone()), v));
+        }
+        if parts.is_empty() {
+            let (step, status) = match paid_before {
+                Some(s) => (s, Status::Exhausted),
+                None => {
+                    let names: Vec<String> =
+                        found.iter().map(|x| enum_name(self.prog, subject.ty, *x)).collect();
+                    let value = if names.is_empty() { "—".to_string() } else { names.join("、") };
+                    (Step::NoCategory { value }, Status::Ineligible)
+                }
+            };
+            r.reasons.push(step.clone());
+            if status == Status::Ineligible {
+                r.steps.push(step);
+            }
+            r.status = status;
+            return Ok(None);
+        }
+        Ok(Some(parts))
     }
 
     fn brackets(
@@ -1259,8 +1341,8 @@ impl<'p> Evaluator<'p> {
         result
     }
 
-    fn agg_items(&mut self, op: AggOp, sel: &Selection, body: Option<&Expr>, items: &'p [Item]) -> V {
-        // the items selected, in order; `None` when a `where` could not be decided
+    /// The items a selection keeps, in order, and whether some `where` could not be decided.
+    fn select(&mut self, sel: &Selection, items: &'p [Item]) -> Result<(Vec<usize>, bool), Fail> {
         let mut chosen: Vec<usize> = (0..items.len()).collect();
         let mut undecided = false;
         for sop in &sel.ops {
@@ -1299,6 +1381,11 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
+        Ok((chosen, undecided))
+    }
+
+    fn agg_items(&mut self, op: AggOp, sel: &Selection, body: Option<&Expr>, items: &'p [Item]) -> V {
+        let (chosen, undecided) = self.select(sel, items)?;
         let mut sum = Decimal::ZERO;
         let mut any = false;
         let mut all = true;

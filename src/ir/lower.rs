@@ -833,8 +833,16 @@ impl<'a> Lowerer<'a> {
                 }
                 Amount::Brackets { subject: subj, brackets: out }
             }
-            ast::Amount::Category { subject, arms, .. } => {
-                let subj = self.expr(subject, TOP, None)?;
+            ast::Amount::Category { subject, each, arms, .. } => {
+                let (each, scope) = match each {
+                    Some(sel) => {
+                        let s = self.selection(sel)?;
+                        let scope = Scope { item: Some(s.record) };
+                        (Some(Box::new(s)), scope)
+                    }
+                    None => (None, TOP),
+                };
+                let subj = self.expr(subject, scope, None)?;
                 let Type::Enum(eid) = subj.ty else {
                     let got = self.prog.type_name(subj.ty);
                     self.err(
@@ -886,7 +894,7 @@ impl<'a> Lowerer<'a> {
                 if !ok {
                     return Err(());
                 }
-                Amount::Category { subject: subj, arms: out }
+                Amount::Category { subject: subj, each, arms: out }
             }
             ast::Amount::Credit { earned, capacity, years, .. } => Amount::Credit {
                 earned: self.money(earned, "a credit earns money")?,

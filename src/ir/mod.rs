@@ -217,7 +217,9 @@ pub enum Amount {
         brackets: Vec<BracketDef>,
     },
     Category {
+        /// The category; with `each`, a field read on every selected item.
         subject: Expr,
+        each: Option<Box<Selection>>,
         arms: Vec<CategoryArm>,
     },
     Credit {

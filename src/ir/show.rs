@@ -11,6 +11,35 @@ pub fn expr(p: &Program, e: &Expr) -> String {
     s
 }
 
+/// `each 类别 of 认定 where …`: a field read on every selected item of a list.
+pub fn each(p: &Program, field: &Expr, sel: &Selection) -> String {
+    let mut s = String::from("each ");
+    let saved = ITEM.with(|c| c.replace(Some(sel.record)));
+    write(p, field, &mut s, 0);
+    s.push_str(" of ");
+    s.push_str(p.facts.get(sel.list as usize).map_or("", |x| x.name.as_str()));
+    write_ops(p, sel, &mut s);
+    ITEM.with(|c| c.set(saved));
+    s
+}
+
+fn write_ops(p: &Program, sel: &Selection, out: &mut String) {
+    for op in &sel.ops {
+        match op {
+            SelOp::Where(w) => {
+                out.push_str(" where ");
+                write(p, w, out, 0);
+            }
+            SelOp::First { n, by } => {
+                out.push_str(&format!(" first {n}"));
+                if let Some(b) = by {
+                    out.push_str(&format!(" by {}", field_name(p, Some(sel.record), *b)));
+                }
+            }
+        }
+    }
+}
+
 fn prec(e: &Expr) -> u8 {
     match &e.kind {
         ExprKind::Or(..) => 1,
@@ -147,20 +176,7 @@ fn write(p: &Program, e: &Expr, out: &mut String, outer: u8) {
             });
             out.push_str(p.facts.get(sel.list as usize).map_or("", |x| x.name.as_str()));
             let saved = ITEM.with(|c| c.replace(Some(sel.record)));
-            for op in &sel.ops {
-                match op {
-                    SelOp::Where(w) => {
-                        out.push_str(" where ");
-                        write(p, w, out, 0);
-                    }
-                    SelOp::First { n, by } => {
-                        out.push_str(&format!(" first {n}"));
-                        if let Some(b) = by {
-                            out.push_str(&format!(" by {}", field_name(p, Some(sel.record), *b)));
-                        }
-                    }
-                }
-            }
+            write_ops(p, sel, out);
             if let Some(b) = body {
                 out.push_str(", ");
                 write(p, b, out, 0);

@@ -138,8 +138,11 @@ pub fn clause(p: &Program, c: &ClauseDef) -> ClauseView {
                 })
                 .collect(),
         },
-        Amount::Category { subject, arms } => AmountView::Category {
-            subject: e(subject),
+        Amount::Category { subject, each, arms } => AmountView::Category {
+            subject: match each {
+                Some(sel) => show::each(p, subject, sel),
+                None => e(subject),
+            },
             categories: arms.iter().map(|a| format!("{} => {}", a.name, e(&a.amount))).collect(),
         },
         Amount::Credit { earned, capacity, years } => {

@@ -204,11 +204,35 @@ pub enum PayRule {
 
 #[derive(Clone, Debug)]
 pub enum Amount {
-    Discretionary { base: Option<Expr>, span: Span },
-    Tiers { first_time: bool, subject: Expr, pay: PayRule, tiers: Vec<Tier>, span: Span },
-    Brackets { subject: Expr, brackets: Vec<Bracket>, span: Span },
-    Category { subject: Expr, arms: Vec<(Ident, Expr)>, span: Span },
-    Credit { earned: Expr, capacity: Expr, years: u32, span: Span },
+    Discretionary {
+        base: Option<Expr>,
+        span: Span,
+    },
+    Tiers {
+        first_time: bool,
+        subject: Expr,
+        pay: PayRule,
+        tiers: Vec<Tier>,
+        span: Span,
+    },
+    Brackets {
+        subject: Expr,
+        brackets: Vec<Bracket>,
+        span: Span,
+    },
+    Category {
+        subject: Expr,
+        /// `by each FIELD of LIST …`: the subject is the field, read on every selected item.
+        each: Option<Selection>,
+        arms: Vec<(Ident, Expr)>,
+        span: Span,
+    },
+    Credit {
+        earned: Expr,
+        capacity: Expr,
+        years: u32,
+        span: Span,
+    },
     Expr(Expr),
 }
 

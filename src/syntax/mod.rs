@@ -248,6 +248,7 @@ fn rule_words(r: Rule) -> &'static str {
         }
         Rule::obj | Rule::arr | Rule::obj_entry => "a value",
         Rule::selection | Rule::sel_where | Rule::sel_first => "a list selection",
+        Rule::each_of => "`each 字段 of 列表`",
         _ => "something else",
     }
 }
@@ -593,7 +594,17 @@ impl Builder {
                 Amount::Brackets { subject, brackets, span }
             }
             Rule::a_category => {
-                let subject = self.expr(next(&mut it, span)?)?;
+                let first = next(&mut it, span)?;
+                let (subject, each) = if first.as_rule() == Rule::each_of {
+                    let espan = self.span(&first);
+                    let mut ei = first.into_inner();
+                    let field = self.ident(next(&mut ei, espan)?);
+                    let list = next(&mut ei, espan)?;
+                    let sel = self.selection(list)?;
+                    (Expr { kind: ExprKind::Name(field.name), span: field.span }, Some(sel))
+                } else {
+                    (self.expr(first)?, None)
+                };
                 let mut arms = Vec::new();
                 for a in it {
                     let aspan = self.span(&a);
@@ -601,7 +612,7 @@ impl Builder {
                     let name = self.ident(next(&mut ai, aspan)?);
                     arms.push((name, self.expr(next(&mut ai, aspan)?)?));
                 }
-                Amount::Category { subject, arms, span }
+                Amount::Category { subject, each, arms, span }
             }
             Rule::a_credit => {
                 let earned = self.expr(next(&mut it, span)?)?;
@@ -705,26 +716,13 @@ impl Builder {
                 let mut depth = 0;
                 for a in it {
                     if a.as_rule() == Rule::selection {
-                        let sspan = self.span(&a);
-                        let mut si = a.into_inner();
-                        let list = self.ident(next(&mut si, sspan)?);
-                        let mut ops = Vec::new();
-                        for o in si {
-                            let ospan = self.span(&o);
-                            match o.as_rule() {
-                                Rule::sel_where => {
-                                    let (e, d) = self.expr_deep(next(&mut o.into_inner(), ospan)?)?;
-                                    depth = depth.max(d);
-                                    ops.push(SelOp::Where(e));
-                                }
-                                _ => {
-                                    let mut oi = o.into_inner();
-                                    let n = self.small_int(next(&mut oi, ospan)?)?;
-                                    ops.push(SelOp::First(n, oi.next().map(|b| self.ident(b)), ospan));
-                                }
+                        let sel = self.selection(a)?;
+                        for op in &sel.ops {
+                            if let SelOp::Where(w) = op {
+                                depth = depth.max(expr_depth(w));
                             }
                         }
-                        args.push(Arg::Selection(Selection { list, ops, span: sspan }));
+                        args.push(Arg::Selection(sel));
                     } else {
                         let (e, d) = self.expr_deep(a)?;
                         depth = depth.max(d);
@@ -805,6 +803,29 @@ impl Builder {
         Ok(Item::Test(t))
     }
 
+    /// A list with its `where` / `first N by` steps (or a bare list name).
+    fn selection(&self, p: Pair<'_, Rule>) -> PResult<Selection> {
+        let sspan = self.span(&p);
+        if p.as_rule() == Rule::ident {
+            return Ok(Selection { list: self.ident(p), ops: Vec::new(), span: sspan });
+        }
+        let mut si = p.into_inner();
+        let list = self.ident(next(&mut si, sspan)?);
+        let mut ops = Vec::new();
+        for o in si {
+            let ospan = self.span(&o);
+            match o.as_rule() {
+                Rule::sel_where => ops.push(SelOp::Where(self.expr(next(&mut o.into_inner(), ospan)?)?)),
+                _ => {
+                    let mut oi = o.into_inner();
+                    let n = self.small_int(next(&mut oi, ospan)?)?;
+                    ops.push(SelOp::First(n, oi.next().map(|b| self.ident(b)), ospan));
+                }
+            }
+        }
+        Ok(Selection { list, ops, span: sspan })
+    }
+
     fn clause_ref(&self, p: Pair<'_, Rule>) -> ClauseRef {
         let span = self.span(&p);
         let text = p.as_str();
@@ -848,6 +869,29 @@ impl Builder {
             }
             _ => J::String(p.as_str().to_string()),
         })
+    }
+}
+
+/// The depth of an already built (and so already bounded) expression.
+fn expr_depth(e: &Expr) -> usize {
+    1 + match &e.kind {
+        ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Field(x, _) => expr_depth(x),
+        ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => expr_depth(a).max(expr_depth(b)),
+        ExprKind::Set(xs) => xs.iter().map(expr_depth).max().unwrap_or(0),
+        ExprKind::Call(_, args) => args
+            .iter()
+            .map(|a| match a {
+                Arg::Expr(x) => expr_depth(x),
+                Arg::Selection(s) => s
+                    .ops
+                    .iter()
+                    .map(|o| if let SelOp::Where(w) = o { expr_depth(w) } else { 0 })
+                    .max()
+                    .unwrap_or(0),
+            })
+            .max()
+            .unwrap_or(0),
+        _ => 0,
     }
 }
 

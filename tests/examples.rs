@@ -82,6 +82,33 @@ fn electronics_manufacturer_passing_5yi() {
     assert_eq!(amount(&r, "E23.5"), granted("500000.00"));
     // 2024 transformation loan interest 96万: E23.8 discretionary within its 100万 yearly cap
     assert_eq!(amount(&r, "E23.8").0, "discretionary");
+    // provincial SRDI with an IP-pledge loan: 2024 interest 60万 × 50% = 30万 (S22.14a)
+    assert_eq!(amount(&r, "S22.14a"), granted("300000.00"));
+    // valuation fee 5万 × 50% = 2.5万, under the 3万 yearly cap (S22.14b)
+    assert_eq!(amount(&r, "S22.14b"), granted("25000.00"));
+    // provincial enterprise technology centre newly recognised in 2024: 30万 (S22.9d)
+    assert_eq!(amount(&r, "S22.9d"), granted("300000.00"));
+    // 50万 + 30万 + 2.5万 + 30万
+    assert_eq!(r["total"], "1125000.00");
+}
+
+#[test]
+fn srdi_sme_with_a_catalogue_product_and_insured_units() {
+    let r = report(&compiled(), "examples/长春精密装备.json");
+    // newly recognised provincial SRDI in 2024: one-time 20万 (S22.5a)
+    assert_eq!(amount(&r, "S22.5a"), granted("200000.00"));
+    // sales price 2300万 × 20% = 460万 → capped at 200万 (S22.8a)
+    assert_eq!(amount(&r, "S22.8a"), granted("2000000.00"));
+    // first 3 insured units: 55万 + 60万 + 58万 = 173万 (each under 3% × 2300万 = 69万)
+    // × 80% = 138.4万 → capped at 100万 (S22.8b); the 4th unit does not count
+    assert_eq!(amount(&r, "S22.8b"), granted("1000000.00"));
+    // IP-pledge loan interest 70万 × 50% = 35万 (S22.14a); valuation fee 4万 × 50% = 2万
+    assert_eq!(amount(&r, "S22.14a"), granted("350000.00"));
+    assert_eq!(amount(&r, "S22.14b"), granted("20000.00"));
+    // guarantee of 800万 > 500万: the agency's fee is at most 1.5% = 12万 (a ceiling, S22.15)
+    assert_eq!(amount(&r, "S22.15"), granted("120000.00"));
+    // cash total: 20万 + 200万 + 100万 + 35万 + 2万 (the ceiling and the tax relief excluded)
+    assert_eq!(r["total"], "3570000.00");
 }
 
 #[test]
@@ -91,11 +118,21 @@ fn national_little_giant_listing_in_shenzhen() {
     assert_eq!(amount(&r, "E23.12a"), granted("10000000.00"));
     // 8.8亿 → 10.6亿: first time past 10亿 → 100万 (E23.5)
     assert_eq!(amount(&r, "E23.5"), granted("1000000.00"));
+    // first recognised as a national little giant in 2024: one-time 50万 (S22.5b)
+    assert_eq!(amount(&r, "S22.5b"), granted("500000.00"));
+    // IPO of an SRDI SME: direct financing cost reimbursed case by case (S22.16)
+    assert_eq!(amount(&r, "S22.16").0, "discretionary");
+    assert_eq!(r["total"], "11500000.00");
 }
 
 #[test]
-fn firm_in_no_programme_gets_nothing() {
+fn firm_in_no_programme_gets_no_cash() {
     let r = report(&compiled(), "examples/长白山食品.json");
+    // not electronics, not SRDI, no recognitions: no cash benefit at all
     assert_eq!(r["total"], "0.00");
     assert_eq!(amount(&r, "E23.5").0, "ineligible");
+    assert_eq!(amount(&r, "S22.14a").0, "ineligible");
+    // as a manufacturer it still has the national R&D super-deduction (a tax relief, kind
+    // tax, not in the cash total): 2024 R&D 22万 × 100% = 22万 extra deduction
+    assert_eq!(amount(&r, "S22.9a"), granted("220000.00"));
 }

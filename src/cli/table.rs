@@ -53,7 +53,8 @@ pub fn why(prog: &Program, r: &ClauseResult, lang: Lang) -> String {
         Status::Undetermined => r.steps.iter().filter(|s| matches!(s, Step::Missing { .. })).collect(),
         _ => r.reasons.iter().take(1).collect(),
     };
-    pick.iter().map(|s| s.render(prog, lang)).collect::<Vec<_>>().join("；")
+    let sep = if lang == Lang::Zh { "；" } else { "; " };
+    pick.iter().map(|s| s.render(prog, lang)).collect::<Vec<_>>().join(sep)
 }
 
 fn pad(s: &str, w: usize) -> String {

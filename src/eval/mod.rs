@@ -88,8 +88,8 @@ pub struct ClauseResult {
     pub reasons: Vec<Step>,
     pub missing: Vec<String>,
     pub entries: Vec<LedgerEntry>,
-    /// Whether the amount counts as a benefit to the enterprise (kind `benefit`); the amount
-    /// of a `ceiling` binds a third party and is not part of the total granted.
+    /// Whether the amount is cash granted (kind `benefit`) and so part of the total; a `tax`
+    /// relief and a `ceiling` (which binds a third party) are reported but not added.
     pub benefit: bool,
 }
 

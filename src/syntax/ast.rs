@@ -164,6 +164,9 @@ pub enum ClausePart {
 pub enum ClauseKind {
     #[default]
     Benefit,
+    /// A tax relief (a deduction, a reduced rate, a credit against tax): evaluated and
+    /// explained, but not added to the total of cash granted.
+    Tax,
     Priority,
     Ceiling,
     Definition,

@@ -235,7 +235,7 @@ fn rule_words(r: Rule) -> &'static str {
         Rule::param_version => "a version (`75% from 2018-01-01`)",
         Rule::window_range => "a date range (`2023-01-01 to 2025-12-31`)",
         Rule::clause_kind => {
-            "a kind (`benefit`, `priority`, `ceiling`, `definition`, `guidance`, `stacking`, `target`)"
+            "a kind (`benefit`, `tax`, `priority`, `ceiling`, `definition`, `guidance`, `stacking`, `target`)"
         }
         Rule::rounding_mode => "`fen`, `yuan`, `wan` or `none`",
         Rule::clause_id => "an article number (e.g. `5`, `14a`)",
@@ -532,6 +532,7 @@ impl Builder {
                 Rule::c_kind => {
                     let k = match next(&mut inner, qspan)?.as_str() {
                         "priority" => ClauseKind::Priority,
+                        "tax" => ClauseKind::Tax,
                         "ceiling" => ClauseKind::Ceiling,
                         "definition" => ClauseKind::Definition,
                         "guidance" => ClauseKind::Guidance,

@@ -15,31 +15,129 @@ pub enum Lang {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
-    Quote { text: String },
-    InForce { what: String, start: Option<Date>, end: Option<Date>, tested: String, inside: bool },
-    Condition { text: String, holds: Option<bool>, values: Vec<(String, String)>, document: bool },
-    Param { name: String, value: Decimal, ty: Type, from: Date, on: Date, label: Option<String> },
-    Amount { text: String, value: Decimal, values: Vec<(String, String)> },
-    Tier { key: String, op: CmpOp, value: Decimal, amount: Decimal, first_time: bool, pay: PayRule },
-    TierBefore { key: String, year: i32, value: Decimal },
-    NoTier { value: Decimal, first_time: bool },
-    Bracket { from: Decimal, to: Option<Decimal>, slice: Decimal, rate: Decimal, part: Decimal },
-    Category { name: String, amount: Decimal },
-    NoCategory { value: String },
-    Discretionary { base: Option<Decimal>, cap: Option<Decimal>, floor: Option<Decimal> },
-    Cap { scope: CapScope, cap: Decimal, before: Decimal, after: Decimal, history: Vec<(i32, Decimal)> },
-    Floor { floor: Decimal, before: Decimal },
-    Once { key: Option<String>, period: i32 },
-    Years { nth: i64, max: u32, first: Option<i32>, from_date: Option<Date> },
-    CreditEarned { amount: Decimal, expires: i32 },
-    CreditUsed { origin: i32, used: Decimal, balance: Decimal, expires: i32, capacity: Decimal },
-    CreditExpired { origin: i32, balance: Decimal, expires: i32 },
-    Rounding { mode: Rounding, before: Decimal, after: Decimal },
-    Zero { value: Decimal },
-    Missing { paths: Vec<String> },
-    Provides { what: String },
-    Excluded { by: String },
-    NotLargest { group: String, winner: String },
+    Quote {
+        text: String,
+    },
+    InForce {
+        what: String,
+        start: Option<Date>,
+        end: Option<Date>,
+        tested: String,
+        inside: bool,
+    },
+    Condition {
+        text: std::sync::Arc<str>,
+        holds: Option<bool>,
+        values: Vec<(String, String)>,
+        document: bool,
+    },
+    Param {
+        name: String,
+        value: Decimal,
+        ty: Type,
+        from: Date,
+        on: Date,
+        label: Option<String>,
+    },
+    Amount {
+        text: String,
+        value: Decimal,
+        values: Vec<(String, String)>,
+    },
+    Tier {
+        key: String,
+        op: CmpOp,
+        value: Decimal,
+        amount: Decimal,
+        first_time: bool,
+        pay: PayRule,
+    },
+    TierBefore {
+        key: String,
+        year: i32,
+        value: Decimal,
+    },
+    NoTier {
+        value: Decimal,
+        first_time: bool,
+    },
+    Bracket {
+        from: Decimal,
+        to: Option<Decimal>,
+        slice: Decimal,
+        rate: Decimal,
+        part: Decimal,
+    },
+    Category {
+        name: String,
+        amount: Decimal,
+    },
+    NoCategory {
+        value: String,
+    },
+    Discretionary {
+        base: Option<Decimal>,
+        cap: Option<Decimal>,
+        floor: Option<Decimal>,
+    },
+    Cap {
+        scope: CapScope,
+        cap: Decimal,
+        before: Decimal,
+        after: Decimal,
+        history: Vec<(i32, Decimal)>,
+    },
+    Floor {
+        floor: Decimal,
+        before: Decimal,
+    },
+    Once {
+        key: Option<String>,
+        period: i32,
+    },
+    Years {
+        nth: i64,
+        max: u32,
+        first: Option<i32>,
+        from_date: Option<Date>,
+    },
+    CreditEarned {
+        amount: Decimal,
+        expires: i32,
+    },
+    CreditUsed {
+        origin: i32,
+        used: Decimal,
+        balance: Decimal,
+        expires: i32,
+        capacity: Decimal,
+    },
+    CreditExpired {
+        origin: i32,
+        balance: Decimal,
+        expires: i32,
+    },
+    Rounding {
+        mode: Rounding,
+        before: Decimal,
+        after: Decimal,
+    },
+    Zero {
+        value: Decimal,
+    },
+    Missing {
+        paths: Vec<String>,
+    },
+    Provides {
+        what: String,
+    },
+    Excluded {
+        by: String,
+    },
+    NotLargest {
+        group: String,
+        winner: String,
+    },
 }
 
 fn m(d: Decimal) -> String {

@@ -1385,34 +1385,73 @@ impl<'p> Evaluator<'p> {
     }
 
     fn agg_items(&mut self, op: AggOp, sel: &Selection, body: Option<&Expr>, items: &'p [Item]) -> V {
-        let (chosen, undecided) = self.select(sel, items)?;
-        let mut sum = Decimal::ZERO;
-        let mut any = false;
-        let mut all = true;
-        let mut unknown_body = false;
-        for i in &chosen {
-            let Some(it) = items.get(*i) else { continue };
-            self.item = Some((sel.list, *i, it));
-            match (op, body) {
-                (AggOp::Count, _) => {}
-                (_, None) => any = true,
-                (_, Some(b)) => match self.eval(b)? {
-                    Some(Value::Num(d)) => sum = sum.checked_add(d).ok_or_else(overflow)?,
-                    Some(Value::Bool(true)) => any = true,
-                    Some(Value::Bool(false)) => all = false,
-                    _ => unknown_body = true,
-                },
+        let mut acc = Acc { sum: Decimal::ZERO, count: 0, any: false, all: true, unknown_body: false };
+        let undecided = if sel.ops.iter().all(|o| matches!(o, SelOp::Where(_))) {
+            // the common case, without an index list: filter and fold in one pass
+            let mut undecided = false;
+            'items: for (i, it) in items.iter().enumerate() {
+                self.item = Some((sel.list, i, it));
+                for o in &sel.ops {
+                    if let SelOp::Where(w) = o {
+                        match self.eval(w)? {
+                            Some(Value::Bool(true)) => {}
+                            Some(_) => continue 'items,
+                            None => {
+                                undecided = true;
+                                continue 'items;
+                            }
+                        }
+                    }
+                }
+                self.fold(&mut acc, op, body)?;
             }
-        }
+            undecided
+        } else {
+            let (chosen, undecided) = self.select(sel, items)?;
+            for i in chosen {
+                let Some(it) = items.get(i) else { continue };
+                self.item = Some((sel.list, i, it));
+                self.fold(&mut acc, op, body)?;
+            }
+            undecided
+        };
+        let Acc { sum, count, any, all, unknown_body } = acc;
         Ok(match op {
             AggOp::Sum if !undecided && !unknown_body => Some(Value::Num(sum)),
-            AggOp::Count if !undecided => Some(Value::Num(Decimal::from(chosen.len()))),
+            AggOp::Count if !undecided => Some(Value::Num(Decimal::from(count))),
             AggOp::Any if any => Some(Value::Bool(true)),
             AggOp::Any if !undecided && !unknown_body => Some(Value::Bool(false)),
             AggOp::All if !all => Some(Value::Bool(false)),
             AggOp::All if !undecided && !unknown_body => Some(Value::Bool(true)),
             _ => None,
         })
+    }
+}
+
+/// What an aggregation has gathered so far.
+struct Acc {
+    sum: Decimal,
+    count: u64,
+    any: bool,
+    all: bool,
+    unknown_body: bool,
+}
+
+impl<'p> Evaluator<'p> {
+    /// Adds the current item to an aggregation.
+    fn fold(&mut self, acc: &mut Acc, op: AggOp, body: Option<&Expr>) -> Result<(), Fail> {
+        acc.count += 1;
+        match (op, body) {
+            (AggOp::Count, _) => {}
+            (_, None) => acc.any = true,
+            (_, Some(b)) => match self.eval(b)? {
+                Some(Value::Num(d)) => acc.sum = acc.sum.checked_add(d).ok_or_else(overflow)?,
+                Some(Value::Bool(true)) => acc.any = true,
+                Some(Value::Bool(false)) => acc.all = false,
+                _ => acc.unknown_body = true,
+            },
+        }
+        Ok(())
     }
 }
 

@@ -483,7 +483,7 @@ impl<'a> Lowerer<'a> {
     fn condition(&mut self, e: &ast::Expr) -> R<Condition> {
         let x = self.expr(e, TOP, Some(Type::Bool))?;
         self.expect_type(&x, Type::Bool, Code::NotBoolean, "a condition must be true or false")?;
-        Ok(Condition { text: self.text(e.span), expr: x })
+        Ok(Condition { text: self.text(e.span).into(), expr: x })
     }
 
     fn expect_type(&mut self, e: &Expr, want: Type, code: Code, what: &str) -> R<()> {

@@ -153,7 +153,8 @@ pub struct PolicyDef {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Condition {
     pub expr: Expr,
-    pub text: String,
+    /// Shared, so a failing condition's reason costs no allocation.
+    pub text: std::sync::Arc<str>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

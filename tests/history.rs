@@ -219,3 +219,34 @@ fn lifetime_cap_explains_itself() {
     );
     assert!(text.iter().any(|t| t.starts_with("second of at most 3 years")), "{text:?}");
 }
+
+/// T13.14a as encoded in policies/: a 1000万 special-equipment purchase in 2013 and uneven tax
+/// payable over seven years, threaded by `simulate`.
+#[test]
+fn t13_14a_equipment_credit_over_seven_years() {
+    let input = huiqi::load::load(&["policies".into()]).unwrap();
+    let c = compile(&input).map_err(|f| f.diagnostics.len()).unwrap();
+    let facts = read_facts(
+        &c.program,
+        &serde_json::json!({
+            "专用设备投资": { "2013": "1000万", "2014": 0, "2015": 0, "2016": 0, "2017": 0, "2018": 0, "2019": 0 },
+            "应纳所得税额": { "2013": "30万", "2014": "50万", "2015": "5万", "2016": 0, "2017": "5万", "2018": "3万", "2019": "10万" }
+        }),
+    )
+    .unwrap();
+    let years = simulate(&c.program, &facts, &Ledger::default(), 2013, 2019, true);
+    let t13 = |y: &huiqi::eval::simulate::YearOutcome| {
+        y.outcome.results.iter().find(|r| c.program.clause_ref(r.clause) == "T13.14a").unwrap().clone()
+    };
+    // credit 1000万 × 10% = 100万 (usable 2013–2018): used 30万, 50万, 5万, 0, 5万, 3万 = 93万;
+    // the 7万 left expires after 2018, so 2019 has nothing to use
+    let used: Vec<Option<Decimal>> = years.iter().map(|y| t13(y).amount).collect();
+    let wan = |n: i64| Some(Decimal::from(n * 10_000));
+    assert_eq!(used[..6], [wan(30), wan(50), wan(5), Some(Decimal::ZERO), wan(5), wan(3)]);
+    assert_eq!(t13(&years[6]).status, Status::Ineligible);
+    let last = &years[5].ledger;
+    let e2018 = last.entries.iter().rev().find(|e| e.clause == "14a").unwrap();
+    assert_eq!((e2018.balance, e2018.expires), (Some(Decimal::from(70_000)), Some(2018)));
+    // a tax relief: never part of the cash total
+    assert!(years.iter().all(|y| y.outcome.total().is_zero()));
+}

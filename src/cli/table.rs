@@ -39,6 +39,7 @@ pub fn why(prog: &Program, r: &ClauseResult, lang: Lang) -> String {
                         s,
                         Step::Tier { .. }
                             | Step::Amount { .. }
+                            | Step::Bracket { .. }
                             | Step::Category { .. }
                             | Step::Cap { .. }
                             | Step::Floor { .. }

@@ -1578,6 +1578,16 @@ impl<'a> Lowerer<'a> {
                 ok = false;
                 continue;
             };
+            let (balance, expires) = match &row.balance {
+                Some((b, e)) => match self.test_money(b, row.span) {
+                    Some(b) => (Some(b), Some(*e)),
+                    None => {
+                        ok = false;
+                        continue;
+                    }
+                },
+                None => (None, None),
+            };
             let _ = cid;
             ledger.push(crate::eval::ledger::LedgerEntry {
                 policy: row.clause.policy.clone(),
@@ -1585,8 +1595,8 @@ impl<'a> Lowerer<'a> {
                 key: row.key.clone(),
                 period: row.period,
                 amount,
-                balance: None,
-                expires: None,
+                balance,
+                expires,
             });
         }
         for e in &t.expects {

@@ -372,6 +372,8 @@ pub struct LedgerRow {
     pub key: Option<String>,
     pub period: i32,
     pub amount: String,
+    /// For a carried credit: what is left of it, and the last year it may be used.
+    pub balance: Option<(String, i32)>,
     pub span: Span,
 }
 

@@ -778,7 +778,15 @@ impl Builder {
                         let py = self.int(next(&mut ri, rspan)?)?;
                         let period = i32::try_from(py).map_err(|_| missing(rspan))?;
                         let amount = next(&mut ri, rspan)?.as_str().to_string();
-                        t.ledger.push(LedgerRow { clause, key, period, amount, span: rspan });
+                        let balance = match ri.next() {
+                            Some(b) => {
+                                let e = self.int(next(&mut ri, rspan)?)?;
+                                let e = i32::try_from(e).map_err(|_| missing(rspan))?;
+                                Some((b.as_str().to_string(), e))
+                            }
+                            None => None,
+                        };
+                        t.ledger.push(LedgerRow { clause, key, period, amount, balance, span: rspan });
                     }
                 }
                 Rule::t_expect => {

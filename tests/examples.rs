@@ -136,3 +136,19 @@ fn firm_in_no_programme_gets_no_cash() {
     // tax, not in the cash total): 2024 R&D 22万 × 100% = 22万 extra deduction
     assert_eq!(amount(&r, "S22.9a"), granted("220000.00"));
 }
+
+#[test]
+fn high_tech_firm_with_transfer_income_and_equipment_credit() {
+    let r = report(&compiled(), "examples/长春光学精密.json");
+    // 1200万 special equipment × 10% = 120万 credit, fully used against 540万 tax (T13.14a)
+    assert_eq!(amount(&r, "T13.14a"), granted("1200000.00"));
+    // transfer income 860万: 500万 × 25% + 360万 × 12.5% = 125万 + 45万 = 170万 (T13.14b)
+    assert_eq!(amount(&r, "T13.14b"), granted("1700000.00"));
+    // high-tech 15% rate: 3600万 × (25% − 15%) = 360万, granted once (K22.1a; T13.14d is the same rule)
+    assert_eq!(amount(&r, "K22.1a"), granted("3600000.00"));
+    assert_eq!(amount(&r, "T13.14d").0, "ineligible");
+    // 2024 super-deduction 100%: (2000万 + 120万 amortisation) × 100% = 2120万 (T13.14c)
+    assert_eq!(amount(&r, "T13.14c"), granted("21200000.00"));
+    // tax reliefs are not cash: the cash total is zero
+    assert_eq!(r["total"], "0.00");
+}

@@ -20,6 +20,7 @@ pub mod coverage;
 pub mod diag;
 pub mod diff;
 pub mod eval;
+pub mod fmt;
 pub mod ir;
 pub mod junit;
 pub mod load;

@@ -42,6 +42,23 @@ pub fn load(paths: &[PathBuf]) -> Result<Input, String> {
     Ok(input)
 }
 
+/// The rule files (`*.policy`) under the given paths, sorted; source texts are skipped.
+pub fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut rules = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut rules, &mut Vec::new())?;
+        } else if p.is_file() {
+            rules.push(p.clone());
+        } else {
+            return Err(format!("`{}` is neither a rule file nor a folder", p.display()));
+        }
+    }
+    rules.sort();
+    rules.dedup();
+    Ok(rules)
+}
+
 fn walk(dir: &Path, rules: &mut Vec<PathBuf>, texts: &mut Vec<PathBuf>) -> Result<(), String> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("cannot read folder `{}`: {e}", dir.display()))?;

@@ -161,6 +161,15 @@ enum Command {
         #[arg(long)]
         clause: Option<String>,
     },
+    /// Format rule files in the canonical layout (comments kept); `--check` only lists them.
+    #[command(after_help = "Examples:\n  huiqi fmt\n  huiqi fmt --check policies")]
+    Fmt {
+        /// Rule files or folders (default: policies/).
+        paths: Vec<PathBuf>,
+        /// List the files that would change and exit 1 if any; change nothing.
+        #[arg(long)]
+        check: bool,
+    },
     /// Run the tests written beside the rule files.
     #[command(
         after_help = "Examples:\n  huiqi test policies\n  huiqi test --format junit > report.xml\n  huiqi test --coverage --min-coverage 100"
@@ -350,6 +359,7 @@ fn run(cli: Cli) -> Exit {
             }
             if failed { Exit::Failure } else { Exit::Success }
         }
+        Command::Fmt { paths, check } => fmt(paths, check),
         Command::Ir { paths, format, clause } => {
             let c = match build(paths, DiagFormat::Human, false) {
                 Ok(c) => c,
@@ -405,6 +415,47 @@ fn run(cli: Cli) -> Exit {
         }
         Command::Diff(args) => diff::run(args),
     }
+}
+
+/// `huiqi fmt`: rewrites (or with `check`, lists) the files whose layout is not canonical.
+/// A file that does not parse is reported and left alone.
+fn fmt(paths: Vec<PathBuf>, check: bool) -> Exit {
+    let files = match huiqi::load::rule_files(&default_paths(paths)) {
+        Ok(f) => f,
+        Err(e) => return usage(e),
+    };
+    let mut changed = 0;
+    let mut broken = false;
+    for path in files {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => return usage(format!("cannot read `{}`: {e}", path.display())),
+        };
+        let mut sources = SourceMap::new();
+        let id = sources.add(path.display().to_string(), text.clone());
+        if let Err(diags) = huiqi::syntax::parse(id, &text) {
+            eprint!("{}", render_short(&diags, &sources));
+            broken = true;
+            continue;
+        }
+        let Some(formatted) = huiqi::fmt::format_source(&text) else {
+            eprintln!(
+                "error: `{}` cannot be formatted without changing more than white space (please report this)",
+                path.display()
+            );
+            broken = true;
+            continue;
+        };
+        if formatted == text {
+            continue;
+        }
+        changed += 1;
+        println!("{}", path.display());
+        if !check && let Err(e) = std::fs::write(&path, formatted) {
+            return usage(format!("cannot write `{}`: {e}", path.display()));
+        }
+    }
+    if broken || (check && changed > 0) { Exit::Failure } else { Exit::Success }
 }
 
 /// Reads and validates the facts; returns them with `$name` and a default period.

@@ -1,0 +1,252 @@
+//! The rule-file formatter (`huiqi fmt`): one canonical layout, comments kept where they are.
+//!
+//! It works on tokens with their line breaks, not on the AST, so every comment survives: the
+//! text is split into words, strings, comments and the punctuation that shapes the layout
+//! (`{ } ( ) [ ] , ; :`); each line is re-indented by bracket depth (two spaces a level; a line
+//! after one ending in `=` one level deeper) and the
+//! spacing between tokens is recomputed. Line breaks are the analyst's (one clause part per
+//! line as written); runs of blank lines collapse to one, and none follows `{` or precedes `}`.
+//!
+//! Invariant: formatting changes white space only, never removes the space between two words,
+//! and is idempotent; [`format_source`] refuses (returns `None`) if the result would differ
+//! from the input in anything but white space.
+
+/// A token of the layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Tok {
+    /// Anything else up to white space or punctuation: names, literals, operators, `E23.5`.
+    Word(String),
+    /// A quoted string, with its quotes and escapes as written.
+    Str(String),
+    LineComment(String),
+    BlockComment(String),
+    Punct(char),
+    Newline,
+}
+
+const PUNCT: &[char] = &['{', '}', '(', ')', '[', ']', ',', ';', ':', '，', '；'];
+
+/// Operators that are always operators, so splitting them from their neighbours can never
+/// merge or split a name: they get one space on each side.
+const OPS: &[&str] = &["=>", "==", "!=", ">=", "<=", "≥", "≤", "≠", "×", "÷"];
+
+fn op_at(chars: &[char], i: usize) -> Option<&'static str> {
+    OPS.iter().copied().find(|op| op.chars().enumerate().all(|(k, c)| chars.get(i + k) == Some(&c)))
+}
+
+/// Tokens, each with whether it was written directly after the previous one.
+fn lex(text: &str) -> Vec<(Tok, bool)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out: Vec<(Tok, bool)> = Vec::new();
+    let mut i = 0;
+    let mut spaced = false;
+    let at = |k: usize| chars.get(k).copied();
+    while let Some(c) = at(i) {
+        let glued = !spaced;
+        spaced = false;
+        if c == '\n' {
+            out.push((Tok::Newline, glued));
+            i += 1;
+        } else if c.is_whitespace() || c == '\u{feff}' {
+            spaced = true;
+            i += 1;
+        } else if c == '/' && at(i + 1) == Some('/') {
+            let start = i;
+            while at(i).is_some_and(|c| c != '\n') {
+                i += 1;
+            }
+            let s: String = chars.get(start..i).unwrap_or_default().iter().collect();
+            out.push((Tok::LineComment(s.trim_end().to_string()), glued));
+        } else if c == '/' && at(i + 1) == Some('*') {
+            let start = i;
+            i += 2;
+            while at(i).is_some() && !(at(i) == Some('*') && at(i + 1) == Some('/')) {
+                i += 1;
+            }
+            i = (i + 2).min(chars.len());
+            out.push((Tok::BlockComment(chars.get(start..i).unwrap_or_default().iter().collect()), glued));
+        } else if c == '"' {
+            let start = i;
+            i += 1;
+            while let Some(d) = at(i) {
+                i += 1;
+                if d == '\\' {
+                    i += 1;
+                } else if d == '"' {
+                    break;
+                }
+            }
+            i = i.min(chars.len());
+            out.push((Tok::Str(chars.get(start..i).unwrap_or_default().iter().collect()), glued));
+        } else if PUNCT.contains(&c) {
+            out.push((Tok::Punct(c), glued));
+            i += 1;
+        } else if let Some(op) = op_at(&chars, i) {
+            out.push((Tok::Word(op.to_string()), glued));
+            i += op.chars().count();
+        } else {
+            let start = i;
+            while at(i).is_some_and(|d| {
+                !d.is_whitespace()
+                    && !PUNCT.contains(&d)
+                    && d != '"'
+                    && op_at(&chars, i).is_none()
+                    && !(d == '/' && matches!(at(i + 1), Some('/' | '*')))
+            }) {
+                i += 1;
+            }
+            out.push((Tok::Word(chars.get(start..i).unwrap_or_default().iter().collect()), glued));
+        }
+    }
+    out
+}
+
+fn text_of(t: &Tok) -> String {
+    match t {
+        Tok::Word(s) | Tok::Str(s) | Tok::LineComment(s) | Tok::BlockComment(s) => s.clone(),
+        Tok::Punct(c) => c.to_string(),
+        Tok::Newline => "\n".into(),
+    }
+}
+
+/// Whether `[` at this position indexes what precedes it (`营业收入[period - 1]`), in which
+/// case its contents are written without inner spaces; a list literal gets `[ … ]`.
+fn is_index(prev: Option<&Tok>, glued: bool) -> bool {
+    glued && matches!(prev, Some(Tok::Word(_) | Tok::Punct(')' | ']')))
+}
+
+/// Formats rule-file text; `None` when the layout cannot be made without changing more than
+/// white space (which would be a bug, so the file is left alone).
+pub fn format_source(text: &str) -> Option<String> {
+    let out = format_tokens(text);
+    (squash(&out) == squash(text)).then_some(out)
+}
+
+/// The text without white space outside strings and comments: what formatting must keep.
+fn squash(text: &str) -> String {
+    lex(text)
+        .iter()
+        .filter(|(t, _)| *t != Tok::Newline)
+        .map(|(t, _)| text_of(t))
+        .collect::<Vec<_>>()
+        .join("\u{1}")
+}
+
+fn format_tokens(text: &str) -> String {
+    // which `[` are index brackets is decided on the original spacing
+    let chars_tokens = lex(text);
+    let mut lines: Vec<Vec<(Tok, bool)>> = vec![Vec::new()];
+    for (t, glued) in chars_tokens {
+        if t == Tok::Newline {
+            lines.push(Vec::new());
+        } else if let Some(l) = lines.last_mut() {
+            l.push((t, glued));
+        }
+    }
+    let mut out = String::new();
+    let mut depth: usize = 0;
+    let mut brackets: Vec<bool> = Vec::new(); // true: index bracket
+    let mut blank_pending = false;
+    let mut last_line_opened = true; // start of file behaves like after `{`
+    let mut continues = false;
+    for line in lines {
+        if line.is_empty() {
+            blank_pending = true;
+            continue;
+        }
+        let closes_first = matches!(line.first(), Some((Tok::Punct('}' | ']' | ')'), _)));
+        if blank_pending && !last_line_opened && !closes_first {
+            out.push('\n');
+        }
+        blank_pending = false;
+        let indent = if closes_first { depth.saturating_sub(1) } else { depth } + usize::from(continues);
+        let mut s = "  ".repeat(indent);
+        let mut prev: Option<&Tok> = None;
+        for (t, glued) in &line {
+            if let Some(p) = prev
+                && space_between(p, t, *glued, &brackets)
+            {
+                s.push(' ');
+            }
+            match t {
+                Tok::Punct('{' | '(') => depth += 1,
+                Tok::Punct('}' | ')') => depth = depth.saturating_sub(1),
+                Tok::Punct('[') => {
+                    depth += 1;
+                    brackets.push(is_index(prev, *glued));
+                }
+                Tok::Punct(']') => {
+                    depth = depth.saturating_sub(1);
+                    brackets.pop();
+                }
+                _ => {}
+            }
+            s.push_str(&text_of(t));
+            prev = Some(t);
+        }
+        last_line_opened = matches!(line.last(), Some((Tok::Punct('{' | '[' | '('), _)));
+        // a line ending in `=` continues on the next, one level deeper
+        continues = matches!(line.last(), Some((Tok::Word(w), _)) if w == "=");
+        out.push_str(s.trim_end());
+        out.push('\n');
+    }
+    let trimmed = out.trim_end_matches('\n');
+    format!("{trimmed}\n")
+}
+
+fn space_between(prev: &Tok, next: &Tok, glued: bool, brackets: &[bool]) -> bool {
+    let in_index = brackets.last().copied().unwrap_or(false);
+    match (prev, next) {
+        (_, Tok::LineComment(_)) => true,
+        (Tok::Punct('(' | '（'), _) | (_, Tok::Punct(')' | '）')) => false,
+        (_, Tok::Punct(',' | ';' | ':' | '，' | '；')) => false,
+        (Tok::Punct(',' | ';' | ':' | '，' | '；'), _) => true,
+        (Tok::Punct('['), Tok::Punct(']')) | (Tok::Punct('{'), Tok::Punct('}')) => false,
+        (Tok::Punct('['), _) => !in_index,
+        (_, Tok::Punct(']')) => !in_index,
+        (_, Tok::Punct('[')) => !is_index(Some(prev), glued),
+        (Tok::Word(_) | Tok::Punct(')'), Tok::Punct('(')) => !glued,
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(s: &str) -> String {
+        format_source(s).expect("formats")
+    }
+
+    #[test]
+    fn indents_and_spaces() {
+        let messy = "policy P \"p\"{\n\tclause 1 \"c\" {\n   when  营业收入[ period - 1 ]   达到 1亿 // 以上\n\n\n  amount min( 30万 ,x )\n }\n}";
+        assert_eq!(
+            f(messy),
+            "policy P \"p\" {\n  clause 1 \"c\" {\n    when 营业收入[period - 1] 达到 1亿 // 以上\n\n    amount min(30万, x)\n  }\n}\n"
+        );
+    }
+
+    #[test]
+    fn lists_sets_and_objects_get_inner_spaces() {
+        assert_eq!(
+            f("test \"t\" { facts {a:[{b:1},{c:2}], d: []} }"),
+            "test \"t\" { facts { a: [ { b: 1 }, { c: 2 } ], d: [] } }\n"
+        );
+        assert_eq!(f("define d = x in {甲,乙}"), "define d = x in { 甲, 乙 }\n");
+    }
+
+    #[test]
+    fn strings_and_comments_are_untouched() {
+        let s = "// 头注释  保留\nfact x: money \"a  ,b\" /* 块  注释 */\n";
+        assert_eq!(f(s), "// 头注释  保留\nfact x: money \"a  ,b\" /* 块  注释 */\n");
+    }
+
+    #[test]
+    fn idempotent_and_whitespace_only() {
+        let s = "policy P \"p\" {\nclause 1 \"c\"{ amount sum(贷款 where 知识产权质押,利息)×50% cap 3万 per year }\n\n}\n";
+        let once = f(s);
+        assert_eq!(f(&once), once);
+        assert_eq!(squash(&once), squash(s));
+    }
+}

@@ -174,3 +174,14 @@ fn test_command_prints_the_summary_line() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.trim_end().lines().last().unwrap().ends_with(" passed, 0 failed"), "{out}");
 }
+
+#[test]
+fn deny_warnings_turns_lints_into_failure() {
+    let p = tmp("lint.policy", "policy P \"p\" {\n  clause 1 \"c\" {\n    amount 30万\n  }\n}\n");
+    let o = huiqi(&["check", p.to_str().unwrap(), "--format", "short"]);
+    assert_eq!(o.status.code(), Some(0), "warnings alone pass: {}", text(&o));
+    assert!(text(&o).contains("warning[W0107]"), "{}", text(&o));
+    let o = huiqi(&["check", p.to_str().unwrap(), "--deny", "warnings"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(huiqi(&["check", "policies", "--deny", "warnings"]).status.code(), Some(0), "the policies are lint-free");
+}

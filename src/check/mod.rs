@@ -4,6 +4,8 @@
 //!
 //! Invariant: checks only read the program; they never change what it means.
 
+pub mod lints;
+
 use crate::diag::{Code, Diagnostic};
 use crate::eval::facts::read_facts;
 use crate::ir::Program;
@@ -16,6 +18,7 @@ pub fn run(prog: &Program, sources: &SourceMap, texts: &BTreeMap<String, String>
     if !texts.is_empty() {
         quotes(prog, texts, &mut out);
     }
+    lints::run(prog, &mut out);
     let _ = sources;
     out
 }

@@ -69,6 +69,11 @@ enum TestFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum DenyWhat {
+    Warnings,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum EvalFormat {
     Table,
     Json,
@@ -104,6 +109,9 @@ enum Command {
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "human")]
         format: DiagFormat,
+        /// `--deny warnings`: lints (W0xxx) fail the check too.
+        #[arg(long, value_name = "warnings")]
+        deny: Option<DenyWhat>,
     },
     /// Evaluate an enterprise's facts against the rules.
     #[command(
@@ -248,7 +256,11 @@ fn build(paths: Vec<PathBuf>, format: DiagFormat, show_warnings: bool) -> Result
 
 fn run(cli: Cli) -> Exit {
     match cli.command {
-        Command::Check { paths, format } => match build(paths, format, true) {
+        Command::Check { paths, format, deny } => match build(paths, format, true) {
+            Ok(c) if deny.is_some() && !c.warnings.is_empty() => {
+                eprintln!("error: {} warning(s) denied by `--deny warnings`", c.warnings.len());
+                Exit::Failure
+            }
             Ok(c) => {
                 if matches!(format, DiagFormat::Json | DiagFormat::Sarif) {
                     if c.warnings.is_empty() {

@@ -72,6 +72,14 @@ codes! {
     NoParamVersion = "E0503", Error, "no parameter version in force";
     SourceMissing = "E0601", Error, "source text not found";
     QuoteNotInSource = "E0602", Error, "quote not found in the source";
+    TiersOutOfOrder = "W0101", Warning, "tiers out of order, overlapping or unreachable";
+    BracketsGap = "W0102", Warning, "brackets out of order or leaving a gap";
+    CapNeverBinds = "W0103", Warning, "a cap or floor that contradicts the amount";
+    WindowOutsideDocument = "W0104", Warning, "clause window outside the document's period";
+    ParameterVersions = "W0105", Warning, "parameter versions on the same date";
+    Unused = "W0106", Warning, "declared and never used";
+    NoQuote = "W0107", Warning, "clause without a quote";
+    NoResponsible = "W0108", Warning, "clause without a responsible department";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, PartialOrd, Ord)]

@@ -577,6 +577,8 @@ impl Builder {
                     let op = cmp_op(next(&mut ti, tspan)?.as_rule()).ok_or_else(|| missing(tspan))?;
                     let threshold = self.expr(next(&mut ti, tspan)?)?;
                     let amount = self.expr(next(&mut ti, tspan)?)?;
+                    // the pair runs on over trailing white space; end the span at the amount
+                    let tspan = Span { end: amount.span.end, ..tspan };
                     tiers.push(Tier { op, threshold, amount, span: tspan });
                 }
                 Amount::Tiers { first_time, subject, pay, tiers, span }
@@ -590,6 +592,7 @@ impl Builder {
                     let first = next(&mut bi, bspan)?;
                     let upper = if first.as_rule() == Rule::above { None } else { Some(self.expr(first)?) };
                     let rate = self.expr(next(&mut bi, bspan)?)?;
+                    let bspan = Span { end: rate.span.end, ..bspan };
                     brackets.push(Bracket { upper, rate, span: bspan });
                 }
                 Amount::Brackets { subject, brackets, span }

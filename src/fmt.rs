@@ -149,6 +149,7 @@ fn format_tokens(text: &str) -> String {
     let mut blank_pending = false;
     let mut last_line_opened = true; // start of file behaves like after `{`
     let mut continues = false;
+    let mut arrows: Vec<Option<usize>> = Vec::new();
     for line in lines {
         if line.is_empty() {
             blank_pending = true;
@@ -157,11 +158,13 @@ fn format_tokens(text: &str) -> String {
         let closes_first = matches!(line.first(), Some((Tok::Punct('}' | ']' | ')'), _)));
         if blank_pending && !last_line_opened && !closes_first {
             out.push('\n');
+            arrows.push(None);
         }
         blank_pending = false;
         let indent = if closes_first { depth.saturating_sub(1) } else { depth } + usize::from(continues);
         let mut s = "  ".repeat(indent);
         let mut prev: Option<&Tok> = None;
+        let mut arrow_at = None;
         for (t, glued) in &line {
             if let Some(p) = prev
                 && space_between(p, t, *glued, &brackets)
@@ -181,17 +184,70 @@ fn format_tokens(text: &str) -> String {
                 }
                 _ => {}
             }
+            if arrow_at.is_none() && matches!(t, Tok::Word(w) if w == "=>") {
+                arrow_at = Some(s.len());
+            }
             s.push_str(&text_of(t));
             prev = Some(t);
         }
         last_line_opened = matches!(line.last(), Some((Tok::Punct('{' | '[' | '('), _)));
         // a line ending in `=` continues on the next, one level deeper
         continues = matches!(line.last(), Some((Tok::Word(w), _)) if w == "=");
+        // where the line's first `=>` stands (tiers, brackets and categories are aligned on it)
+        let arrow = if line.iter().filter(|(t, _)| matches!(t, Tok::Word(w) if w == "=>")).count() == 1 {
+            arrow_at
+        } else {
+            None
+        };
         out.push_str(s.trim_end());
         out.push('\n');
+        arrows.push(arrow);
     }
     let trimmed = out.trim_end_matches('\n');
-    format!("{trimmed}\n")
+    align_arrows(&format!("{trimmed}\n"), &arrows)
+}
+
+/// Pads runs of consecutive lines (at one indentation) that hold one `=>` each, so that
+/// their arrows line up: `达到 1亿  => 30万` / `达到 10亿 => 100万`.
+fn align_arrows(text: &str, arrows: &[Option<usize>]) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut i = 0;
+    while i < lines.len() {
+        let mut j = i;
+        while j < lines.len()
+            && arrows.get(j).copied().flatten().is_some()
+            && lines.get(j).map(|l| indent(l)) == lines.get(i).map(|l| indent(l))
+        {
+            j += 1;
+        }
+        if j > i + 1 {
+            let width = (i..j)
+                .filter_map(|k| {
+                    Some(lines.get(k)?.get(..arrows.get(k).copied().flatten()?)?.trim_end().width())
+                })
+                .max()
+                .unwrap_or(0);
+            for k in i..j {
+                let (Some(l), Some(Some(a))) = (lines.get(k), arrows.get(k)) else { continue };
+                let (head, tail) = (l.get(..*a).unwrap_or(l).trim_end(), l.get(*a..).unwrap_or(""));
+                out.push_str(head);
+                out.push_str(&" ".repeat(width - head.width() + 1));
+                out.push_str(tail);
+                out.push('\n');
+            }
+            i = j;
+        } else {
+            if let Some(l) = lines.get(i) {
+                out.push_str(l);
+                out.push('\n');
+            }
+            i += 1;
+        }
+    }
+    out
 }
 
 fn space_between(prev: &Tok, next: &Tok, glued: bool, brackets: &[bool]) -> bool {

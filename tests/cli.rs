@@ -183,5 +183,9 @@ fn deny_warnings_turns_lints_into_failure() {
     assert!(text(&o).contains("warning[W0107]"), "{}", text(&o));
     let o = huiqi(&["check", p.to_str().unwrap(), "--deny", "warnings"]);
     assert_eq!(o.status.code(), Some(1));
-    assert_eq!(huiqi(&["check", "policies", "--deny", "warnings"]).status.code(), Some(0), "the policies are lint-free");
+    assert_eq!(
+        huiqi(&["check", "policies", "--deny", "warnings"]).status.code(),
+        Some(0),
+        "the policies are lint-free"
+    );
 }

@@ -315,8 +315,8 @@ fn diff_says_window_and_tier_changes() {
     let (old, new) = versions("diff-window", |f| {
         edit(f, "valid 2023-01-01 to 2025-12-31", "valid 2023-01-01 to 2026-12-31");
         edit(f, "达到 10亿 => 100万", "达到 10亿 => 120万");
-        edit(f, "达到 5亿 => 50万\n", "");
-        edit(f, "达到 1亿 => 30万\n", "达到 1亿 => 30万\n      达到 3亿 => 40万\n");
+        edit(f, "达到 5亿  => 50万\n", "");
+        edit(f, "达到 1亿  => 30万\n", "达到 1亿  => 30万\n      达到 3亿  => 40万\n");
     });
     let (_, out) = diff_text(&old, &new, &[]);
     assert!(out.contains("~ E23.8: window end 2025-12-31 → 2026-12-31"), "{out}");
@@ -377,7 +377,7 @@ fn diff_budget_impact_over_a_population() {
     //   庚 a 转型升级 loan in 2024: E23.8 discretionary, its cap 100万 → 50万 (ceiling −50万)
     // totals: 30+50+1000+30+100 = 1210万 → 20+50+800+20+120 = 1010万, −200万
     let (old, new) = versions("diff-impact", |f| {
-        edit(f, "达到 1亿 => 30万", "达到 1亿 => 20万");
+        edit(f, "达到 1亿  => 30万", "达到 1亿  => 20万");
         edit(f, "达到 10亿 => 100万", "达到 10亿 => 120万");
         edit(
             f,

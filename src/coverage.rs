@@ -144,7 +144,7 @@ pub fn measure(prog: &Program) -> Coverage {
         let parts = match &c.amount {
             Amount::Tiers { tiers, .. } => Some(PartsCoverage {
                 kind: "tiers",
-                items: tiers.iter().zip(labels()).map(|(t, l)| (l, s.keys.contains(&t.key))).collect(),
+                items: tiers.iter().zip(labels()).map(|(t, l)| (l, s.keys.contains(&*t.key))).collect(),
             }),
             Amount::Brackets { .. } => Some(PartsCoverage {
                 kind: "brackets",
@@ -152,7 +152,7 @@ pub fn measure(prog: &Program) -> Coverage {
             }),
             Amount::Category { arms, .. } => Some(PartsCoverage {
                 kind: "categories",
-                items: arms.iter().zip(labels()).map(|(a, l)| (l, s.keys.contains(&a.name))).collect(),
+                items: arms.iter().zip(labels()).map(|(a, l)| (l, s.keys.contains(&*a.name))).collect(),
             }),
             _ => None,
         };

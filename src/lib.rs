@@ -14,6 +14,7 @@
 //! println!("{}", outcome.total());
 //! ```
 
+pub mod batch;
 pub mod check;
 pub mod compile;
 pub mod coverage;
@@ -24,6 +25,8 @@ pub mod fmt;
 pub mod ir;
 pub mod junit;
 pub mod load;
+pub mod population;
+pub mod reference;
 pub mod report;
 pub mod span;
 pub mod syntax;

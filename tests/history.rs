@@ -56,7 +56,7 @@ fn series(v: &[(i32, i64)]) -> serde_json::Value {
 }
 
 fn entries<'a>(l: &'a Ledger, clause: &str) -> Vec<&'a LedgerEntry> {
-    l.entries.iter().filter(|e| e.clause == clause).collect()
+    l.entries.iter().filter(|e| &*e.clause == clause).collect()
 }
 
 fn money() -> impl Strategy<Value = i64> {
@@ -245,7 +245,7 @@ fn t13_14a_equipment_credit_over_seven_years() {
     assert_eq!(used[..6], [wan(30), wan(50), wan(5), Some(Decimal::ZERO), wan(5), wan(3)]);
     assert_eq!(t13(&years[6]).status, Status::Ineligible);
     let last = &years[5].ledger;
-    let e2018 = last.entries.iter().rev().find(|e| e.clause == "14a").unwrap();
+    let e2018 = last.entries.iter().rev().find(|e| &*e.clause == "14a").unwrap();
     assert_eq!((e2018.balance, e2018.expires), (Some(Decimal::from(70_000)), Some(2018)));
     // a tax relief: never part of the cash total
     assert!(years.iter().all(|y| y.outcome.total().is_zero()));

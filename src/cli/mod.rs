@@ -4,6 +4,7 @@
 //! Invariant: every failure leaves through [`Exit`]: 0 success, 1 diagnostics or failed
 //! tests, 2 usage or input/output errors.
 
+mod batch;
 mod diff;
 mod table;
 
@@ -77,6 +78,16 @@ enum DenyWhat {
 enum EvalFormat {
     Table,
     Json,
+    /// A population: one JSON object a row.
+    Jsonl,
+    /// A population: one CSV row an enterprise, a status and amount column per clause.
+    Csv,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum SimFormat {
+    Table,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -118,7 +129,8 @@ enum Command {
         after_help = "Examples:\n  huiqi eval --facts examples/光电子科技.json\n  huiqi eval --facts f.json --period 2024 --ledger ledger.json --format json --lang en"
     )]
     Eval {
-        /// The facts (JSON object); `-` reads standard input.
+        /// The facts: one enterprise (a JSON object), or a population (JSON lines, `.jsonl`;
+        /// CSV with fact paths as column names, `.csv`); `-` reads standard input.
         #[arg(long)]
         facts: String,
         /// The period (year) the facts describe; default: the facts' `$period`, else the latest
@@ -138,6 +150,12 @@ enum Command {
         /// Rule files or folders (default: policies/).
         #[arg(long = "policies", short = 'p')]
         policies: Vec<PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+        /// After a population: per clause, how many enterprises were granted and the total.
+        #[arg(long)]
+        summary: bool,
     },
     /// Evaluate year by year, threading the ledger.
     #[command(
@@ -153,7 +171,7 @@ enum Command {
         #[arg(long)]
         ledger: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "table")]
-        format: EvalFormat,
+        format: SimFormat,
         #[arg(long, value_enum, default_value = "zh")]
         lang: LangArg,
         #[arg(long = "policies", short = 'p')]
@@ -177,6 +195,20 @@ enum Command {
         /// List the files that would change and exit 1 if any; change nothing.
         #[arg(long)]
         check: bool,
+    },
+    /// Write deterministic synthetic enterprises as JSON lines (benchmarks, tests, demos).
+    #[command(
+        name = "gen-population",
+        after_help = "Example:\n  huiqi gen-population --count 1000000 --seed 7 | huiqi eval --facts - --summary --format table"
+    )]
+    GenPopulation {
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The period the enterprises' facts describe.
+        #[arg(long, default_value_t = 2024)]
+        period: i32,
     },
     /// Run the tests written beside the rule files.
     #[command(
@@ -278,12 +310,29 @@ fn run(cli: Cli) -> Exit {
             }
             Err(e) => e,
         },
-        Command::Eval { facts, period, as_of, ledger, format, lang, policies } => {
+        Command::Eval { facts, period, as_of, ledger, format, lang, policies, quiet, summary } => {
             let c = match build(policies, DiagFormat::Human, false) {
                 Ok(c) => c,
                 Err(e) => return e,
             };
-            let (facts_v, name, fperiod) = match read_facts_arg(&c, &facts) {
+            let as_of_d = match as_of.as_deref().map(str::parse::<Date>).transpose() {
+                Ok(d) => d,
+                Err(m) => return usage(format!("--as-of: {m}")),
+            };
+            let text = match open_facts(&facts) {
+                Ok(Facts1::One(t)) => t,
+                Ok(Facts1::Many(input, first, reader)) => {
+                    let format = match format {
+                        EvalFormat::Csv => batch::RowFormat::Csv,
+                        EvalFormat::Table => batch::RowFormat::Table,
+                        EvalFormat::Json | EvalFormat::Jsonl => batch::RowFormat::Jsonl,
+                    };
+                    let opts = huiqi::batch::BatchOptions { period, as_of: as_of_d };
+                    return batch::run(&c, input, first, reader, batch::Run { format, opts, quiet, summary });
+                }
+                Err(e) => return e,
+            };
+            let (facts_v, name, fperiod) = match read_facts_text(&c, &facts, &text) {
                 Ok(x) => x,
                 Err(e) => return e,
             };
@@ -292,10 +341,7 @@ fn run(cli: Cli) -> Exit {
                     "no period: pass `--period YEAR` (the year the facts describe), or give the facts a `$period` or a yearly series",
                 );
             };
-            let as_of = match as_of.map(|s| s.parse::<Date>()).transpose() {
-                Ok(d) => d,
-                Err(m) => return usage(format!("--as-of: {m}")),
-            };
+            let as_of = as_of_d;
             let ledger = match read_ledger(ledger) {
                 Ok(l) => l,
                 Err(e) => return e,
@@ -305,7 +351,8 @@ fn run(cli: Cli) -> Exit {
             let rep = report::eval_report(&c.program, &outcome, name.clone(), lang.into());
             match format {
                 EvalFormat::Json => println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default()),
-                EvalFormat::Table => {
+                EvalFormat::Jsonl => println!("{}", serde_json::to_string(&rep).unwrap_or_default()),
+                EvalFormat::Table | EvalFormat::Csv => {
                     print!("{}", table::eval_table(&c.program, &outcome, name.as_deref(), lang.into()))
                 }
             }
@@ -336,7 +383,7 @@ fn run(cli: Cli) -> Exit {
             let years = huiqi::eval::simulate::simulate(&c.program, &facts_v, &ledger, from, to, true);
             let failed = years.iter().any(|y| !y.outcome.errors.is_empty());
             match format {
-                EvalFormat::Json => {
+                SimFormat::Json => {
                     let mut grand = rust_decimal::Decimal::ZERO;
                     let ys: Vec<report::YearReport> = years
                         .iter()
@@ -365,13 +412,26 @@ fn run(cli: Cli) -> Exit {
                     };
                     println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
                 }
-                EvalFormat::Table => {
+                SimFormat::Table => {
                     print!("{}", table::simulate_table(&c.program, &years, name.as_deref(), lang.into()))
                 }
             }
             if failed { Exit::Failure } else { Exit::Success }
         }
         Command::Fmt { paths, check } => fmt(paths, check),
+        Command::GenPopulation { count, seed, period } => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            for e in huiqi::population::population(count, seed, period) {
+                if writeln!(out, "{e}").is_err() {
+                    // a closed pipe (e.g. `| head`) ends the output quietly
+                    return Exit::Success;
+                }
+            }
+            // a closed pipe when flushing ends the output quietly too
+            let _ = out.flush();
+            Exit::Success
+        }
         Command::Ir { paths, format, clause } => {
             let c = match build(paths, DiagFormat::Human, false) {
                 Ok(c) => c,
@@ -470,17 +530,81 @@ fn fmt(paths: Vec<PathBuf>, check: bool) -> Exit {
     if broken || (check && changed > 0) { Exit::Failure } else { Exit::Success }
 }
 
-/// Reads and validates the facts; returns them with `$name` and a default period.
-fn read_facts_arg(c: &Compiled, arg: &str) -> Result<(Facts, Option<String>, Option<i32>), Exit> {
-    let text = if arg == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| usage(format!("cannot read standard input: {e}")))?;
-        s
+enum Facts1 {
+    /// One enterprise: the whole text.
+    One(String),
+    /// A population: its kind, the rows already read, and the rest of the input.
+    Many(batch::Input, Vec<(usize, String)>, Box<dyn std::io::BufRead>),
+}
+
+/// Opens `--facts` and decides: one enterprise, or a population (`.jsonl`, `.csv`, or more
+/// than one line that each hold a whole JSON object).
+fn open_facts(arg: &str) -> Result<Facts1, Exit> {
+    use std::io::BufRead;
+    let mut reader: Box<dyn BufRead> = if arg == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
-        std::fs::read_to_string(arg).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?
+        let f = std::fs::File::open(arg).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+        Box::new(std::io::BufReader::new(f))
     };
+    if arg.ends_with(".csv") {
+        return Ok(Facts1::Many(batch::Input::Csv, Vec::new(), reader));
+    }
+    let jsonl = arg.ends_with(".jsonl");
+    let mut first = String::new();
+    let mut line_no = 0;
+    while first.trim().is_empty() {
+        first.clear();
+        let n = reader.read_line(&mut first).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+        line_no += 1;
+        if n == 0 {
+            break;
+        }
+    }
+    let whole_object =
+        matches!(serde_json::from_str::<serde_json::Value>(first.trim()), Ok(serde_json::Value::Object(_)));
+    if jsonl || whole_object {
+        let mut second = String::new();
+        let mut line2 = line_no;
+        loop {
+            second.clear();
+            let n = reader
+                .read_line(&mut second)
+                .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+            line2 += 1;
+            if n == 0 || !second.trim().is_empty() {
+                break;
+            }
+        }
+        if jsonl || !second.trim().is_empty() {
+            let mut rows = vec![(line_no, first.trim_end().to_string())];
+            if !second.trim().is_empty() {
+                rows.push((line2, second.trim_end().to_string()));
+            }
+            return Ok(Facts1::Many(batch::Input::JsonLines, rows, reader));
+        }
+        return Ok(Facts1::One(first));
+    }
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+    Ok(Facts1::One(first + &rest))
+}
+
+/// Reads one enterprise's facts (a population is a usage error here).
+fn read_facts_arg(c: &Compiled, arg: &str) -> Result<(Facts, Option<String>, Option<i32>), Exit> {
+    match open_facts(arg)? {
+        Facts1::One(text) => read_facts_text(c, arg, &text),
+        Facts1::Many(..) => Err(usage("this command takes one enterprise (a JSON object), not a population")),
+    }
+}
+
+/// Validates one enterprise's facts; returns them with `$name` and a default period.
+fn read_facts_text(
+    c: &Compiled,
+    arg: &str,
+    text: &str,
+) -> Result<(Facts, Option<String>, Option<i32>), Exit> {
+    let text = text.to_string();
     let facts = match parse_facts(&c.program, &text) {
         Ok(f) => f,
         Err(errs) => {

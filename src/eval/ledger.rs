@@ -11,19 +11,20 @@
 use crate::diag::{Code, Diagnostic};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 pub const LEDGER_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
-    /// Document key, e.g. `S22`.
-    pub policy: String,
+    /// Document key, e.g. `S22` (shared, so recording a grant allocates nothing).
+    pub policy: Arc<str>,
     /// Article id, e.g. `14a`.
-    pub clause: String,
+    pub clause: Arc<str>,
     /// What the grant was once-per: a tier (`1亿`), a category, or for a credit the year it
     /// was earned. `null` for the clause as a whole.
     #[serde(default)]
-    pub key: Option<String>,
+    pub key: Option<Arc<str>>,
     /// The period (year) of the grant.
     pub period: i32,
     /// The amount granted (for a credit: used) in that period, in yuan.

@@ -153,7 +153,7 @@ struct Fail {
 type V = Result<Option<Value>, Fail>;
 
 /// The pieces an amount is paid in, each with its ledger key (a tier or category, or none).
-type Parts = Vec<(Option<String>, Decimal)>;
+type Parts = smallvec::SmallVec<[(Option<std::sync::Arc<str>>, Decimal); 1]>;
 
 fn overflow() -> Fail {
     Fail {
@@ -260,7 +260,7 @@ pub fn evaluate_clause(
     })?;
     let policy = prog.policy_of(c).map(|p| p.key.as_str()).unwrap_or("");
     let history: Vec<&LedgerEntry> =
-        ledger.entries.iter().filter(|e| e.policy == policy && e.clause == c.id).collect();
+        ledger.entries.iter().filter(|e| &*e.policy == policy && *e.clause == *c.id).collect();
     let mut ev = Evaluator::new(prog, facts, opts.period, as_of, opts.explain);
     ev.clause(clause, c, &history).map_err(|f| ClauseError { clause, code: f.code, message: f.message })
 }
@@ -421,7 +421,9 @@ impl<'p> Evaluator<'p> {
                     self.missing.truncate(mark);
                     if let Some(s) = step {
                         r.reasons.push(s.clone());
-                        r.steps.push(s);
+                        if self.explain {
+                            r.steps.push(s);
+                        }
                     }
                     r.status = Status::Ineligible;
                     return Ok(r);
@@ -429,7 +431,9 @@ impl<'p> Evaluator<'p> {
                 None => unknown = true,
                 Some(true) => {}
             }
-            if let Some(s) = step {
+            if let Some(s) = step
+                && self.explain
+            {
                 r.steps.push(s);
             }
         }
@@ -479,8 +483,8 @@ impl<'p> Evaluator<'p> {
                 // by the department) so that `once` and `at most N years` can count it
                 if c.once.is_some() || c.at_most.is_some() {
                     r.entries.push(LedgerEntry {
-                        policy: policy.key.clone(),
-                        clause: c.id.clone(),
+                        policy: c.ledger_names.0.clone(),
+                        clause: c.ledger_names.1.clone(),
                         key: None,
                         period: self.period,
                         amount: Decimal::ZERO,
@@ -512,7 +516,7 @@ impl<'p> Evaluator<'p> {
                                 values: std::mem::take(&mut self.reads),
                             });
                         }
-                        vec![(None, v)]
+                        smallvec::smallvec![(None, v)]
                     }
                     None => return Ok(self.undetermined(r)),
                 }
@@ -525,7 +529,7 @@ impl<'p> Evaluator<'p> {
                 }
             }
             Amount::Brackets { subject, brackets } => match self.brackets(&mut r, subject, brackets)? {
-                Some(v) => vec![(None, v)],
+                Some(v) => smallvec::smallvec![(None, v)],
                 None => return Ok(self.undetermined(r)),
             },
             Amount::Category { subject, each, arms } => {
@@ -582,7 +586,9 @@ impl<'p> Evaluator<'p> {
                 .min_by_key(|e| e.period)
         {
             r.reasons.push(Step::Once { key: None, period: e.period });
-            r.steps.extend(r.reasons.clone());
+            if self.explain {
+                r.steps.extend(r.reasons.clone());
+            }
             r.status = Status::Exhausted;
             return Ok(Gate::Stop);
         }
@@ -600,7 +606,9 @@ impl<'p> Evaluator<'p> {
                             first: Some(d.year),
                             from_date: Some(d),
                         });
-                        r.steps.extend(r.reasons.clone());
+                        if self.explain {
+                            r.steps.extend(r.reasons.clone());
+                        }
                         r.status = if nth < 1 { Status::Ineligible } else { Status::Exhausted };
                         return Ok(Gate::Stop);
                     }
@@ -626,7 +634,9 @@ impl<'p> Evaluator<'p> {
                             first: years.first().copied(),
                             from_date: None,
                         });
-                        r.steps.extend(r.reasons.clone());
+                        if self.explain {
+                            r.steps.extend(r.reasons.clone());
+                        }
                         r.status = Status::Exhausted;
                         return Ok(Gate::Stop);
                     }
@@ -668,15 +678,15 @@ impl<'p> Evaluator<'p> {
             }
             if let Some(&(y, before)) = earlier.iter().find(|(_, v)| cmp_num(t.op, *v, th)) {
                 if self.explain {
-                    r.steps.push(Step::TierBefore { key: t.key.clone(), year: y, value: before });
+                    r.steps.push(Step::TierBefore { key: t.key.to_string(), year: y, value: before });
                 }
                 continue;
             }
             if matches!(c.once, Some(OnceScope::PerTier))
-                && let Some(e) = history.iter().find(|e| e.key.as_deref() == Some(t.key.as_str()))
+                && let Some(e) = history.iter().find(|e| e.key.as_deref() == Some(&*t.key))
             {
                 if self.explain {
-                    r.steps.push(Step::Once { key: Some(t.key.clone()), period: e.period });
+                    r.steps.push(Step::Once { key: Some(t.key.to_string()), period: e.period });
                 }
                 continue;
             }
@@ -692,17 +702,19 @@ impl<'p> Evaluator<'p> {
         if chosen.is_empty() {
             let step = Step::NoTier { value, first_time: first_time.is_some() };
             r.reasons.push(step.clone());
-            r.steps.push(step);
+            if self.explain {
+                r.steps.push(step);
+            }
             let paid_before = r.steps.iter().any(|s| matches!(s, Step::Once { .. }));
             r.status = if paid_before { Status::Exhausted } else { Status::Ineligible };
             return Ok(None);
         }
-        let mut parts = Vec::with_capacity(chosen.len());
+        let mut parts = Parts::new();
         for (i, amount) in &chosen {
             let Some(t) = tiers.get(*i) else { continue };
             if self.explain {
                 r.steps.push(Step::Tier {
-                    key: t.key.clone(),
+                    key: t.key.to_string(),
                     op: t.op,
                     value,
                     amount: *amount,
@@ -736,7 +748,9 @@ impl<'p> Evaluator<'p> {
         if amount <= Decimal::ZERO {
             let step = Step::Zero { value: amount };
             r.reasons.push(step.clone());
-            r.steps.push(step);
+            if self.explain {
+                r.steps.push(step);
+            }
             r.status = Status::Ineligible;
             return Ok(r);
         }
@@ -782,7 +796,9 @@ impl<'p> Evaluator<'p> {
                     history: used,
                 };
                 r.reasons.push(step.clone());
-                r.steps.push(step);
+                if self.explain {
+                    r.steps.push(step);
+                }
                 r.status = Status::Exhausted;
                 return Ok(r);
             }
@@ -799,15 +815,14 @@ impl<'p> Evaluator<'p> {
         r.amount = Some(rounded);
         r.status = Status::Granted;
         let _ = c;
-        let policy = self.prog.policy_of(c).map(|p| p.key.clone()).unwrap_or_default();
         let mut left = rounded;
         let n = parts.len();
         for (i, (key, part)) in parts.into_iter().enumerate() {
             let take = if i + 1 == n { left } else { part.min(left) };
             left = left.checked_sub(take).ok_or_else(overflow)?;
             r.entries.push(LedgerEntry {
-                policy: policy.clone(),
-                clause: c.id.clone(),
+                policy: c.ledger_names.0.clone(),
+                clause: c.ledger_names.1.clone(),
                 key,
                 period: self.period,
                 amount: take,
@@ -871,7 +886,9 @@ impl<'p> Evaluator<'p> {
         if live.is_empty() {
             let step = Step::Zero { value: Decimal::ZERO };
             r.reasons.push(step.clone());
-            r.steps.push(step);
+            if self.explain {
+                r.steps.push(step);
+            }
             r.status = Status::Ineligible;
             return Ok(r);
         }
@@ -886,9 +903,9 @@ impl<'p> Evaluator<'p> {
                 r.steps.push(Step::CreditUsed { origin, used, balance, expires: exp, capacity: cap });
             }
             r.entries.push(LedgerEntry {
-                policy: policy.key.clone(),
-                clause: c.id.clone(),
-                key: Some(origin.to_string()),
+                policy: c.ledger_names.0.clone(),
+                clause: c.ledger_names.1.clone(),
+                key: Some(origin.to_string().into()),
                 period: self.period,
                 amount: used,
                 balance: Some(balance),
@@ -946,13 +963,13 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
-        let mut parts = Vec::new();
+        let mut parts = Parts::new();
         let mut paid_before = None;
         for arm in arms.iter().filter(|a| found.contains(&a.variant)) {
             if c.once == Some(OnceScope::PerCategory)
-                && let Some(e) = history.iter().find(|e| e.key.as_deref() == Some(arm.name.as_str()))
+                && let Some(e) = history.iter().find(|e| e.key.as_deref() == Some(&*arm.name))
             {
-                let step = Step::Once { key: Some(arm.name.clone()), period: e.period };
+                let step = Step::Once { key: Some(arm.name.to_string()), period: e.period };
                 if self.explain {
                     r.steps.push(step.clone());
                 }
@@ -964,7 +981,7 @@ impl<'p> Evaluator<'p> {
                 return Ok(None);
             };
             if self.explain {
-                r.steps.push(Step::Category { name: arm.name.clone(), amount: v });
+                r.steps.push(Step::Category { name: arm.name.to_string(), amount: v });
             }
             parts.push((Some(arm.name.clone()), v));
         }
@@ -979,7 +996,7 @@ impl<'p> Evaluator<'p> {
                 }
             };
             r.reasons.push(step.clone());
-            if status == Status::Ineligible {
+            if status == Status::Ineligible && self.explain {
                 r.steps.push(step);
             }
             r.status = status;
@@ -1277,6 +1294,11 @@ impl<'p> Evaluator<'p> {
                 Ok(Some(Value::Bool(!before)))
             }
             ExprKind::Agg(op, sel, body) => self.agg(*op, sel, body.as_deref()),
+            ExprKind::If(c, a, b) => match self.eval(c)? {
+                Some(Value::Bool(true)) => self.eval(a),
+                Some(Value::Bool(false)) => self.eval(b),
+                _ => Ok(None),
+            },
         }
     }
 

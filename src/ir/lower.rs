@@ -550,7 +550,7 @@ impl<'a> Lowerer<'a> {
                 );
                 continue;
             }
-            if let Some(cd) = self.clause(c, pid) {
+            if let Some(cd) = self.clause(c, pid, &p.key.name) {
                 let cid = idx(self.prog.clauses.len());
                 self.prog.clause_index.insert((p.key.name.clone(), c.id.clone()), cid);
                 def.clauses.push(cid);
@@ -562,9 +562,10 @@ impl<'a> Lowerer<'a> {
         self.prog.policies.push(def);
     }
 
-    fn clause(&mut self, c: &ast::ClauseDecl, policy: PolicyId) -> Option<ClauseDef> {
+    fn clause(&mut self, c: &ast::ClauseDecl, policy: PolicyId, key: &str) -> Option<ClauseDef> {
         let mut cd = ClauseDef {
             policy,
+            ledger_names: (key.into(), c.id.as_str().into()),
             kind: ast::ClauseKind::Benefit,
             id: c.id.clone(),
             title: c.title.clone(),
@@ -787,7 +788,13 @@ impl<'a> Lowerer<'a> {
                                 (ExprKind::Const(Const::Num(d)), Type::Num(Num::Money)) => fmt_money(*d),
                                 _ => self.text(t.threshold.span),
                             };
-                            out.push(TierDef { op: t.op, threshold: th, amount: am, key, span: t.span });
+                            out.push(TierDef {
+                                op: t.op,
+                                threshold: th,
+                                amount: am,
+                                key: key.into(),
+                                span: t.span,
+                            });
                         }
                         _ => ok = false,
                     }
@@ -867,7 +874,7 @@ impl<'a> Lowerer<'a> {
                             if let Ok(am) = am {
                                 out.push(CategoryArm {
                                     variant: idx(v),
-                                    name: name.name.clone(),
+                                    name: name.name.as_str().into(),
                                     amount: am,
                                 });
                             } else {
@@ -1039,6 +1046,34 @@ impl<'a> Lowerer<'a> {
                 Err(())
             }
             ast::ExprKind::Call(name, args) => self.call(name, args, span, scope),
+            ast::ExprKind::If(c, a, b) => {
+                let c = self.expr(c, scope, Some(Type::Bool));
+                let a = self.expr(a, scope, expect);
+                let b = self.expr(b, scope, expect);
+                let (c, a, b) = (c?, a?, b?);
+                self.expect_type(&c, Type::Bool, Code::NotBoolean, "`if` needs a condition")?;
+                let ty = match (a.ty, b.ty) {
+                    (x, y) if x == y => x,
+                    (Type::Num(Num::Integer | Num::Number), Type::Num(Num::Integer | Num::Number)) => {
+                        Type::NUMBER
+                    }
+                    (x, y) => {
+                        let (tx, ty) = (self.prog.type_name(x), self.prog.type_name(y));
+                        self.err(
+                            Diagnostic::new(
+                                Code::ArithmeticType,
+                                format!("the branches of `if` differ: {tx} and {ty}"),
+                            )
+                            .at(span, "branches of different kinds")
+                            .also(a.span, format!("this is {tx}"))
+                            .also(b.span, format!("this is {ty}"))
+                            .help("give both branches the same kind, e.g. `else 0元` for money"),
+                        );
+                        return Err(());
+                    }
+                };
+                Ok(Self::mk(ExprKind::If(Box::new(c), Box::new(a), Box::new(b)), ty, span))
+            }
         }
     }
 
@@ -1590,9 +1625,9 @@ impl<'a> Lowerer<'a> {
             };
             let _ = cid;
             ledger.push(crate::eval::ledger::LedgerEntry {
-                policy: row.clause.policy.clone(),
-                clause: row.clause.clause.clone(),
-                key: row.key.clone(),
+                policy: row.clause.policy.as_str().into(),
+                clause: row.clause.clause.as_str().into(),
+                key: row.key.as_deref().map(Into::into),
                 period: row.period,
                 amount,
                 balance,
@@ -1802,6 +1837,11 @@ pub fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             visit(b, f);
         }
         ExprKind::Call(_, xs) => xs.iter().for_each(|x| visit(x, f)),
+        ExprKind::If(c, a, b) => {
+            visit(c, f);
+            visit(a, f);
+            visit(b, f);
+        }
         ExprKind::Agg(_, sel, body) => {
             for op in &sel.ops {
                 if let SelOp::Where(w) = op {

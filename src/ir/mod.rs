@@ -160,6 +160,8 @@ pub struct Condition {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClauseDef {
     pub policy: PolicyId,
+    /// The document key and article id as ledger entries carry them (built once).
+    pub ledger_names: (std::sync::Arc<str>, std::sync::Arc<str>),
     pub kind: crate::syntax::ast::ClauseKind,
     pub id: String,
     pub title: String,
@@ -240,7 +242,7 @@ pub struct TierDef {
     pub threshold: Expr,
     pub amount: Expr,
     /// The ledger key of this tier: its threshold as policy text writes it (`1亿`).
-    pub key: String,
+    pub key: std::sync::Arc<str>,
     pub span: Span,
 }
 
@@ -254,7 +256,7 @@ pub struct BracketDef {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CategoryArm {
     pub variant: u32,
-    pub name: String,
+    pub name: std::sync::Arc<str>,
     pub amount: Expr,
 }
 
@@ -330,6 +332,8 @@ pub enum ExprKind {
     /// `first_time(s op x)`: holds this period and held in no earlier known year.
     FirstTime(SeriesRef, CmpOp, Box<Expr>),
     Agg(AggOp, Box<Selection>, Option<Box<Expr>>),
+    /// `if C then A else B`.
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -160,6 +160,14 @@ fn write(p: &Program, e: &Expr, out: &mut String, outer: u8) {
             }
             out.push(')');
         }
+        ExprKind::If(c, a, b) => {
+            out.push_str("if ");
+            write(p, c, out, 0);
+            out.push_str(" then ");
+            write(p, a, out, 0);
+            out.push_str(" else ");
+            write(p, b, out, 0);
+        }
         ExprKind::Increase(s) => out.push_str(&format!("increase({})", series_name(p, *s, item))),
         ExprKind::MaxBefore(s) => out.push_str(&format!("max_before({})", series_name(p, *s, item))),
         ExprKind::FirstTime(s, op, rhs) => {

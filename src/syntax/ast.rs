@@ -275,6 +275,7 @@ pub enum ExprKind {
     Field(Box<Expr>, Ident),
     Set(Vec<Expr>),
     Call(Ident, Vec<Arg>),
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
 }
 
 #[derive(Clone, Debug)]

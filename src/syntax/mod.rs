@@ -700,6 +700,16 @@ impl Builder {
                 ExprKind::Lit(lit)
             }
             Rule::boolean => ExprKind::Bool(p.as_str() == "true"),
+            Rule::if_expr => {
+                let mut it = p.into_inner().filter(|q| q.as_rule() == Rule::expr);
+                let (c, d1) = self.expr_deep(next(&mut it, span)?)?;
+                let (a, d2) = self.expr_deep(next(&mut it, span)?)?;
+                let (b, d3) = self.expr_deep(next(&mut it, span)?)?;
+                return deepen(
+                    Expr { kind: ExprKind::If(Box::new(c), Box::new(a), Box::new(b)), span },
+                    d1.max(d2).max(d3) + 1,
+                );
+            }
             Rule::period_kw => ExprKind::Period,
             Rule::as_of_kw => ExprKind::AsOf,
             Rule::ident => ExprKind::Name(p.as_str().to_string()),
@@ -889,6 +899,7 @@ fn expr_depth(e: &Expr) -> usize {
     1 + match &e.kind {
         ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Field(x, _) => expr_depth(x),
         ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => expr_depth(a).max(expr_depth(b)),
+        ExprKind::If(c, a, b) => expr_depth(c).max(expr_depth(a)).max(expr_depth(b)),
         ExprKind::Set(xs) => xs.iter().map(expr_depth).max().unwrap_or(0),
         ExprKind::Call(_, args) => args
             .iter()

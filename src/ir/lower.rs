@@ -386,6 +386,17 @@ impl<'a> Lowerer<'a> {
                 }
             }
         }
+        if let Some([a, b]) = versions.windows(2).find(|w| matches!(w, [a, b] if b.from < a.from)) {
+            self.err(
+                Diagnostic::new(
+                    Code::ParameterVersions,
+                    format!("the versions of `{}` are not listed in date order", p.name.name),
+                )
+                .at(b.span, format!("takes effect {}, before the version above", b.from))
+                .also(a.span, format!("takes effect {}", a.from))
+                .help("list versions from the earliest to the latest, as the amendments came"),
+            );
+        }
         versions.sort_by_key(|v| v.from);
         if self.declare_value(&p.name) {
             let id = idx(self.prog.params.len());

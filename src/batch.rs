@@ -145,6 +145,12 @@ pub fn evaluate_chunk(
     rows.into_par_iter().map(|(line, input)| evaluate_row(prog, line, input, opts)).collect()
 }
 
+/// Parses and evaluates JSON-lines rows in parallel (parsing is as costly as evaluating, so
+/// it runs on every core too); the result is in input order.
+pub fn evaluate_json_lines(prog: &Program, rows: Vec<(usize, String)>, opts: BatchOptions) -> Vec<Evaluated> {
+    rows.into_par_iter().map(|(line, text)| evaluate_row(prog, line, parse_json_line(&text), opts)).collect()
+}
+
 /// A JSON-lines row: its facts object, or why it is not one.
 pub fn parse_json_line(text: &str) -> Result<Value, String> {
     match serde_json::from_str::<Value>(text) {

@@ -3,7 +3,7 @@
 
 use super::Exit;
 use huiqi::Compiled;
-use huiqi::batch::{BatchOptions, Evaluated, Summary, csv_row, evaluate_chunk, parse_json_line};
+use huiqi::batch::{BatchOptions, Evaluated, Summary, csv_row, evaluate_chunk, evaluate_json_lines};
 use huiqi::value::{fmt_money, fmt_yuan};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal, Write};
@@ -77,8 +77,7 @@ pub fn run(
     };
     let result: Result<(), String> = match input {
         Input::JsonLines => {
-            let mut chunk: Vec<(usize, Result<serde_json::Value, String>)> =
-                first.into_iter().map(|(l, t)| (l, parse_json_line(&t))).collect();
+            let mut chunk: Vec<(usize, String)> = first;
             let mut line_no = chunk.last().map_or(0, |(l, _)| *l);
             let mut res = Ok(());
             for line in reader.lines() {
@@ -93,9 +92,9 @@ pub fn run(
                 if text.trim().is_empty() {
                     continue;
                 }
-                chunk.push((line_no, parse_json_line(&text)));
+                chunk.push((line_no, text));
                 if chunk.len() >= CHUNK {
-                    let done = evaluate_chunk(&c.program, std::mem::take(&mut chunk), run.opts);
+                    let done = evaluate_json_lines(&c.program, std::mem::take(&mut chunk), run.opts);
                     if let Err(e) = emit(done, &mut out) {
                         res = Err(e.to_string());
                         break;
@@ -103,7 +102,7 @@ pub fn run(
                 }
             }
             if res.is_ok() && !chunk.is_empty() {
-                let done = evaluate_chunk(&c.program, chunk, run.opts);
+                let done = evaluate_json_lines(&c.program, chunk, run.opts);
                 res = emit(done, &mut out).map_err(|e| e.to_string());
             }
             res

@@ -98,6 +98,44 @@ impl FactError {
     }
 }
 
+/// A JSON path built on the stack and written out only when a problem is reported.
+#[derive(Clone, Copy)]
+struct JPath<'a> {
+    parent: Option<&'a JPath<'a>>,
+    seg: Seg<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl<'a> JPath<'a> {
+    fn root(key: &'a str) -> JPath<'a> {
+        JPath { parent: None, seg: Seg::Key(key) }
+    }
+    fn key(&'a self, key: &'a str) -> JPath<'a> {
+        JPath { parent: Some(self), seg: Seg::Key(key) }
+    }
+    fn index(&'a self, i: usize) -> JPath<'a> {
+        JPath { parent: Some(self), seg: Seg::Index(i) }
+    }
+}
+
+impl std::fmt::Display for JPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(p) = self.parent {
+            write!(f, "{p}")?;
+        }
+        match (self.seg, self.parent.is_some()) {
+            (Seg::Key(k), true) => write!(f, ".{k}"),
+            (Seg::Key(k), false) => write!(f, "{k}"),
+            (Seg::Index(i), _) => write!(f, "[{i}]"),
+        }
+    }
+}
+
 /// Parses facts JSON text (numbers kept exact) and validates it.
 pub fn parse_facts(prog: &Program, text: &str) -> Result<Facts, Vec<FactError>> {
     let json: J = serde_json::from_str(text).map_err(|e| {
@@ -142,7 +180,7 @@ pub fn read_facts(prog: &Program, json: &J) -> Result<Facts, Vec<FactError>> {
         if v.is_null() {
             continue;
         }
-        if let Some(fv) = read_value(prog, def.ty, v, k, &mut errors)
+        if let Some(fv) = read_value(prog, def.ty, v, &JPath::root(k), &mut errors)
             && let Some(slot) = values.get_mut(fid as usize)
         {
             *slot = Some(fv);
@@ -162,7 +200,13 @@ fn kind(v: &J) -> &'static str {
     }
 }
 
-fn read_value(prog: &Program, ty: Type, v: &J, path: &str, errors: &mut Vec<FactError>) -> Option<FactValue> {
+fn read_value(
+    prog: &Program,
+    ty: Type,
+    v: &J,
+    path: &JPath<'_>,
+    errors: &mut Vec<FactError>,
+) -> Option<FactValue> {
     match ty {
         Type::Series(n) => {
             let J::Object(m) = v else {
@@ -171,11 +215,11 @@ fn read_value(prog: &Program, ty: Type, v: &J, path: &str, errors: &mut Vec<Fact
             };
             let mut s = Vec::with_capacity(m.len());
             for (y, x) in m {
-                let p = format!("{path}.{y}");
+                let p = path.key(y);
                 let Some(year) = y.parse::<i32>().ok().filter(|y| (1900..=2200).contains(y)) else {
                     errors.push(FactError {
                         code: Code::FactType,
-                        path: p,
+                        path: p.to_string(),
                         message: format!("`{y}` is not a year"),
                         help: "the keys of a yearly series are years such as \"2023\"".into(),
                     });
@@ -199,7 +243,7 @@ fn read_value(prog: &Program, ty: Type, v: &J, path: &str, errors: &mut Vec<Fact
             let rec = prog.records.get(r as usize)?;
             let mut out = Vec::with_capacity(items.len());
             for (i, it) in items.iter().enumerate() {
-                let ip = format!("{path}[{i}]");
+                let ip = path.index(i);
                 let J::Object(m) = it else {
                     errors.push(type_error(
                         prog,
@@ -215,7 +259,7 @@ fn read_value(prog: &Program, ty: Type, v: &J, path: &str, errors: &mut Vec<Fact
                     if k.starts_with('$') {
                         continue;
                     }
-                    let fp = format!("{ip}.{k}");
+                    let fp = ip.key(k);
                     let Some(fi) = rec.fields.iter().position(|f| f.name == *k) else {
                         let help = did_you_mean(k, rec.fields.iter().map(|f| f.name.as_str()))
                             .unwrap_or_else(|| {
@@ -227,7 +271,7 @@ fn read_value(prog: &Program, ty: Type, v: &J, path: &str, errors: &mut Vec<Fact
                             });
                         errors.push(FactError {
                             code: Code::UnknownFact,
-                            path: fp,
+                            path: fp.to_string(),
                             message: format!("unknown field `{k}` of `{}`", rec.name),
                             help,
                         });
@@ -251,7 +295,13 @@ fn read_value(prog: &Program, ty: Type, v: &J, path: &str, errors: &mut Vec<Fact
     }
 }
 
-fn read_scalar(prog: &Program, ty: Type, v: &J, path: &str, errors: &mut Vec<FactError>) -> Option<Value> {
+fn read_scalar(
+    prog: &Program,
+    ty: Type,
+    v: &J,
+    path: &JPath<'_>,
+    errors: &mut Vec<FactError>,
+) -> Option<Value> {
     let fail = |errors: &mut Vec<FactError>, help: &str| {
         errors.push(type_error(prog, ty, v, path, help));
         None
@@ -282,7 +332,7 @@ fn read_scalar(prog: &Program, ty: Type, v: &J, path: &str, errors: &mut Vec<Fac
                 Err(m) => {
                     errors.push(FactError {
                         code: Code::FactType,
-                        path: path.into(),
+                        path: path.to_string(),
                         message: m,
                         help: "write dates as \"YYYY-MM-DD\"".into(),
                     });
@@ -318,7 +368,7 @@ fn read_scalar(prog: &Program, ty: Type, v: &J, path: &str, errors: &mut Vec<Fac
                             });
                         errors.push(FactError {
                             code: Code::FactType,
-                            path: path.into(),
+                            path: path.to_string(),
                             message: format!("`{s}` is not a value of `{}`", def.name),
                             help,
                         });
@@ -343,10 +393,10 @@ fn num_help(n: Num) -> &'static str {
     }
 }
 
-fn type_error(prog: &Program, ty: Type, v: &J, path: &str, help: &str) -> FactError {
+fn type_error(prog: &Program, ty: Type, v: &J, path: &JPath<'_>, help: &str) -> FactError {
     FactError {
         code: Code::FactType,
-        path: path.into(),
+        path: path.to_string(),
         message: format!("expected {}, found {}", prog.type_name(ty), kind(v)),
         help: help.into(),
     }

@@ -1,0 +1,78 @@
+#![allow(clippy::expect_used, clippy::unwrap_used, reason = "a benchmark fails loudly on broken inputs")]
+//! `cargo bench`: compile time of policies/, the reference workload by the interpreter and by
+//! hand over the same 100k enterprises, the full seed rule set per enterprise, and end-to-end
+//! batch evaluation of JSON lines. Figures and their reading are in docs/performance.md.
+
+use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
+use huiqi::batch::{BatchOptions, evaluate_json_lines};
+use huiqi::eval::{EvalOptions, Ledger, evaluate, facts::read_facts};
+use huiqi::reference::{by_hand, by_interpreter, facts, generate, program};
+
+fn compile(c: &mut Criterion) {
+    let input = huiqi::load::load(&["policies".into()]).unwrap();
+    c.bench_function("compile policies/", |b| {
+        b.iter(|| huiqi::compile(black_box(&input)).map(|c| c.program.clauses.len()).unwrap_or(0))
+    });
+}
+
+fn reference(c: &mut Criterion) {
+    let prog = program().unwrap();
+    let inputs = generate(100_000);
+    let fs: Vec<_> = inputs.iter().map(|i| facts(&prog, i).unwrap()).collect();
+    let mut g = c.benchmark_group("reference workload (100k enterprises)");
+    g.sample_size(10).throughput(Throughput::Elements(inputs.len() as u64));
+    g.bench_function("hand-written", |b| {
+        b.iter(|| inputs.iter().map(|i| by_hand(black_box(i)).total()).sum::<rust_decimal::Decimal>())
+    });
+    g.bench_function("interpreter", |b| {
+        b.iter(|| {
+            fs.iter().map(|f| by_interpreter(&prog, black_box(f)).total()).sum::<rust_decimal::Decimal>()
+        })
+    });
+    g.finish();
+}
+
+fn seed_policies(c: &mut Criterion) {
+    let input = huiqi::load::load(&["policies".into()]).unwrap();
+    let compiled = huiqi::compile(&input).map_err(|f| f.diagnostics.len()).unwrap();
+    let prog = &compiled.program;
+    let pop: Vec<_> =
+        huiqi::population::population(1_000, 7, 2024).map(|j| read_facts(prog, &j).unwrap()).collect();
+    let clauses = prog.clauses.iter().filter(|c| c.kind.evaluated()).count() as u64;
+    let mut g = c.benchmark_group("seed policies per enterprise");
+    g.throughput(Throughput::Elements(pop.len() as u64 * clauses));
+    g.bench_function("1k enterprises × evaluated clauses", |b| {
+        b.iter(|| {
+            pop.iter()
+                .map(|f| {
+                    evaluate(
+                        prog,
+                        black_box(f),
+                        &Ledger::default(),
+                        EvalOptions { period: 2024, as_of: None, explain: false },
+                    )
+                    .total()
+                })
+                .sum::<rust_decimal::Decimal>()
+        })
+    });
+    g.finish();
+}
+
+fn batch(c: &mut Criterion) {
+    let input = huiqi::load::load(&["policies".into()]).unwrap();
+    let compiled = huiqi::compile(&input).map_err(|f| f.diagnostics.len()).unwrap();
+    let lines: Vec<String> = huiqi::population::population(20_000, 7, 2024).map(|j| j.to_string()).collect();
+    let mut g = c.benchmark_group("end-to-end JSON lines");
+    g.sample_size(10).throughput(Throughput::Elements(lines.len() as u64));
+    g.bench_function("20k rows parsed and evaluated, both cores", |b| {
+        b.iter(|| {
+            let rows: Vec<_> = lines.iter().enumerate().map(|(i, l)| (i + 1, black_box(l).clone())).collect();
+            evaluate_json_lines(&compiled.program, rows, BatchOptions::default()).len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, compile, reference, seed_policies, batch);
+criterion_main!(benches);

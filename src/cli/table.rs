@@ -19,6 +19,20 @@ fn status_word(s: Status, lang: Lang) -> &'static str {
     }
 }
 
+/// The status as a table shows it: a granted tax relief or ceiling is named as such, since
+/// its amount is not cash and is not in the total.
+fn result_word(prog: &Program, r: &ClauseResult, lang: Lang) -> &'static str {
+    use huiqi::syntax::ast::ClauseKind;
+    let kind = prog.clause(r.clause).map(|c| c.kind);
+    match (r.status, kind, lang) {
+        (Status::Granted, Some(ClauseKind::Tax), Lang::Zh) => "税收优惠",
+        (Status::Granted, Some(ClauseKind::Tax), Lang::En) => "tax relief",
+        (Status::Granted, Some(ClauseKind::Ceiling), Lang::Zh) => "上限",
+        (Status::Granted, Some(ClauseKind::Ceiling), Lang::En) => "ceiling",
+        (s, _, l) => status_word(s, l),
+    }
+}
+
 fn wan(d: Decimal) -> String {
     let w = (d / WAN).round_dp(4).normalize();
     format!("{w}")
@@ -122,7 +136,7 @@ pub fn eval_table(prog: &Program, o: &Outcome, name: Option<&str>, lang: Lang) -
         rows.push(vec![
             prog.clause_ref(r.clause),
             c.map_or_else(String::new, |c| c.title.clone()),
-            status_word(r.status, lang).to_string(),
+            result_word(prog, r, lang).to_string(),
             r.amount.map_or_else(|| "—".into(), wan),
             r.amount.map_or_else(|| "—".into(), huiqi::value::fmt_yuan),
             why(prog, r, lang),
@@ -131,9 +145,17 @@ pub fn eval_table(prog: &Program, o: &Outcome, name: Option<&str>, lang: Lang) -
     out.push_str(&render(&rows, &[false, false, false, true, true, false]));
     let total = o.total();
     out.push_str(&if zh {
-        format!("\n合计给予 {}（{} 元）\n", fmt_money(total), huiqi::value::fmt_yuan(total))
+        format!(
+            "\n合计给予资金 {}（{} 元；税收优惠和上限不计入）\n",
+            fmt_money(total),
+            huiqi::value::fmt_yuan(total)
+        )
     } else {
-        format!("\ntotal granted {} ({} yuan)\n", fmt_money(total), huiqi::value::fmt_yuan(total))
+        format!(
+            "\ntotal cash granted {} ({} yuan; tax reliefs and ceilings not included)\n",
+            fmt_money(total),
+            huiqi::value::fmt_yuan(total)
+        )
     });
     for e in &o.errors {
         out.push_str(&format!("error[{}] {}: {}\n", e.code.id(), prog.clause_ref(e.clause), e.message));
@@ -181,7 +203,7 @@ pub fn simulate_table(prog: &Program, years: &[YearOutcome], name: Option<&str>,
                 y.outcome.period.to_string(),
                 prog.clause_ref(r.clause),
                 prog.clause(r.clause).map_or_else(String::new, |c| c.title.clone()),
-                status_word(r.status, lang).to_string(),
+                result_word(prog, r, lang).to_string(),
                 r.amount.filter(|_| money).map_or_else(|| "—".into(), wan),
                 wan(cum),
                 total_cap.unwrap_or_else(|| "—".into()),

@@ -6,7 +6,7 @@
 use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
 use huiqi::batch::{BatchOptions, evaluate_json_lines};
 use huiqi::eval::{EvalOptions, Ledger, evaluate, facts::read_facts};
-use huiqi::reference::{by_hand, by_interpreter, facts, generate, program};
+use huiqi::reference::{Interpreter, by_full_evaluator, by_hand, facts, generate, program};
 
 fn compile(c: &mut Criterion) {
     let input = huiqi::load::load(&["policies".into()]).unwrap();
@@ -24,9 +24,13 @@ fn reference(c: &mut Criterion) {
     g.bench_function("hand-written", |b| {
         b.iter(|| inputs.iter().map(|i| by_hand(black_box(i)).total()).sum::<rust_decimal::Decimal>())
     });
-    g.bench_function("interpreter", |b| {
+    let mut lean = Interpreter::new(prog.clone()).unwrap();
+    g.bench_function("interpreter (lean path)", |b| {
+        b.iter(|| fs.iter().map(|f| lean.run(black_box(f)).unwrap().total()).sum::<rust_decimal::Decimal>())
+    });
+    g.bench_function("full evaluator (no explain)", |b| {
         b.iter(|| {
-            fs.iter().map(|f| by_interpreter(&prog, black_box(f)).total()).sum::<rust_decimal::Decimal>()
+            fs.iter().map(|f| by_full_evaluator(&prog, black_box(f)).total()).sum::<rust_decimal::Decimal>()
         })
     });
     g.finish();

@@ -9,6 +9,7 @@
 
 pub mod explain;
 pub mod facts;
+pub mod kernel;
 pub mod ledger;
 pub mod simulate;
 
@@ -281,6 +282,13 @@ struct Evaluator<'p> {
     params_used: Vec<(ParamId, usize)>,
 }
 
+/// What a tier table pays: parts, nothing reached (the status says why), or unknown.
+enum Tiered {
+    Paid(Parts),
+    Nothing,
+    Unknown,
+}
+
 /// What the history limits say before the amount is computed.
 enum Gate {
     Go,
@@ -523,9 +531,9 @@ impl<'p> Evaluator<'p> {
             }
             Amount::Tiers { first_time, subject, pay, tiers } => {
                 match self.tiers(&mut r, c, history, *first_time, subject, *pay, tiers)? {
-                    Some(x) => x,
-                    None if !self.missing.is_empty() => return Ok(self.undetermined(r)),
-                    None => return Ok(r),
+                    Tiered::Paid(x) => x,
+                    Tiered::Unknown => return Ok(self.undetermined(r)),
+                    Tiered::Nothing => return Ok(r),
                 }
             }
             Amount::Brackets { subject, brackets } => match self.brackets(&mut r, subject, brackets)? {
@@ -664,15 +672,15 @@ impl<'p> Evaluator<'p> {
         subject: &Expr,
         pay: PayRule,
         tiers: &[TierDef],
-    ) -> Result<Option<Parts>, Fail> {
-        let Some(value) = self.num(subject)? else { return Ok(None) };
+    ) -> Result<Tiered, Fail> {
+        let Some(value) = self.num(subject)? else { return Ok(Tiered::Unknown) };
         let earlier: Vec<(i32, Decimal)> = match first_time {
             Some(s) => self.series(s).map(|x| x.before(self.period).copied().collect()).unwrap_or_default(),
             None => Vec::new(),
         };
         let mut reached: Vec<(usize, Decimal)> = Vec::new();
         for (i, t) in tiers.iter().enumerate() {
-            let Some(th) = self.num(&t.threshold)? else { return Ok(None) };
+            let Some(th) = self.num(&t.threshold)? else { return Ok(Tiered::Unknown) };
             if !cmp_num(t.op, value, th) {
                 continue;
             }
@@ -690,7 +698,7 @@ impl<'p> Evaluator<'p> {
                 }
                 continue;
             }
-            let Some(amount) = self.num(&t.amount)? else { return Ok(None) };
+            let Some(amount) = self.num(&t.amount)? else { return Ok(Tiered::Unknown) };
             reached.push((i, amount));
         }
         let chosen: Vec<(usize, Decimal)> = match pay {
@@ -707,7 +715,7 @@ impl<'p> Evaluator<'p> {
             }
             let paid_before = r.steps.iter().any(|s| matches!(s, Step::Once { .. }));
             r.status = if paid_before { Status::Exhausted } else { Status::Ineligible };
-            return Ok(None);
+            return Ok(Tiered::Nothing);
         }
         let mut parts = Parts::new();
         for (i, amount) in &chosen {
@@ -724,7 +732,7 @@ impl<'p> Evaluator<'p> {
             }
             parts.push((Some(t.key.clone()), *amount));
         }
-        Ok(Some(parts))
+        Ok(Tiered::Paid(parts))
     }
 }
 
@@ -1263,7 +1271,7 @@ impl<'p> Evaluator<'p> {
             ExprKind::Call(f, args) => self.call(*f, args),
             ExprKind::Increase(s) => {
                 let now = self.series_at(*s, self.period, e.ty)?;
-                let before = self.series_at(*s, self.period - 1, e.ty)?;
+                let before = self.series_at(*s, self.period.saturating_sub(1), e.ty)?;
                 match (now, before) {
                     (Some(Value::Num(a)), Some(Value::Num(b))) => {
                         a.checked_sub(b).map(|d| Some(Value::Num(d))).ok_or_else(overflow)
@@ -1276,7 +1284,11 @@ impl<'p> Evaluator<'p> {
                 match m {
                     Some(d) => Ok(Some(Value::Num(d))),
                     None => {
-                        self.missing.push(format!("{}.{}", self.series_path(*s), self.period - 1));
+                        self.missing.push(format!(
+                            "{}.{}",
+                            self.series_path(*s),
+                            self.period.saturating_sub(1)
+                        ));
                         Ok(None)
                     }
                 }
@@ -1477,7 +1489,7 @@ impl<'p> Evaluator<'p> {
     }
 }
 
-fn sort_key(v: &Value) -> (i64, Decimal) {
+pub(super) fn sort_key(v: &Value) -> (i64, Decimal) {
     match v {
         Value::Date(d) => {
             (i64::from(d.year) * 10_000 + i64::from(d.month) * 100 + i64::from(d.day), Decimal::ZERO)
@@ -1487,6 +1499,7 @@ fn sort_key(v: &Value) -> (i64, Decimal) {
     }
 }
 
+#[inline]
 pub(crate) fn cmp_num(op: CmpOp, a: Decimal, b: Decimal) -> bool {
     match op {
         CmpOp::Ge => a >= b,
@@ -1520,6 +1533,7 @@ fn cmp_values(op: CmpOp, a: &Value, b: &Value) -> bool {
 
 /// Rounds an amount as the document says: to the fen (default), whole yuan or whole 万, half
 /// away from zero (四舍五入); `none` keeps it exact.
+#[inline]
 pub fn round(d: Decimal, mode: Rounding) -> Decimal {
     let s = RoundingStrategy::MidpointAwayFromZero;
     match mode {

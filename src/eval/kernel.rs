@@ -1,0 +1,1461 @@
+//! The lean evaluation path: the same rules, compiled once more into typed expression trees
+//! that compute only each clause's status and amount. Batch budget runs, `huiqi diff` over a
+//! population and the benchmarks use it; explanations, reasons, missing facts and ledger
+//! entries stay with [`super::evaluate`].
+//!
+//! Invariant: for an empty ledger, [`Kernel::evaluate`] gives every evaluated clause exactly
+//! the status and amount (value *and* scale) that [`super::evaluate`] gives. Where the kernel
+//! cannot decide alone it says so instead of guessing: a clause it does not compile is
+//! delegated to the full evaluator, and an arithmetic failure returns [`Delegate`] so that the
+//! caller re-evaluates the enterprise with the full evaluator (which names the failure).
+//! `tests/kernel.rs` holds the two paths to this over generated populations.
+//!
+//! Why it is fast: numeric nodes return `Decimal` directly and boolean nodes a tri-state (no
+//! `Value` moved or dropped), facts are read by reference, nothing allocates per clause, and
+//! the stacking pass runs only when the program has exclusions or groups.
+
+use super::facts::{FactValue, Facts, Item, Series, Value};
+use super::{EvalOptions, Ledger, Status, cmp_num, evaluate_clause, round};
+use crate::ir::*;
+use crate::syntax::ast::{CapScope, ClauseKind, CmpOp, PayRule, Rounding};
+use crate::value::{Date, as_year};
+use rust_decimal::Decimal;
+
+/// The kernel cannot finish this enterprise alone (an arithmetic failure, which the full
+/// evaluator reports with its message): evaluate it with [`super::evaluate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delegate;
+
+/// Unknown is `Ok(None)`; a failure is `Err(Delegate)`.
+type R<T> = Result<Option<T>, Delegate>;
+
+/// Deepest definition nesting the kernel inlines (the checker rejects cycles; this only
+/// bounds the work).
+const MAX_INLINE: u32 = 64;
+
+/// One clause's verdict: what a budget needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub clause: ClauseId,
+    pub status: Status,
+    pub amount: Option<Decimal>,
+    /// Cash (kind `benefit`), counted in the total.
+    pub benefit: bool,
+}
+
+/// The verdicts of one enterprise, one per evaluated clause in declaration order. Reused
+/// across enterprises, so evaluating allocates nothing once it has grown.
+#[derive(Clone, Debug, Default)]
+pub struct Verdicts {
+    pub items: Vec<Verdict>,
+}
+
+impl Verdicts {
+    /// Cash granted: the granted amounts of `benefit` clauses, as [`super::Outcome::total`].
+    pub fn total(&self) -> Decimal {
+        self.items
+            .iter()
+            .filter(|v| v.status == Status::Granted && v.benefit)
+            .filter_map(|v| v.amount)
+            .fold(Decimal::ZERO, |a, b| a.checked_add(b).unwrap_or(a))
+    }
+}
+
+/// A program compiled for the lean path. Build it once per [`Program`] and share it across
+/// threads (`Send + Sync`).
+#[derive(Clone, Debug)]
+pub struct Kernel {
+    clauses: Vec<KClause>,
+    params: Vec<Vec<(Date, Decimal)>>,
+    /// Slot pairs `(winner, excluded)`, from `excludes`.
+    excludes: Vec<(usize, Vec<usize>)>,
+    /// Slots of each `only largest in` group, in declaration order.
+    groups: Vec<Vec<usize>>,
+}
+
+#[derive(Clone, Debug)]
+struct KClause {
+    id: ClauseId,
+    benefit: bool,
+    /// `None`: delegated to the full evaluator.
+    body: Option<Box<Body>>,
+}
+
+#[derive(Clone, Debug)]
+struct Body {
+    dated: Option<D>,
+    in_force: Option<(Option<Date>, Option<Date>)>,
+    window: Option<((Option<Date>, Option<Date>), Option<D>)>,
+    conds: Vec<B>,
+    at_most: Option<(u32, Option<D>)>,
+    caps: Vec<(CapScope, N)>,
+    floor: Option<N>,
+    amount: KAmount,
+    rounding: Rounding,
+    /// No dates, windows, history limits, caps or floor: conditions and an amount only.
+    plain: bool,
+}
+
+#[derive(Clone, Debug)]
+enum KAmount {
+    Discretionary(Option<X>),
+    Expr(N),
+    Tiers { first_time: Option<SeriesRef>, subject: N, highest: bool, tiers: Vec<(CmpOp, N, N)> },
+    Brackets { subject: N, brackets: Vec<(Option<N>, N)> },
+    Category { subject: En, each: Option<Sel>, arms: Vec<(u32, N)> },
+    Credit { earned: N, capacity: N },
+    Provides,
+}
+
+/// A numeric expression (money, rate, number, integer, year).
+#[derive(Clone, Debug)]
+enum N {
+    K(Decimal),
+    Fact(FactId),
+    Field(FieldId),
+    At(SeriesRef, Box<N>),
+    /// `s[period + k]`, the common case of `At`.
+    AtPeriod(SeriesRef, i32),
+    Param(ParamId),
+    Period,
+    Neg(Box<N>),
+    Arith(ArithOp, Box<N>, Box<N>),
+    /// `x × k` with a constant `k`.
+    MulK(Box<N>, Decimal),
+    /// `fact × k`, a fact times a constant.
+    FactMulK(FactId, Decimal),
+    /// `min(x, k)` and `max(x, k)` with a constant `k`.
+    MinK(Box<N>, Box<KNum>),
+    MaxK(Box<N>, Box<KNum>),
+    Min(Vec<N>),
+    Max(Vec<N>),
+    Abs(Box<N>),
+    Year(Box<D>),
+    Increase(SeriesRef),
+    MaxBefore(SeriesRef),
+    Sum(Box<Sel>, Option<Box<N>>),
+    Count(Box<Sel>),
+    If(Box<B>, Box<N>, Box<N>),
+}
+
+/// A constant operand of a comparison, prepared: its mantissa at each scale up to
+/// `KNum::SCALES`, so that a value of one of those scales (money to the fen is scale 2)
+/// compares by one integer comparison instead of a rescaling `Decimal::cmp`.
+#[derive(Clone, Debug)]
+struct KNum {
+    d: Decimal,
+    at: [i128; KNum::SCALES],
+    /// Bit `s`: `at[s]` holds `d` exactly at scale `s`.
+    exact: u16,
+}
+
+impl KNum {
+    const SCALES: usize = 8;
+
+    fn new(d: Decimal) -> KNum {
+        let mut at = [0i128; KNum::SCALES];
+        let mut exact = 0u16;
+        for (s, slot) in at.iter_mut().enumerate() {
+            let Ok(s32) = u32::try_from(s) else { continue };
+            let mut r = d;
+            r.rescale(s32);
+            if r.scale() == s32 && r == d {
+                *slot = r.mantissa();
+                exact |= 1 << s;
+            }
+        }
+        KNum { d, at, exact }
+    }
+
+    /// `x` against the constant, exactly as `Decimal::cmp` orders them.
+    #[inline(always)]
+    fn order_of(&self, x: &Decimal) -> std::cmp::Ordering {
+        let s = x.scale() as usize;
+        match self.at.get(s) {
+            Some(m) if self.exact & (1 << s) != 0 => x.mantissa().cmp(m),
+            _ => x.cmp(&self.d),
+        }
+    }
+}
+
+/// A boolean expression.
+#[derive(Clone, Debug)]
+enum B {
+    K(bool),
+    Fact(FactId),
+    Field(FieldId),
+    Not(Box<B>),
+    And(Box<B>, Box<B>),
+    Or(Box<B>, Box<B>),
+    CmpN(CmpOp, Box<N>, Box<N>),
+    /// `x op k` with a constant `k`.
+    CmpK(CmpOp, Box<N>, Box<KNum>),
+    /// `fact op k`, a fact against a constant.
+    FactCmpK(CmpOp, FactId, Box<KNum>),
+    CmpD(CmpOp, Box<D>, Box<D>),
+    CmpE(CmpOp, Box<En>, Box<En>),
+    CmpB(CmpOp, Box<B>, Box<B>),
+    CmpT(CmpOp, Box<T>, Box<T>),
+    InN(Box<N>, Vec<Decimal>),
+    InE(Box<En>, Vec<u32>),
+    InD(Box<D>, Vec<Date>),
+    InB(Box<B>, Vec<bool>),
+    Within(Box<[D; 3]>),
+    FirstTime(SeriesRef, CmpOp, Box<N>),
+    Any(Box<Sel>, Option<Box<B>>),
+    All(Box<Sel>, Option<Box<B>>),
+    If(Box<B>, Box<B>, Box<B>),
+}
+
+/// A date expression.
+#[derive(Clone, Debug)]
+enum D {
+    K(Date),
+    Fact(FactId),
+    Field(FieldId),
+    AsOf,
+    Min(Vec<D>),
+    Max(Vec<D>),
+    If(Box<B>, Box<D>, Box<D>),
+}
+
+/// An enumeration expression (the variant index).
+#[derive(Clone, Debug)]
+enum En {
+    K(u32),
+    Fact(FactId),
+    Field(FieldId),
+    If(Box<B>, Box<En>, Box<En>),
+}
+
+/// A text expression.
+#[derive(Clone, Debug)]
+enum T {
+    Fact(FactId),
+    Field(FieldId),
+    If(Box<B>, Box<T>, Box<T>),
+}
+
+/// An expression of any type, evaluated only for its failures (a discretionary base).
+#[derive(Clone, Debug)]
+enum X {
+    N(N),
+    B(B),
+    D(D),
+    E(En),
+    T(T),
+}
+
+#[derive(Clone, Debug)]
+struct Sel {
+    list: FactId,
+    ops: Vec<SOp>,
+}
+
+#[derive(Clone, Debug)]
+enum SOp {
+    Where(B),
+    First { n: u32, by: Option<FieldId> },
+}
+
+/// `period`, `period + k` or `period - k` as a year expression: its offset.
+fn period_offset(y: &Expr) -> Option<i32> {
+    match &y.kind {
+        ExprKind::Period => Some(0),
+        ExprKind::Arith(op @ (ArithOp::Add | ArithOp::Sub), a, b) => match (&a.kind, &b.kind) {
+            (ExprKind::Period, ExprKind::Const(Const::Num(k))) => {
+                let k = as_year(*k).filter(|k| k.abs() < 1000)?;
+                Some(if *op == ArithOp::Add { k } else { -k })
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The construct is not compiled; the clause is delegated.
+struct No;
+
+type C<T> = Result<T, No>;
+
+struct Lower<'p> {
+    prog: &'p Program,
+    depth: u32,
+}
+
+impl Lower<'_> {
+    fn def<T>(&mut self, d: DefId, f: impl FnOnce(&mut Self, &Expr) -> C<T>) -> C<T> {
+        let def = self.prog.defs.get(d as usize).ok_or(No)?;
+        if self.depth >= MAX_INLINE {
+            return Err(No);
+        }
+        self.depth += 1;
+        let r = f(self, &def.expr);
+        self.depth -= 1;
+        r
+    }
+
+    fn n(&mut self, e: &Expr) -> C<N> {
+        Ok(match &e.kind {
+            ExprKind::Const(Const::Num(d)) => N::K(*d),
+            ExprKind::Fact(f) => N::Fact(*f),
+            ExprKind::Field(f) => N::Field(*f),
+            ExprKind::SeriesAt(s, y) => match period_offset(y) {
+                Some(k) => N::AtPeriod(*s, k),
+                None => N::At(*s, Box::new(self.n(y)?)),
+            },
+            ExprKind::Def(d) => self.def(*d, |me, x| me.n(x))?,
+            ExprKind::Param(p) => N::Param(*p),
+            ExprKind::Period => N::Period,
+            ExprKind::Neg(x) => N::Neg(Box::new(self.n(x)?)),
+            ExprKind::Arith(ArithOp::Mul, a, b) if matches!(b.kind, ExprKind::Const(Const::Num(_))) => {
+                let ExprKind::Const(Const::Num(k)) = b.kind else { return Err(No) };
+                match self.n(a)? {
+                    N::Fact(f) => N::FactMulK(f, k),
+                    x => N::MulK(Box::new(x), k),
+                }
+            }
+            ExprKind::Call(f @ (Builtin::Min | Builtin::Max), xs)
+                if matches!(xs.as_slice(), [_, Expr { kind: ExprKind::Const(Const::Num(_)), .. }]) =>
+            {
+                let [x, Expr { kind: ExprKind::Const(Const::Num(k)), .. }] = xs.as_slice() else {
+                    return Err(No);
+                };
+                let (x, k) = (Box::new(self.n(x)?), Box::new(KNum::new(*k)));
+                if *f == Builtin::Min { N::MinK(x, k) } else { N::MaxK(x, k) }
+            }
+            ExprKind::Arith(op, a, b) => N::Arith(*op, Box::new(self.n(a)?), Box::new(self.n(b)?)),
+            ExprKind::Call(Builtin::Min, xs) => N::Min(xs.iter().map(|x| self.n(x)).collect::<C<_>>()?),
+            ExprKind::Call(Builtin::Max, xs) => N::Max(xs.iter().map(|x| self.n(x)).collect::<C<_>>()?),
+            ExprKind::Call(Builtin::Abs, xs) => match xs.as_slice() {
+                [x] => N::Abs(Box::new(self.n(x)?)),
+                _ => return Err(No),
+            },
+            ExprKind::Call(Builtin::Year, xs) => match xs.as_slice() {
+                [x] => N::Year(Box::new(self.d(x)?)),
+                _ => return Err(No),
+            },
+            ExprKind::Increase(s) => N::Increase(*s),
+            ExprKind::MaxBefore(s) => N::MaxBefore(*s),
+            ExprKind::Agg(AggOp::Sum, sel, body) => N::Sum(
+                Box::new(self.sel(sel)?),
+                body.as_deref().map(|b| self.n(b).map(Box::new)).transpose()?,
+            ),
+            ExprKind::Agg(AggOp::Count, sel, _) => N::Count(Box::new(self.sel(sel)?)),
+            ExprKind::If(c, a, b) => N::If(Box::new(self.b(c)?), Box::new(self.n(a)?), Box::new(self.n(b)?)),
+            _ => return Err(No),
+        })
+    }
+
+    fn b(&mut self, e: &Expr) -> C<B> {
+        Ok(match &e.kind {
+            ExprKind::Const(Const::Bool(b)) => B::K(*b),
+            ExprKind::Fact(f) => B::Fact(*f),
+            ExprKind::Field(f) => B::Field(*f),
+            ExprKind::Def(d) => self.def(*d, |me, x| me.b(x))?,
+            ExprKind::Not(x) => B::Not(Box::new(self.b(x)?)),
+            ExprKind::And(a, b) => B::And(Box::new(self.b(a)?), Box::new(self.b(b)?)),
+            ExprKind::Or(a, b) => B::Or(Box::new(self.b(a)?), Box::new(self.b(b)?)),
+            ExprKind::Cmp(op, a, b) => match (a.ty, b.ty) {
+                (Type::Num(_) | Type::Year, Type::Num(_) | Type::Year) => match b.kind {
+                    ExprKind::Const(Const::Num(k)) => match self.n(a)? {
+                        N::Fact(f) => B::FactCmpK(*op, f, Box::new(KNum::new(k))),
+                        x => B::CmpK(*op, Box::new(x), Box::new(KNum::new(k))),
+                    },
+                    _ => B::CmpN(*op, Box::new(self.n(a)?), Box::new(self.n(b)?)),
+                },
+                (Type::Date, Type::Date) => B::CmpD(*op, Box::new(self.d(a)?), Box::new(self.d(b)?)),
+                (Type::Enum(_), Type::Enum(_)) => B::CmpE(*op, Box::new(self.e(a)?), Box::new(self.e(b)?)),
+                (Type::Bool, Type::Bool) => B::CmpB(*op, Box::new(self.b(a)?), Box::new(self.b(b)?)),
+                (Type::Text, Type::Text) => B::CmpT(*op, Box::new(self.t(a)?), Box::new(self.t(b)?)),
+                _ => return Err(No),
+            },
+            ExprKind::In(x, set) => match x.ty {
+                Type::Num(_) | Type::Year => B::InN(
+                    Box::new(self.n(x)?),
+                    set.iter()
+                        .map(|c| if let Const::Num(d) = c { Ok(*d) } else { Err(No) })
+                        .collect::<C<_>>()?,
+                ),
+                Type::Enum(_) => B::InE(
+                    Box::new(self.e(x)?),
+                    set.iter()
+                        .map(|c| if let Const::Enum(_, v) = c { Ok(*v) } else { Err(No) })
+                        .collect::<C<_>>()?,
+                ),
+                Type::Date => B::InD(
+                    Box::new(self.d(x)?),
+                    set.iter()
+                        .map(|c| if let Const::Date(d) = c { Ok(*d) } else { Err(No) })
+                        .collect::<C<_>>()?,
+                ),
+                Type::Bool => B::InB(
+                    Box::new(self.b(x)?),
+                    set.iter()
+                        .map(|c| if let Const::Bool(b) = c { Ok(*b) } else { Err(No) })
+                        .collect::<C<_>>()?,
+                ),
+                _ => return Err(No),
+            },
+            ExprKind::Call(Builtin::Within, xs) => match xs.as_slice() {
+                [a, b, c] => B::Within(Box::new([self.d(a)?, self.d(b)?, self.d(c)?])),
+                _ => return Err(No),
+            },
+            ExprKind::FirstTime(s, op, rhs) => B::FirstTime(*s, *op, Box::new(self.n(rhs)?)),
+            ExprKind::Agg(op @ (AggOp::Any | AggOp::All), sel, body) => {
+                let sel = Box::new(self.sel(sel)?);
+                let body = body.as_deref().map(|b| self.b(b).map(Box::new)).transpose()?;
+                if *op == AggOp::Any { B::Any(sel, body) } else { B::All(sel, body) }
+            }
+            ExprKind::If(c, a, b) => B::If(Box::new(self.b(c)?), Box::new(self.b(a)?), Box::new(self.b(b)?)),
+            _ => return Err(No),
+        })
+    }
+
+    fn d(&mut self, e: &Expr) -> C<D> {
+        Ok(match &e.kind {
+            ExprKind::Const(Const::Date(d)) => D::K(*d),
+            ExprKind::Fact(f) => D::Fact(*f),
+            ExprKind::Field(f) => D::Field(*f),
+            ExprKind::Def(d) => self.def(*d, |me, x| me.d(x))?,
+            ExprKind::AsOf => D::AsOf,
+            ExprKind::Call(Builtin::Min, xs) => D::Min(xs.iter().map(|x| self.d(x)).collect::<C<_>>()?),
+            ExprKind::Call(Builtin::Max, xs) => D::Max(xs.iter().map(|x| self.d(x)).collect::<C<_>>()?),
+            ExprKind::If(c, a, b) => D::If(Box::new(self.b(c)?), Box::new(self.d(a)?), Box::new(self.d(b)?)),
+            _ => return Err(No),
+        })
+    }
+
+    fn e(&mut self, e: &Expr) -> C<En> {
+        Ok(match &e.kind {
+            ExprKind::Const(Const::Enum(_, v)) => En::K(*v),
+            ExprKind::Fact(f) => En::Fact(*f),
+            ExprKind::Field(f) => En::Field(*f),
+            ExprKind::Def(d) => self.def(*d, |me, x| me.e(x))?,
+            ExprKind::If(c, a, b) => En::If(Box::new(self.b(c)?), Box::new(self.e(a)?), Box::new(self.e(b)?)),
+            _ => return Err(No),
+        })
+    }
+
+    fn t(&mut self, e: &Expr) -> C<T> {
+        Ok(match &e.kind {
+            ExprKind::Fact(f) => T::Fact(*f),
+            ExprKind::Field(f) => T::Field(*f),
+            ExprKind::Def(d) => self.def(*d, |me, x| me.t(x))?,
+            ExprKind::If(c, a, b) => T::If(Box::new(self.b(c)?), Box::new(self.t(a)?), Box::new(self.t(b)?)),
+            _ => return Err(No),
+        })
+    }
+
+    fn x(&mut self, e: &Expr) -> C<X> {
+        Ok(match e.ty {
+            Type::Num(_) | Type::Year => X::N(self.n(e)?),
+            Type::Bool => X::B(self.b(e)?),
+            Type::Date => X::D(self.d(e)?),
+            Type::Enum(_) => X::E(self.e(e)?),
+            Type::Text => X::T(self.t(e)?),
+            _ => return Err(No),
+        })
+    }
+
+    fn sel(&mut self, s: &Selection) -> C<Sel> {
+        let ops = s
+            .ops
+            .iter()
+            .map(|o| match o {
+                SelOp::Where(w) => self.b(w).map(SOp::Where),
+                SelOp::First { n, by } => Ok(SOp::First { n: *n, by: *by }),
+            })
+            .collect::<C<_>>()?;
+        Ok(Sel { list: s.list, ops })
+    }
+
+    fn body(&mut self, c: &ClauseDef) -> C<Body> {
+        let policy = self.prog.policy_of(c).ok_or(No)?;
+        let win = |w: &Window| (w.start, w.end);
+        let conds = policy
+            .applies
+            .iter()
+            .chain(c.conditions.iter())
+            .map(|x| self.b(&x.expr))
+            .collect::<C<Vec<B>>>()?;
+        let amount = match &c.amount {
+            Amount::Discretionary { base } => {
+                KAmount::Discretionary(base.as_ref().map(|b| self.x(b)).transpose()?)
+            }
+            Amount::Expr(e) => KAmount::Expr(self.n(e)?),
+            Amount::Tiers { first_time, subject, pay, tiers } => KAmount::Tiers {
+                first_time: *first_time,
+                subject: self.n(subject)?,
+                highest: *pay == PayRule::Highest,
+                tiers: tiers
+                    .iter()
+                    .map(|t| Ok((t.op, self.n(&t.threshold)?, self.n(&t.amount)?)))
+                    .collect::<C<_>>()?,
+            },
+            Amount::Brackets { subject, brackets } => KAmount::Brackets {
+                subject: self.n(subject)?,
+                brackets: brackets
+                    .iter()
+                    .map(|b| Ok((b.upper.as_ref().map(|u| self.n(u)).transpose()?, self.n(&b.rate)?)))
+                    .collect::<C<_>>()?,
+            },
+            Amount::Category { subject, each, arms } => KAmount::Category {
+                subject: self.e(subject)?,
+                each: each.as_deref().map(|s| self.sel(s)).transpose()?,
+                arms: arms.iter().map(|a| Ok((a.variant, self.n(&a.amount)?))).collect::<C<_>>()?,
+            },
+            Amount::Credit { earned, capacity, .. } => {
+                KAmount::Credit { earned: self.n(earned)?, capacity: self.n(capacity)? }
+            }
+            Amount::Provides { .. } => KAmount::Provides,
+        };
+        let plain = c.dated.is_none()
+            && policy.in_force.is_none()
+            && c.window.is_none()
+            && c.at_most.is_none()
+            && c.caps.is_empty()
+            && c.floor.is_none();
+        Ok(Body {
+            plain,
+            dated: c.dated.as_ref().map(|d| self.d(d)).transpose()?,
+            in_force: policy.in_force.as_ref().map(win),
+            window: match &c.window {
+                Some(w) => Some((win(w), c.window_on.as_ref().map(|d| self.d(d)).transpose()?)),
+                None => None,
+            },
+            conds,
+            at_most: match &c.at_most {
+                Some(a) => Some((a.years, a.from.as_ref().map(|d| self.d(d)).transpose()?)),
+                None => None,
+            },
+            caps: c.caps.iter().map(|cap| Ok((cap.scope, self.n(&cap.expr)?))).collect::<C<_>>()?,
+            floor: c.floor.as_ref().map(|f| self.n(f)).transpose()?,
+            amount,
+            rounding: policy.rounding,
+        })
+    }
+}
+
+impl Kernel {
+    /// Compiles a checked program for the lean path.
+    pub fn new(prog: &Program) -> Kernel {
+        let mut lower = Lower { prog, depth: 0 };
+        let mut clauses = Vec::new();
+        let mut slot_of = vec![None; prog.clauses.len()];
+        for (i, c) in prog.clauses.iter().enumerate() {
+            if !c.kind.evaluated() {
+                continue;
+            }
+            if let Some(s) = slot_of.get_mut(i) {
+                *s = Some(clauses.len());
+            }
+            clauses.push(KClause {
+                id: u32::try_from(i).unwrap_or(u32::MAX),
+                benefit: c.kind == ClauseKind::Benefit,
+                body: lower.body(c).ok().map(Box::new),
+            });
+        }
+        let slot = |id: ClauseId| slot_of.get(id as usize).copied().flatten();
+        let excludes = prog
+            .clauses
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let me = slot(u32::try_from(i).ok()?)?;
+                let xs: Vec<usize> = c.excludes.iter().filter_map(|x| slot(*x)).collect();
+                (!xs.is_empty()).then_some((me, xs))
+            })
+            .collect();
+        let mut names: Vec<&str> = prog.clauses.iter().filter_map(|c| c.largest_in.as_deref()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let groups = names
+            .into_iter()
+            .map(|g| {
+                clauses
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, k)| prog.clause(k.id).and_then(|c| c.largest_in.as_deref()) == Some(g))
+                    .map(|(s, _)| s)
+                    .collect()
+            })
+            .collect();
+        let params =
+            prog.params.iter().map(|p| p.versions.iter().map(|v| (v.from, v.value)).collect()).collect();
+        Kernel { clauses, params, excludes, groups }
+    }
+
+    /// The evaluated clauses, in the order of [`Verdicts::items`].
+    pub fn clauses(&self) -> impl Iterator<Item = ClauseId> + '_ {
+        self.clauses.iter().map(|c| c.id)
+    }
+
+    /// The slot of a clause in [`Verdicts::items`].
+    pub fn slot(&self, clause: ClauseId) -> Option<usize> {
+        self.clauses.iter().position(|c| c.id == clause)
+    }
+
+    /// How many evaluated clauses the full evaluator handles for the kernel.
+    pub fn delegated(&self) -> usize {
+        self.clauses.iter().filter(|c| c.body.is_none()).count()
+    }
+
+    /// Evaluates every clause for one enterprise with an empty ledger into `out` (cleared
+    /// first). `Err(Delegate)`: some clause failed arithmetically; call
+    /// [`super::evaluate`] for this enterprise to learn which and why.
+    pub fn evaluate(
+        &self,
+        prog: &Program,
+        facts: &Facts,
+        period: i32,
+        as_of: Option<Date>,
+        out: &mut Verdicts,
+    ) -> Result<(), Delegate> {
+        out.items.clear();
+        let mut cx = Cx {
+            facts,
+            params: &self.params,
+            period,
+            as_of: as_of.unwrap_or(Date::year_end(period)),
+            date: Date::year_end(period),
+            item: None,
+        };
+        for c in &self.clauses {
+            out.items.push(Verdict {
+                clause: c.id,
+                status: Status::Ineligible,
+                amount: None,
+                benefit: c.benefit,
+            });
+            let Some(v) = out.items.last_mut() else { continue };
+            match &c.body {
+                Some(b) if b.plain => cx.plain(b, v)?,
+                Some(b) => (v.status, v.amount) = cx.clause(b)?,
+                None => {
+                    let opts = EvalOptions { period, as_of, explain: false };
+                    let r =
+                        evaluate_clause(prog, c.id, facts, &Ledger::default(), opts).map_err(|_| Delegate)?;
+                    (v.status, v.amount) = (r.status, r.amount);
+                }
+            }
+        }
+        if !self.excludes.is_empty() || !self.groups.is_empty() {
+            self.stack(&mut out.items);
+        }
+        Ok(())
+    }
+
+    /// Stacking, as [`super::evaluate`] does it: drops are decided on the verdicts before any
+    /// is applied.
+    fn stack(&self, items: &mut [Verdict]) {
+        let paid = |v: &Verdict| v.status == Status::Granted && v.amount.is_some_and(|a| a > Decimal::ZERO);
+        let mut drop: Vec<usize> = Vec::new();
+        for (me, xs) in &self.excludes {
+            if items.get(*me).is_some_and(paid) {
+                drop.extend(xs.iter().copied().filter(|x| items.get(*x).is_some_and(paid)));
+            }
+        }
+        for g in &self.groups {
+            let members: Vec<usize> = g.iter().copied().filter(|s| items.get(*s).is_some_and(paid)).collect();
+            let amount = |k: usize| items.get(k).and_then(|v| v.amount).unwrap_or(Decimal::ZERO);
+            let winner =
+                members.iter().copied().reduce(|best, i| if amount(i) > amount(best) { i } else { best });
+            if let Some(w) = winner {
+                drop.extend(members.into_iter().filter(|i| *i != w));
+            }
+        }
+        for i in drop {
+            if let Some(v) = items.get_mut(i)
+                && v.status == Status::Granted
+            {
+                v.status = Status::Ineligible;
+                v.amount = None;
+            }
+        }
+    }
+}
+
+/// Per-enterprise state.
+struct Cx<'f> {
+    facts: &'f Facts,
+    params: &'f [Vec<(Date, Decimal)>],
+    period: i32,
+    as_of: Date,
+    /// The date parameters are read on (per clause).
+    date: Date,
+    item: Option<&'f Item>,
+}
+
+fn overlaps_year((start, end): (Option<Date>, Option<Date>), year: i32) -> bool {
+    start.is_none_or(|s| s <= Date::year_end(year)) && end.is_none_or(|e| Date::year_start(year) <= e)
+}
+
+fn contains((start, end): (Option<Date>, Option<Date>), d: Date) -> bool {
+    start.is_none_or(|s| s <= d) && end.is_none_or(|e| d <= e)
+}
+
+#[inline(always)]
+fn ord_holds(op: CmpOp, ord: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        CmpOp::Ge => ord != Less,
+        CmpOp::Gt => ord == Greater,
+        CmpOp::Le => ord != Greater,
+        CmpOp::Lt => ord == Less,
+        CmpOp::Eq => ord == Equal,
+        CmpOp::Ne => ord != Equal,
+    }
+}
+
+/// The outcome of one clause: status and amount.
+type Out = (Status, Option<Decimal>);
+
+const UNDETERMINED: Out = (Status::Undetermined, None);
+const INELIGIBLE: Out = (Status::Ineligible, None);
+
+impl<'f> Cx<'f> {
+    fn clause(&mut self, b: &Body) -> Result<Out, Delegate> {
+        self.date = Date::year_end(self.period);
+        if let Some(d) = &b.dated {
+            match self.d(d)? {
+                Some(x) => self.date = x,
+                None => return Ok(UNDETERMINED),
+            }
+        }
+        if let Some(w) = b.in_force
+            && !overlaps_year(w, self.period)
+        {
+            return Ok((Status::NotInForce, None));
+        }
+        if let Some((w, on)) = &b.window {
+            let inside = match on {
+                Some(on) => match self.d(on)? {
+                    Some(d) => contains(*w, d),
+                    None => return Ok(UNDETERMINED),
+                },
+                None => overlaps_year(*w, self.period),
+            };
+            if !inside {
+                return Ok((Status::NotInForce, None));
+            }
+        }
+        let mut unknown = false;
+        for cond in &b.conds {
+            match self.b(cond)? {
+                Some(false) => return Ok(INELIGIBLE),
+                None => unknown = true,
+                Some(true) => {}
+            }
+        }
+        if unknown {
+            return Ok(UNDETERMINED);
+        }
+        if let Some((years, from)) = &b.at_most {
+            match from {
+                Some(from) => {
+                    let Some(d) = self.d(from)? else { return Ok(UNDETERMINED) };
+                    let nth = i64::from(self.period) - i64::from(d.year) + 1;
+                    if nth < 1 {
+                        return Ok(INELIGIBLE);
+                    }
+                    if nth > i64::from(*years) {
+                        return Ok((Status::Exhausted, None));
+                    }
+                }
+                // an empty ledger: this is the first year
+                None if *years < 1 => return Ok((Status::Exhausted, None)),
+                None => {}
+            }
+        }
+        let mut caps: smallvec::SmallVec<[(CapScope, Decimal); 2]> = smallvec::SmallVec::new();
+        for (scope, e) in &b.caps {
+            match self.n(e)? {
+                Some(v) => caps.push((*scope, v)),
+                None => return Ok(UNDETERMINED),
+            }
+        }
+        let floor = match &b.floor {
+            Some(f) => match self.n(f)? {
+                Some(v) => Some(v),
+                None => return Ok(UNDETERMINED),
+            },
+            None => None,
+        };
+        self.amount(b, &caps, floor)
+    }
+
+    /// The amount, once conditions and limits have passed.
+    fn amount(
+        &mut self,
+        b: &Body,
+        caps: &[(CapScope, Decimal)],
+        floor: Option<Decimal>,
+    ) -> Result<Out, Delegate> {
+        let mut parts: smallvec::SmallVec<[Decimal; 2]> = smallvec::SmallVec::new();
+        match &b.amount {
+            KAmount::Discretionary(base) => {
+                if let Some(x) = base {
+                    self.x(x)?;
+                }
+                return Ok((Status::Discretionary, None));
+            }
+            KAmount::Provides => return Ok((Status::Granted, None)),
+            KAmount::Credit { earned, capacity } => {
+                let Some(earned) = self.n(earned)? else { return Ok(UNDETERMINED) };
+                let Some(cap) = self.n(capacity)? else { return Ok(UNDETERMINED) };
+                // an empty ledger: only this period's credit, used against the capacity
+                let earned = round(earned.max(Decimal::ZERO), b.rounding);
+                if earned <= Decimal::ZERO {
+                    return Ok(INELIGIBLE);
+                }
+                let used = earned.min(cap.max(Decimal::ZERO));
+                let total = Decimal::ZERO.checked_add(used).ok_or(Delegate)?;
+                return Ok((Status::Granted, Some(total)));
+            }
+            KAmount::Expr(e) => match self.n(e)? {
+                Some(v) => parts.push(v),
+                None => return Ok(UNDETERMINED),
+            },
+            KAmount::Tiers { first_time, subject, highest, tiers } => {
+                let Some(value) = self.n(subject)? else { return Ok(UNDETERMINED) };
+                let earlier: &[(i32, Decimal)] = match first_time {
+                    Some(s) => match self.series(*s) {
+                        Some(x) => x.0.get(..x.before(self.period).count()).unwrap_or(&[]),
+                        None => &[],
+                    },
+                    None => &[],
+                };
+                // the highest newly reached tier (ties: the later one), or every one
+                let mut best: Option<(usize, Decimal)> = None;
+                for (i, (op, th, amount)) in tiers.iter().enumerate() {
+                    let Some(th) = self.n(th)? else { return Ok(UNDETERMINED) };
+                    if !cmp_num(*op, value, th) || earlier.iter().any(|(_, v)| cmp_num(*op, *v, th)) {
+                        continue;
+                    }
+                    let Some(a) = self.n(amount)? else { return Ok(UNDETERMINED) };
+                    if *highest {
+                        if best.is_none_or(|(bi, ba)| a.cmp(&ba).then(i.cmp(&bi)).is_ge()) {
+                            best = Some((i, a));
+                        }
+                    } else {
+                        parts.push(a);
+                    }
+                }
+                if let Some((_, a)) = best {
+                    parts.push(a);
+                }
+                if parts.is_empty() {
+                    return Ok(INELIGIBLE);
+                }
+            }
+            KAmount::Brackets { subject, brackets } => {
+                let Some(value) = self.n(subject)? else { return Ok(UNDETERMINED) };
+                let mut lower = Decimal::ZERO;
+                let mut total = Decimal::ZERO;
+                for (upper, rate) in brackets {
+                    let upper = match upper {
+                        Some(u) => match self.n(u)? {
+                            Some(x) => Some(x),
+                            None => return Ok(UNDETERMINED),
+                        },
+                        None => None,
+                    };
+                    let Some(rate) = self.n(rate)? else { return Ok(UNDETERMINED) };
+                    let top = upper.map_or(value, |u| u.min(value));
+                    if top <= lower {
+                        break;
+                    }
+                    let slice = top.checked_sub(lower).ok_or(Delegate)?;
+                    let part = slice.checked_mul(rate).ok_or(Delegate)?;
+                    total = total.checked_add(part).ok_or(Delegate)?;
+                    match upper {
+                        Some(u) => lower = u,
+                        None => break,
+                    }
+                }
+                parts.push(total);
+            }
+            KAmount::Category { subject, each, arms } => {
+                let mut found: smallvec::SmallVec<[u32; 4]> = smallvec::SmallVec::new();
+                match each {
+                    None => match self.e(subject)? {
+                        Some(x) => found.push(x),
+                        None => return Ok(UNDETERMINED),
+                    },
+                    Some(sel) => {
+                        let Some(FactValue::List(items)) = self.facts.get(sel.list) else {
+                            return Ok(UNDETERMINED);
+                        };
+                        let saved = self.item;
+                        let mut unknown = false;
+                        let chosen = self.select(sel, items, &mut unknown)?;
+                        for i in chosen {
+                            let Some(it) = items.get(i) else { continue };
+                            self.item = Some(it);
+                            match self.e(subject)? {
+                                Some(x) if !found.contains(&x) => found.push(x),
+                                Some(_) => {}
+                                None => unknown = true,
+                            }
+                        }
+                        self.item = saved;
+                        if unknown {
+                            return Ok(UNDETERMINED);
+                        }
+                    }
+                }
+                for (variant, amount) in arms {
+                    if !found.contains(variant) {
+                        continue;
+                    }
+                    match self.n(amount)? {
+                        Some(v) => parts.push(v),
+                        None => return Ok(UNDETERMINED),
+                    }
+                }
+                if parts.is_empty() {
+                    return Ok(INELIGIBLE);
+                }
+            }
+        }
+        self.finish(&parts, caps, floor, b.rounding)
+    }
+
+    /// A clause of conditions and an amount (`Body::plain`), the common case, written into
+    /// its verdict (which starts ineligible) without the date, window, history and cap steps.
+    #[inline(always)]
+    fn plain(&mut self, b: &Body, v: &mut Verdict) -> Result<(), Delegate> {
+        self.date = Date::year_end(self.period);
+        let mut unknown = false;
+        for cond in &b.conds {
+            match self.b(cond)? {
+                Some(false) => return Ok(()),
+                None => unknown = true,
+                Some(true) => {}
+            }
+        }
+        if unknown {
+            v.status = Status::Undetermined;
+            return Ok(());
+        }
+        match &b.amount {
+            KAmount::Expr(e) => match self.n(e)? {
+                // as `finish` with one part (0 + x is x, to the bit) and no caps
+                Some(x) if x.is_zero() || x.is_sign_negative() => {}
+                Some(x) => {
+                    v.status = Status::Granted;
+                    v.amount = Some(round(x, b.rounding));
+                }
+                None => v.status = Status::Undetermined,
+            },
+            _ => (v.status, v.amount) = self.amount(b, &[], None)?,
+        }
+        Ok(())
+    }
+
+    /// Caps, floor, rounding: as the full evaluator's `finish` with an empty history.
+    fn finish(
+        &self,
+        parts: &[Decimal],
+        caps: &[(CapScope, Decimal)],
+        floor: Option<Decimal>,
+        rounding: Rounding,
+    ) -> Result<Out, Delegate> {
+        let mut amount = Decimal::ZERO;
+        for p in parts {
+            amount = amount.checked_add(*p).ok_or(Delegate)?;
+        }
+        if amount <= Decimal::ZERO {
+            return Ok(INELIGIBLE);
+        }
+        for (_, cap) in caps.iter().filter(|(s, _)| *s == CapScope::PerGrant) {
+            if amount > *cap {
+                amount = *cap;
+            }
+        }
+        if let Some(f) = floor
+            && amount < f
+        {
+            amount = f;
+        }
+        for (_, cap) in caps.iter().filter(|(s, _)| *s != CapScope::PerGrant) {
+            let left = cap.checked_sub(Decimal::ZERO).ok_or(Delegate)?;
+            if left <= Decimal::ZERO {
+                return Ok((Status::Exhausted, None));
+            }
+            amount = amount.min(left);
+        }
+        Ok((Status::Granted, Some(round(amount, rounding))))
+    }
+
+    fn scalar(&self, f: FactId) -> Option<&'f Value> {
+        match self.facts.values.get(f as usize) {
+            Some(Some(FactValue::Scalar(v))) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn field(&self, f: FieldId) -> Option<&'f Value> {
+        match self.item.and_then(|it| it.fields.get(f as usize)) {
+            Some(Some(FactValue::Scalar(v))) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn series(&self, s: SeriesRef) -> Option<&'f Series> {
+        let v = match s {
+            SeriesRef::Fact(f) => self.facts.values.get(f as usize),
+            SeriesRef::Field(f) => self.item.and_then(|it| it.fields.get(f as usize)),
+        };
+        match v {
+            Some(Some(FactValue::Series(s))) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn at(&self, s: SeriesRef, year: i32) -> Option<Decimal> {
+        self.series(s).and_then(|x| x.at(year))
+    }
+
+    /// The hot arms; the rest are in [`Cx::n_cold`], so that this stays small.
+    #[inline]
+    fn n(&mut self, e: &N) -> R<Decimal> {
+        Ok(match e {
+            N::K(d) => Some(*d),
+            N::Fact(f) => self.num_fact(*f),
+            N::FactMulK(f, k) => match self.num_fact(*f) {
+                Some(x) => Some(x.checked_mul(*k).ok_or(Delegate)?),
+                None => None,
+            },
+            N::MulK(x, k) => match self.n(x)? {
+                Some(x) => Some(x.checked_mul(*k).ok_or(Delegate)?),
+                None => None,
+            },
+            // `min` keeps the first of equals: k replaces x only when strictly smaller
+            N::MinK(x, k) => self.n(x)?.map(|x| if k.order_of(&x).is_gt() { k.d } else { x }),
+            N::MaxK(x, k) => self.n(x)?.map(|x| if k.order_of(&x).is_lt() { k.d } else { x }),
+            N::AtPeriod(s, k) => self.at(*s, self.period.checked_add(*k).ok_or(Delegate)?),
+            N::If(c, a, b) => match self.b(c)? {
+                Some(true) => self.n(a)?,
+                Some(false) => self.n(b)?,
+                None => None,
+            },
+            _ => self.n_cold(e)?,
+        })
+    }
+
+    #[inline]
+    fn num_fact(&self, f: FactId) -> Option<Decimal> {
+        match self.scalar(f) {
+            Some(Value::Num(d)) => Some(*d),
+            _ => None,
+        }
+    }
+
+    #[inline(never)]
+    fn n_cold(&mut self, e: &N) -> R<Decimal> {
+        Ok(match e {
+            // handled by `n`, which never sends them here
+            N::K(_)
+            | N::Fact(_)
+            | N::FactMulK(..)
+            | N::MulK(..)
+            | N::MinK(..)
+            | N::MaxK(..)
+            | N::AtPeriod(..)
+            | N::If(..) => self.n(e)?,
+            N::Field(f) => match self.field(*f) {
+                Some(Value::Num(d)) => Some(*d),
+                _ => None,
+            },
+            N::At(s, y) => {
+                let Some(yd) = self.n(y)? else { return Ok(None) };
+                let year = as_year(yd).ok_or(Delegate)?;
+                self.at(*s, year)
+            }
+            N::Param(p) => {
+                let versions = self.params.get(*p as usize).ok_or(Delegate)?;
+                let date = self.date;
+                match versions.iter().rposition(|(from, _)| *from <= date) {
+                    Some(i) => versions.get(i).map(|(_, v)| *v),
+                    None => return Err(Delegate),
+                }
+            }
+            N::Period => Some(Decimal::from(self.period)),
+            N::Neg(x) => self.n(x)?.map(|d| -d),
+            N::Arith(op, a, b) => {
+                let (Some(x), Some(y)) = (self.n(a)?, self.n(b)?) else { return Ok(None) };
+                let r = match op {
+                    ArithOp::Add => x.checked_add(y),
+                    ArithOp::Sub => x.checked_sub(y),
+                    ArithOp::Mul => x.checked_mul(y),
+                    ArithOp::Div if y.is_zero() => return Err(Delegate),
+                    ArithOp::Div => x.checked_div(y),
+                };
+                Some(r.ok_or(Delegate)?)
+            }
+            N::Min(xs) | N::Max(xs) => {
+                let is_min = matches!(e, N::Min(_));
+                let mut best: Option<Decimal> = None;
+                let mut unknown = false;
+                for x in xs {
+                    match self.n(x)? {
+                        Some(v) => {
+                            best = Some(match best {
+                                Some(b) if !(if is_min { v < b } else { v > b }) => b,
+                                _ => v,
+                            })
+                        }
+                        None => unknown = true,
+                    }
+                }
+                if unknown { None } else { best }
+            }
+            N::Abs(x) => self.n(x)?.map(|d| d.abs()),
+            N::Year(x) => self.d(x)?.map(|d| Decimal::from(d.year)),
+            N::Increase(s) => {
+                let now = self.at(*s, self.period);
+                let before = self.at(*s, self.period.saturating_sub(1));
+                match (now, before) {
+                    (Some(a), Some(b)) => Some(a.checked_sub(b).ok_or(Delegate)?),
+                    _ => None,
+                }
+            }
+            N::MaxBefore(s) => self.series(*s).and_then(|x| x.before(self.period).map(|(_, v)| *v).max()),
+            N::Sum(sel, body) => {
+                let acc = self.agg(sel, |me, acc| match body {
+                    None => {
+                        acc.any = true;
+                        Ok(())
+                    }
+                    Some(b) => {
+                        match me.n(b)? {
+                            Some(d) => acc.sum = acc.sum.checked_add(d).ok_or(Delegate)?,
+                            None => acc.unknown_body = true,
+                        }
+                        Ok(())
+                    }
+                })?;
+                acc.filter(|a| !a.undecided && !a.unknown_body).map(|a| a.sum)
+            }
+            N::Count(sel) => {
+                let acc = self.agg(sel, |_, _| Ok(()))?;
+                acc.filter(|a| !a.undecided).map(|a| Decimal::from(a.count))
+            }
+        })
+    }
+
+    /// The hot arms; the rest are in [`Cx::b_cold`].
+    #[inline]
+    fn b(&mut self, e: &B) -> R<bool> {
+        Ok(match e {
+            B::K(b) => Some(*b),
+            B::Fact(f) => match self.scalar(*f) {
+                Some(Value::Bool(b)) => Some(*b),
+                _ => None,
+            },
+            B::FactCmpK(op, f, k) => self.num_fact(*f).map(|x| ord_holds(*op, k.order_of(&x))),
+            B::CmpK(op, a, k) => self.n(a)?.map(|x| ord_holds(*op, k.order_of(&x))),
+            B::And(a, b) => match self.b(a)? {
+                Some(false) => Some(false),
+                x => match self.b(b)? {
+                    Some(false) => Some(false),
+                    Some(true) => x,
+                    None => None,
+                },
+            },
+            _ => self.b_cold(e)?,
+        })
+    }
+
+    #[inline(never)]
+    fn b_cold(&mut self, e: &B) -> R<bool> {
+        Ok(match e {
+            // handled by `b`, which never sends them here
+            B::K(_) | B::Fact(_) | B::FactCmpK(..) | B::CmpK(..) | B::And(..) => self.b(e)?,
+            B::Field(f) => match self.field(*f) {
+                Some(Value::Bool(b)) => Some(*b),
+                _ => None,
+            },
+            B::Not(x) => self.b(x)?.map(|b| !b),
+            B::Or(a, b) => match self.b(a)? {
+                Some(true) => Some(true),
+                x => match self.b(b)? {
+                    Some(true) => Some(true),
+                    Some(false) => x,
+                    None => None,
+                },
+            },
+            B::CmpN(op, a, b) => {
+                let x = self.n(a)?;
+                let y = self.n(b)?;
+                x.zip(y).map(|(x, y)| cmp_num(*op, x, y))
+            }
+            B::CmpD(op, a, b) => {
+                let x = self.d(a)?;
+                let y = self.d(b)?;
+                x.zip(y).map(|(x, y)| ord_holds(*op, x.cmp(&y)))
+            }
+            B::CmpE(op, a, b) => {
+                let x = self.e(a)?;
+                let y = self.e(b)?;
+                x.zip(y).map(|(x, y)| ord_holds(*op, x.cmp(&y)))
+            }
+            B::CmpB(op, a, b) => {
+                let x = self.b(a)?;
+                let y = self.b(b)?;
+                x.zip(y).map(|(x, y)| ord_holds(*op, x.cmp(&y)))
+            }
+            B::CmpT(op, a, b) => {
+                let x = self.t(a)?;
+                let y = self.t(b)?;
+                x.zip(y).map(|(x, y)| ord_holds(*op, x.cmp(y)))
+            }
+            B::InN(x, set) => self.n(x)?.map(|v| set.contains(&v)),
+            B::InE(x, set) => self.e(x)?.map(|v| set.contains(&v)),
+            B::InD(x, set) => self.d(x)?.map(|v| set.contains(&v)),
+            B::InB(x, set) => self.b(x)?.map(|v| set.contains(&v)),
+            B::Within(ds) => {
+                let [d, s, e] = &**ds;
+                let Some(d) = self.d(d)? else { return Ok(None) };
+                let Some(s) = self.d(s)? else { return Ok(None) };
+                let Some(e) = self.d(e)? else { return Ok(None) };
+                Some(s <= d && d <= e)
+            }
+            B::FirstTime(s, op, rhs) => {
+                let Some(now) = self.at(*s, self.period) else { return Ok(None) };
+                let Some(th) = self.n(rhs)? else { return Ok(None) };
+                if !cmp_num(*op, now, th) {
+                    return Ok(Some(false));
+                }
+                let before =
+                    self.series(*s).is_some_and(|x| x.before(self.period).any(|(_, v)| cmp_num(*op, *v, th)));
+                Some(!before)
+            }
+            B::Any(sel, body) | B::All(sel, body) => {
+                let is_any = matches!(e, B::Any(..));
+                let acc = self.agg(sel, |me, acc| {
+                    match body {
+                        None => acc.any = true,
+                        Some(b) => match me.b(b)? {
+                            Some(true) => acc.any = true,
+                            Some(false) => acc.all = false,
+                            None => acc.unknown_body = true,
+                        },
+                    }
+                    Ok(())
+                })?;
+                let Some(a) = acc else { return Ok(None) };
+                let decided = !a.undecided && !a.unknown_body;
+                match (is_any, a.any, a.all) {
+                    (true, true, _) => Some(true),
+                    (true, false, _) if decided => Some(false),
+                    (false, _, false) => Some(false),
+                    (false, _, true) if decided => Some(true),
+                    _ => None,
+                }
+            }
+            B::If(c, a, b) => match self.b(c)? {
+                Some(true) => self.b(a)?,
+                Some(false) => self.b(b)?,
+                None => None,
+            },
+        })
+    }
+
+    fn d(&mut self, e: &D) -> R<Date> {
+        Ok(match e {
+            D::K(d) => Some(*d),
+            D::Fact(f) => match self.scalar(*f) {
+                Some(Value::Date(d)) => Some(*d),
+                _ => None,
+            },
+            D::Field(f) => match self.field(*f) {
+                Some(Value::Date(d)) => Some(*d),
+                _ => None,
+            },
+            D::AsOf => Some(self.as_of),
+            D::Min(xs) | D::Max(xs) => {
+                let is_min = matches!(e, D::Min(_));
+                let mut best: Option<Date> = None;
+                let mut unknown = false;
+                for x in xs {
+                    match self.d(x)? {
+                        Some(v) => {
+                            best = Some(match best {
+                                Some(b) if !(if is_min { v < b } else { v > b }) => b,
+                                _ => v,
+                            })
+                        }
+                        None => unknown = true,
+                    }
+                }
+                if unknown { None } else { best }
+            }
+            D::If(c, a, b) => match self.b(c)? {
+                Some(true) => self.d(a)?,
+                Some(false) => self.d(b)?,
+                None => None,
+            },
+        })
+    }
+
+    fn e(&mut self, e: &En) -> R<u32> {
+        Ok(match e {
+            En::K(v) => Some(*v),
+            En::Fact(f) => match self.scalar(*f) {
+                Some(Value::Enum(v)) => Some(*v),
+                _ => None,
+            },
+            En::Field(f) => match self.field(*f) {
+                Some(Value::Enum(v)) => Some(*v),
+                _ => None,
+            },
+            En::If(c, a, b) => match self.b(c)? {
+                Some(true) => self.e(a)?,
+                Some(false) => self.e(b)?,
+                None => None,
+            },
+        })
+    }
+
+    fn t(&mut self, e: &T) -> R<&'f str> {
+        Ok(match e {
+            T::Fact(f) => match self.scalar(*f) {
+                Some(Value::Text(t)) => Some(&**t),
+                _ => None,
+            },
+            T::Field(f) => match self.field(*f) {
+                Some(Value::Text(t)) => Some(&**t),
+                _ => None,
+            },
+            T::If(c, a, b) => match self.b(c)? {
+                Some(true) => self.t(a)?,
+                Some(false) => self.t(b)?,
+                None => None,
+            },
+        })
+    }
+
+    fn x(&mut self, e: &X) -> Result<(), Delegate> {
+        match e {
+            X::N(x) => self.n(x).map(drop),
+            X::B(x) => self.b(x).map(drop),
+            X::D(x) => self.d(x).map(drop),
+            X::E(x) => self.e(x).map(drop),
+            X::T(x) => self.t(x).map(drop),
+        }
+    }
+
+    /// Folds the items a selection keeps with `body`; `None` when the list is absent.
+    fn agg(
+        &mut self,
+        sel: &Sel,
+        mut body: impl FnMut(&mut Self, &mut Acc) -> Result<(), Delegate>,
+    ) -> Result<Option<Acc>, Delegate> {
+        let Some(FactValue::List(items)) = self.facts.get(sel.list) else { return Ok(None) };
+        let saved = self.item;
+        let mut acc = Acc {
+            sum: Decimal::ZERO,
+            count: 0,
+            any: false,
+            all: true,
+            unknown_body: false,
+            undecided: false,
+        };
+        let result = if sel.ops.iter().all(|o| matches!(o, SOp::Where(_))) {
+            self.fold_where(sel, items, &mut acc, &mut body)
+        } else {
+            let mut undecided = false;
+            self.select(sel, items, &mut undecided).and_then(|chosen| {
+                acc.undecided = undecided;
+                for i in chosen {
+                    let Some(it) = items.get(i) else { continue };
+                    self.item = Some(it);
+                    acc.count += 1;
+                    body(self, &mut acc)?;
+                }
+                Ok(())
+            })
+        };
+        self.item = saved;
+        result.map(|()| Some(acc))
+    }
+
+    fn fold_where(
+        &mut self,
+        sel: &Sel,
+        items: &'f [Item],
+        acc: &mut Acc,
+        body: &mut impl FnMut(&mut Self, &mut Acc) -> Result<(), Delegate>,
+    ) -> Result<(), Delegate> {
+        'items: for it in items {
+            self.item = Some(it);
+            for o in &sel.ops {
+                if let SOp::Where(w) = o {
+                    match self.b(w)? {
+                        Some(true) => {}
+                        Some(false) => continue 'items,
+                        None => {
+                            acc.undecided = true;
+                            continue 'items;
+                        }
+                    }
+                }
+            }
+            acc.count += 1;
+            body(self, acc)?;
+        }
+        Ok(())
+    }
+
+    /// The items a selection keeps, in order; `undecided` when some `where` or sort key could
+    /// not be decided.
+    fn select(&mut self, sel: &Sel, items: &'f [Item], undecided: &mut bool) -> Result<Vec<usize>, Delegate> {
+        let mut chosen: Vec<usize> = (0..items.len()).collect();
+        for op in &sel.ops {
+            match op {
+                SOp::Where(cond) => {
+                    let mut kept = Vec::with_capacity(chosen.len());
+                    for i in chosen {
+                        let Some(it) = items.get(i) else { continue };
+                        self.item = Some(it);
+                        match self.b(cond)? {
+                            Some(true) => kept.push(i),
+                            Some(false) => {}
+                            None => *undecided = true,
+                        }
+                    }
+                    chosen = kept;
+                }
+                SOp::First { n, by } => {
+                    if let Some(f) = by {
+                        let mut keyed = Vec::with_capacity(chosen.len());
+                        for i in chosen {
+                            let Some(it) = items.get(i) else { continue };
+                            match it.fields.get(*f as usize).and_then(Option::as_ref) {
+                                Some(FactValue::Scalar(v)) => keyed.push((super::sort_key(v), i)),
+                                _ => *undecided = true,
+                            }
+                        }
+                        keyed.sort();
+                        chosen = keyed.into_iter().map(|(_, i)| i).collect();
+                    }
+                    chosen.truncate(*n as usize);
+                }
+            }
+        }
+        Ok(chosen)
+    }
+}
+
+/// What an aggregation has gathered.
+struct Acc {
+    sum: Decimal,
+    count: u64,
+    any: bool,
+    all: bool,
+    unknown_body: bool,
+    undecided: bool,
+}

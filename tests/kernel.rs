@@ -1,0 +1,161 @@
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+//! The lean path (`huiqi::eval::kernel`) against the full evaluator: for every evaluated
+//! clause, the same status and the same amount to the scale (`1234.5670` is not `1234.567`),
+//! over generated populations in several periods, with facts removed to reach the unknown
+//! paths, over the policies' own test facts and the bundled examples; arithmetic failures are
+//! handed back, never guessed.
+
+use huiqi::eval::facts::{Facts, read_facts};
+use huiqi::eval::kernel::{Delegate, Kernel, Verdicts};
+use huiqi::eval::{EvalOptions, Ledger, evaluate};
+use huiqi::ir::Program;
+
+fn seed_program() -> Program {
+    let input = huiqi::load::load(&["policies".into()]).unwrap();
+    huiqi::compile(&input).map_err(|f| f.diagnostics.len()).unwrap().program
+}
+
+/// Both paths on one enterprise; panics with the clause on the first difference.
+fn agree(prog: &Program, kernel: &Kernel, facts: &Facts, period: i32, what: &str) {
+    let full = evaluate(prog, facts, &Ledger::default(), EvalOptions { period, as_of: None, explain: false });
+    let mut v = Verdicts::default();
+    match kernel.evaluate(prog, facts, period, None, &mut v) {
+        Err(Delegate) => {
+            assert!(!full.errors.is_empty(), "{what}: the kernel handed back an enterprise without errors")
+        }
+        Ok(()) => {
+            assert!(full.errors.is_empty(), "{what}: the kernel missed {:?}", full.errors);
+            assert_eq!(v.items.len(), full.results.len(), "{what}");
+            for (k, r) in v.items.iter().zip(&full.results) {
+                let c = prog.clause_ref(r.clause);
+                assert_eq!(k.clause, r.clause, "{what}");
+                assert_eq!(k.status, r.status, "{what}: {c} status");
+                assert_eq!(format!("{:?}", k.amount), format!("{:?}", r.amount), "{what}: {c} amount");
+            }
+            assert_eq!(v.total().to_string(), full.total().to_string(), "{what}: total");
+        }
+    }
+}
+
+#[test]
+fn the_kernel_compiles_every_seed_clause() {
+    let prog = seed_program();
+    let kernel = Kernel::new(&prog);
+    assert_eq!(kernel.delegated(), 0, "every seed clause runs on the lean path");
+    assert_eq!(kernel.clauses().count(), prog.clauses.iter().filter(|c| c.kind.evaluated()).count());
+}
+
+#[test]
+fn the_kernel_agrees_with_the_evaluator_over_generated_populations() {
+    let prog = seed_program();
+    let kernel = Kernel::new(&prog);
+    let mut granted = 0usize;
+    for (period, seed) in [(2022, 1), (2023, 2), (2024, 3), (2025, 4), (2026, 5)] {
+        for (i, json) in huiqi::population::population(400, seed, period).enumerate() {
+            let facts = read_facts(&prog, &json).unwrap();
+            agree(&prog, &kernel, &facts, period, &format!("seed {seed} row {i}"));
+            // the period before and after: first-time, increases and windows over history
+            agree(&prog, &kernel, &facts, period - 1, &format!("seed {seed} row {i} period - 1"));
+            // facts removed: every third slot, shifted by the row, reaches the unknown paths
+            let mut thin = facts.clone();
+            for (k, slot) in thin.values.iter_mut().enumerate() {
+                if (k + i) % 3 == 0 {
+                    *slot = None;
+                }
+            }
+            agree(&prog, &kernel, &thin, period, &format!("seed {seed} row {i} thinned"));
+            let mut v = Verdicts::default();
+            if kernel.evaluate(&prog, &facts, period, None, &mut v).is_ok() {
+                granted += v.items.iter().filter(|x| x.status == huiqi::Status::Granted).count();
+            }
+        }
+    }
+    assert!(granted > 1000, "the populations grant something ({granted})");
+}
+
+#[test]
+fn the_kernel_agrees_on_the_policies_tests_and_the_examples() {
+    let prog = seed_program();
+    let kernel = Kernel::new(&prog);
+    for t in &prog.tests {
+        let Ok(facts) = read_facts(&prog, &t.facts) else { continue };
+        let period = t.period.unwrap_or(2024);
+        agree(&prog, &kernel, &facts, period, &t.name);
+    }
+    for entry in std::fs::read_dir("examples").unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let facts = huiqi::eval::facts::parse_facts(&prog, &text).unwrap();
+        for period in 2022..=2026 {
+            agree(&prog, &kernel, &facts, period, &path.display().to_string());
+        }
+    }
+}
+
+fn program(text: &str) -> Program {
+    huiqi::compile(&huiqi::Input::from_rules([("t.policy".to_string(), text.to_string())]))
+        .map_err(|f| huiqi::diag::render::render_short(&f.diagnostics, &f.sources))
+        .unwrap()
+        .program
+}
+
+#[test]
+fn an_arithmetic_failure_is_handed_back_to_the_evaluator() {
+    let prog = program(
+        r#"
+fact 金额: money "金额"
+fact 份数: number "份数"
+policy T "t" {
+  clause 1 "平均" {
+    quote "按份数平均"
+    responsible 省财政厅
+    amount 金额 / 份数
+  }
+}
+"#,
+    );
+    let kernel = Kernel::new(&prog);
+    assert_eq!(kernel.delegated(), 0);
+    let zero = huiqi::eval::facts::parse_facts(&prog, r#"{"金额": "30万", "份数": 0}"#).unwrap();
+    let mut v = Verdicts::default();
+    assert_eq!(kernel.evaluate(&prog, &zero, 2024, None, &mut v), Err(Delegate));
+    agree(&prog, &kernel, &zero, 2024, "division by zero");
+    // 30万 / 4 = 75000
+    let four = huiqi::eval::facts::parse_facts(&prog, r#"{"金额": "30万", "份数": 4}"#).unwrap();
+    assert_eq!(kernel.evaluate(&prog, &four, 2024, None, &mut v), Ok(()));
+    assert_eq!(v.total().to_string(), "75000");
+}
+
+#[test]
+fn constants_prepared_for_comparison_order_as_decimals_do() {
+    // thresholds at every scale against values at every scale, both signs, at the edges
+    let prog = program(
+        r#"
+fact x: money "x"
+policy T "t" {
+  rounding none
+  clause a "a" {
+    quote "q"
+    responsible r
+    when x 达到 1.5万 and x 不超过 3000000.005元
+    amount min(x, 2万) + max(x, -0.01元)
+  }
+}
+"#,
+    );
+    let kernel = Kernel::new(&prog);
+    for x in [
+        "15000",
+        "14999.999",
+        "15000.000",
+        "1.5e4",
+        "20000.0001",
+        "3000000.005",
+        "3000000.0050001",
+        "-3",
+        "0",
+    ] {
+        let facts = huiqi::eval::facts::parse_facts(&prog, &format!(r#"{{"x": "{x}"}}"#)).unwrap();
+        agree(&prog, &kernel, &facts, 2024, x);
+    }
+}

@@ -4,7 +4,7 @@
 //! batch evaluation of JSON lines. Figures and their reading are in docs/performance.md.
 
 use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
-use huiqi::batch::{BatchOptions, evaluate_json_lines};
+use huiqi::batch::{Batch, BatchOptions, RowFormat};
 use huiqi::eval::{EvalOptions, Ledger, evaluate, facts::read_facts};
 use huiqi::reference::{Interpreter, by_full_evaluator, by_hand, facts, generate, program};
 
@@ -67,12 +67,14 @@ fn batch(c: &mut Criterion) {
     let input = huiqi::load::load(&["policies".into()]).unwrap();
     let compiled = huiqi::compile(&input).map_err(|f| f.diagnostics.len()).unwrap();
     let lines: Vec<String> = huiqi::population::population(20_000, 7, 2024).map(|j| j.to_string()).collect();
+    let batch = Batch::new(&compiled.program, BatchOptions::default(), RowFormat::Table);
     let mut g = c.benchmark_group("end-to-end JSON lines");
     g.sample_size(10).throughput(Throughput::Elements(lines.len() as u64));
     g.bench_function("20k rows parsed and evaluated, both cores", |b| {
         b.iter(|| {
-            let rows: Vec<_> = lines.iter().enumerate().map(|(i, l)| (i + 1, black_box(l).clone())).collect();
-            evaluate_json_lines(&compiled.program, rows, BatchOptions::default()).len()
+            let rows: Vec<_> =
+                lines.iter().enumerate().map(|(i, l)| (i + 1, Ok(black_box(l).clone()))).collect();
+            batch.json_lines(rows).len()
         })
     });
     g.finish();

@@ -2,13 +2,18 @@
 //! one compact report per row out, in input order, plus the budget summary per clause.
 //!
 //! Invariant: a malformed or invalid row never stops a batch and is never dropped: its output
-//! row carries its errors with its input line number. Rows are evaluated without explanations
-//! (`explain: false`), in parallel within a chunk, and written in input order, so memory stays
-//! bounded by the chunk size however large the population.
+//! row carries its errors with its input line number. Rows are read straight into facts
+//! (`eval::stream`) and evaluated on the lean path (`eval::kernel`), in parallel within a
+//! chunk, formatted on the same worker, and written in input order, so memory stays bounded by
+//! the chunk size however large the population. What the lean path cannot do alone (a row
+//! with problems, an arithmetic failure, the missing facts of an undetermined clause) goes to
+//! the slow reader and the full evaluator, which give the same answers.
 
 use crate::diag::Code;
-use crate::eval::facts::{default_period, read_facts};
-use crate::eval::{EvalOptions, Ledger, Outcome, Status, evaluate};
+use crate::eval::facts::{Facts, default_period, read_facts};
+use crate::eval::kernel::{Delegate, Kernel, Verdict, Verdicts};
+use crate::eval::stream::FactsReader;
+use crate::eval::{EvalOptions, Ledger, Status, evaluate, evaluate_clause};
 use crate::ir::{ClauseId, Program};
 use crate::value::{Date, fmt_yuan};
 use rayon::prelude::*;
@@ -38,8 +43,8 @@ pub struct BatchRow {
 
 #[derive(Serialize, Debug, Clone)]
 pub struct RowResult {
-    pub policy: String,
-    pub clause: String,
+    pub policy: std::sync::Arc<str>,
+    pub clause: std::sync::Arc<str>,
     pub status: Status,
     pub amount: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -54,10 +59,15 @@ pub struct RowError {
     pub message: String,
 }
 
-/// One row's evaluation: the report row and, for the summary, the outcome.
+/// One row's evaluation: the report row, its output line, and for the summary the verdicts.
 pub struct Evaluated {
     pub row: BatchRow,
-    pub outcome: Option<Outcome>,
+    /// Every evaluated clause's status and amount (`None` when the row failed before
+    /// evaluation).
+    pub verdicts: Option<Vec<Verdict>>,
+    /// The row as written out in the batch's [`RowFormat`] (empty for `Table`), formatted on
+    /// the worker that evaluated it.
+    pub text: String,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -66,14 +76,216 @@ pub struct BatchOptions {
     pub as_of: Option<Date>,
 }
 
-/// Evaluates one facts object (already parsed, or the error text of a row that did not parse).
-pub fn evaluate_row(
-    prog: &Program,
-    line: usize,
-    input: Result<Value, String>,
+/// What each output row is written as.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RowFormat {
+    /// One JSON object a row ([`BatchRow`]).
+    #[default]
+    Jsonl,
+    /// `line,enterprise,period,total,error` and a status and amount column per clause.
+    Csv,
+    /// No rows, only the summary.
+    Table,
+}
+
+/// A batch evaluation: a program compiled once more for the lean path ([`Kernel`]), the
+/// options, and the row format. `Sync`: one batch serves every worker.
+pub struct Batch<'p> {
+    pub prog: &'p Program,
+    kernel: Kernel,
+    reader: FactsReader<'p>,
     opts: BatchOptions,
-) -> Evaluated {
-    let mut row = BatchRow {
+    format: RowFormat,
+}
+
+impl<'p> Batch<'p> {
+    pub fn new(prog: &'p Program, opts: BatchOptions, format: RowFormat) -> Batch<'p> {
+        Batch { prog, kernel: Kernel::new(prog), reader: FactsReader::new(prog), opts, format }
+    }
+
+    /// Parses and evaluates JSON-lines rows on every core (a row that could not be read as
+    /// text carries why); the result is in input order.
+    pub fn json_lines(&self, rows: Vec<(usize, Result<String, String>)>) -> Vec<Evaluated> {
+        rows.into_par_iter()
+            .map(|(line, text)| match text {
+                Ok(t) => self.json_line(line, &t),
+                Err(e) => self.value(line, Err(e)),
+            })
+            .collect()
+    }
+
+    /// Evaluates rows already read into JSON (CSV records) on every core, in input order.
+    pub fn values(&self, rows: Vec<(usize, Result<Value, String>)>) -> Vec<Evaluated> {
+        rows.into_par_iter().map(|(line, input)| self.value(line, input)).collect()
+    }
+
+    /// One JSON-lines row: read straight into facts when it is clean, else through a JSON
+    /// tree, which names every problem.
+    pub fn json_line(&self, line: usize, text: &str) -> Evaluated {
+        match self.reader.read(text) {
+            Some((facts, meta)) => {
+                let mut row = new_row(line);
+                row.enterprise = meta.enterprise;
+                let period = self.opts.period.or(meta.period).or_else(|| facts.latest_year());
+                self.facts(row, &facts, period)
+            }
+            None => self.value(line, parse_json_line(text)),
+        }
+    }
+
+    /// One row as a JSON value (or the error text of a row that is not one).
+    pub fn value(&self, line: usize, input: Result<Value, String>) -> Evaluated {
+        let mut row = new_row(line);
+        let json = match input {
+            Ok(v) => v,
+            Err(message) => {
+                row.errors.push(RowError {
+                    code: Code::FactsSyntax.id(),
+                    at: format!("line {line}"),
+                    message,
+                });
+                return self.done(row, None);
+            }
+        };
+        row.enterprise =
+            json.get("$id").or_else(|| json.get("$name")).and_then(Value::as_str).map(String::from);
+        match read_facts(self.prog, &json) {
+            Ok(facts) => {
+                let period = self.opts.period.or_else(|| default_period(&json, &facts));
+                self.facts(row, &facts, period)
+            }
+            Err(errs) => {
+                row.errors.extend(errs.into_iter().map(|e| RowError {
+                    code: e.code.id(),
+                    at: e.path,
+                    message: e.message,
+                }));
+                self.done(row, None)
+            }
+        }
+    }
+
+    /// Evaluates valid facts: on the lean path, or with the full evaluator when a clause
+    /// fails arithmetically (it names the failure); undetermined clauses get their missing
+    /// facts from the full evaluator.
+    fn facts(&self, mut row: BatchRow, facts: &Facts, period: Option<i32>) -> Evaluated {
+        let Some(period) = period else {
+            row.errors.push(RowError {
+                code: Code::FactType.id(),
+                at: "$period".into(),
+                message: "no period: give `$period`, a yearly series, or `--period`".into(),
+            });
+            return self.done(row, None);
+        };
+        row.period = Some(period);
+        let prog = self.prog;
+        let opts = EvalOptions { period, as_of: self.opts.as_of, explain: false };
+        let mut v = Verdicts::default();
+        let verdicts = match self.kernel.evaluate(prog, facts, period, self.opts.as_of, &mut v) {
+            Ok(()) => v.items,
+            Err(Delegate) => {
+                let outcome = evaluate(prog, facts, &Ledger::default(), opts);
+                for e in &outcome.errors {
+                    row.errors.push(RowError {
+                        code: e.code.id(),
+                        at: prog.clause_ref(e.clause),
+                        message: e.message.clone(),
+                    });
+                }
+                outcome
+                    .results
+                    .iter()
+                    .map(|r| Verdict {
+                        clause: r.clause,
+                        status: r.status,
+                        amount: r.amount,
+                        benefit: r.benefit,
+                    })
+                    .collect()
+            }
+        };
+        // the budget view needs only the verdicts
+        let rows = if self.format == RowFormat::Table { &[][..] } else { &verdicts[..] };
+        for r in rows {
+            if matches!(r.status, Status::Ineligible | Status::NotInForce) {
+                continue;
+            }
+            let Some(c) = prog.clause(r.clause) else { continue };
+            let missing = match r.status {
+                Status::Undetermined => evaluate_clause(prog, r.clause, facts, &Ledger::default(), opts)
+                    .map(|x| x.missing)
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            row.results.push(RowResult {
+                policy: c.ledger_names.0.clone(),
+                clause: c.ledger_names.1.clone(),
+                status: r.status,
+                amount: r.amount.map(fmt_yuan),
+                missing,
+            });
+        }
+        let total = verdicts
+            .iter()
+            .filter(|v| v.status == Status::Granted && v.benefit)
+            .filter_map(|v| v.amount)
+            .fold(Decimal::ZERO, |a, b| a.checked_add(b).unwrap_or(a));
+        row.total = Some(fmt_yuan(total));
+        self.done(row, Some(verdicts))
+    }
+
+    fn done(&self, row: BatchRow, verdicts: Option<Vec<Verdict>>) -> Evaluated {
+        let mut e = Evaluated { row, verdicts, text: String::new() };
+        e.text = match self.format {
+            RowFormat::Jsonl => serde_json::to_string(&e.row).unwrap_or_default(),
+            RowFormat::Csv => self.csv_line(&e),
+            RowFormat::Table => String::new(),
+        };
+        e
+    }
+
+    /// The CSV header: `line,enterprise,period,total,error` and `status:E23.5,amount:E23.5`
+    /// per evaluated clause.
+    pub fn csv_header(&self) -> String {
+        let mut h =
+            vec!["line".to_string(), "enterprise".into(), "period".into(), "total".into(), "error".into()];
+        for id in self.kernel.clauses() {
+            let r = self.prog.clause_ref(id);
+            h.push(format!("status:{r}"));
+            h.push(format!("amount:{r}"));
+        }
+        h.join(",")
+    }
+
+    fn csv_line(&self, e: &Evaluated) -> String {
+        let r = &e.row;
+        let mut f = vec![
+            r.line.to_string(),
+            csv_field(r.enterprise.as_deref().unwrap_or("")),
+            r.period.map(|p| p.to_string()).unwrap_or_default(),
+            r.total.clone().unwrap_or_default(),
+            csv_field(
+                &r.errors
+                    .first()
+                    .map(|x| format!("{} at {}: {}", x.code, x.at, x.message))
+                    .unwrap_or_default(),
+            ),
+        ];
+        for id in self.kernel.clauses() {
+            let res = e.verdicts.as_ref().and_then(|v| v.iter().find(|x| x.clause == id));
+            f.push(res.map(|x| x.status.as_str().to_string()).unwrap_or_default());
+            f.push(res.and_then(|x| x.amount).map(fmt_yuan).unwrap_or_default());
+        }
+        f.join(",")
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+fn new_row(line: usize) -> BatchRow {
+    BatchRow {
         schema_version: BATCH_SCHEMA_VERSION,
         line,
         enterprise: None,
@@ -81,74 +293,7 @@ pub fn evaluate_row(
         total: None,
         results: Vec::new(),
         errors: Vec::new(),
-    };
-    let json = match input {
-        Ok(v) => v,
-        Err(message) => {
-            row.errors.push(RowError { code: Code::FactsSyntax.id(), at: format!("line {line}"), message });
-            return Evaluated { row, outcome: None };
-        }
-    };
-    row.enterprise = json.get("$id").or_else(|| json.get("$name")).and_then(Value::as_str).map(String::from);
-    let facts = match read_facts(prog, &json) {
-        Ok(f) => f,
-        Err(errs) => {
-            row.errors.extend(errs.into_iter().map(|e| RowError {
-                code: e.code.id(),
-                at: e.path,
-                message: e.message,
-            }));
-            return Evaluated { row, outcome: None };
-        }
-    };
-    let Some(period) = opts.period.or_else(|| default_period(&json, &facts)) else {
-        row.errors.push(RowError {
-            code: Code::FactType.id(),
-            at: "$period".into(),
-            message: "no period: give `$period`, a yearly series, or `--period`".into(),
-        });
-        return Evaluated { row, outcome: None };
-    };
-    row.period = Some(period);
-    let outcome =
-        evaluate(prog, &facts, &Ledger::default(), EvalOptions { period, as_of: opts.as_of, explain: false });
-    for e in &outcome.errors {
-        row.errors.push(RowError {
-            code: e.code.id(),
-            at: prog.clause_ref(e.clause),
-            message: e.message.clone(),
-        });
     }
-    for r in &outcome.results {
-        if matches!(r.status, Status::Ineligible | Status::NotInForce) {
-            continue;
-        }
-        let c = prog.clause(r.clause);
-        row.results.push(RowResult {
-            policy: c.and_then(|c| prog.policy_of(c)).map_or_else(String::new, |p| p.key.clone()),
-            clause: c.map_or_else(String::new, |c| c.id.clone()),
-            status: r.status,
-            amount: r.amount.map(fmt_yuan),
-            missing: r.missing.clone(),
-        });
-    }
-    row.total = Some(fmt_yuan(outcome.total()));
-    Evaluated { row, outcome: Some(outcome) }
-}
-
-/// Evaluates a chunk of rows in parallel; the result is in input order.
-pub fn evaluate_chunk(
-    prog: &Program,
-    rows: Vec<(usize, Result<Value, String>)>,
-    opts: BatchOptions,
-) -> Vec<Evaluated> {
-    rows.into_par_iter().map(|(line, input)| evaluate_row(prog, line, input, opts)).collect()
-}
-
-/// Parses and evaluates JSON-lines rows in parallel (parsing is as costly as evaluating, so
-/// it runs on every core too); the result is in input order.
-pub fn evaluate_json_lines(prog: &Program, rows: Vec<(usize, String)>, opts: BatchOptions) -> Vec<Evaluated> {
-    rows.into_par_iter().map(|(line, text)| evaluate_row(prog, line, parse_json_line(&text), opts)).collect()
 }
 
 /// A JSON-lines row: its facts object, or why it is not one.
@@ -266,8 +411,8 @@ impl Summary {
         if !e.row.errors.is_empty() {
             self.failed += 1;
         }
-        let Some(o) = &e.outcome else { return };
-        for r in &o.results {
+        let Some(vs) = &e.verdicts else { return };
+        for r in vs {
             let Some(s) = self.per_clause.get_mut(r.clause as usize) else { continue };
             match r.status {
                 Status::Granted => {

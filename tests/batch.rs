@@ -63,6 +63,38 @@ fn a_broken_row_keeps_every_other_row_in_order() {
 }
 
 #[test]
+fn a_row_that_is_not_utf8_is_kept_and_reported() {
+    let lines: Vec<String> = population(20).lines().map(String::from).collect();
+    let mut input: Vec<u8> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if i == 4 {
+            input.extend_from_slice(b"{\"\xff\xfe\": 1}");
+        } else {
+            input.extend_from_slice(l.as_bytes());
+        }
+        input.push(b'\n');
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_huiqi"))
+        .args(["eval", "--facts", "-", "--format", "jsonl", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let out: Vec<serde_json::Value> =
+        String::from_utf8(o.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(out.len(), 20, "one output row per input row");
+    assert_eq!(out[4]["line"], 5);
+    assert_eq!(out[4]["errors"][0]["code"], "E0401");
+    assert!(out[4]["errors"][0]["message"].as_str().unwrap().contains("not UTF-8"));
+    assert!(out[5]["errors"].as_array().unwrap().is_empty());
+    assert!(String::from_utf8(o.stderr).unwrap().contains("line 5"));
+}
+
+#[test]
 fn summary_equals_the_sum_of_single_evaluations() {
     let pop = population(300);
     let o = huiqi(&["eval", "--facts", "-", "--format", "table"], Some(&pop));

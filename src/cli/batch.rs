@@ -1,23 +1,17 @@
-//! `huiqi eval` over a population: streaming chunks through the library's batch evaluation,
-//! writing rows in input order, a progress bar on a terminal, the summary and the failures.
+//! `huiqi eval` over a population: a reader thread cuts the input into chunks while the
+//! library's batch evaluation works on the previous one on every core; rows are written in
+//! input order, with a progress bar on a terminal, then the summary and the failures.
 
 use super::Exit;
 use huiqi::Compiled;
-use huiqi::batch::{BatchOptions, Evaluated, Summary, csv_row, evaluate_chunk, evaluate_json_lines};
+use huiqi::batch::{Batch, BatchOptions, Evaluated, RowFormat, Summary, csv_row};
 use huiqi::value::{fmt_money, fmt_yuan};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::mpsc::sync_channel;
 
 /// Rows evaluated together (in parallel) before they are written.
 const CHUNK: usize = 4096;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum RowFormat {
-    Jsonl,
-    Csv,
-    /// Only the budget summary.
-    Table,
-}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Input {
@@ -32,14 +26,14 @@ pub struct Run {
     pub summary: bool,
 }
 
-/// Evaluates every row of `reader` (the first JSON line may already have been read).
-pub fn run(
-    c: &Compiled,
-    input: Input,
-    first: Vec<(usize, String)>,
-    reader: Box<dyn BufRead>,
-    run: Run,
-) -> Exit {
+/// The input, as the reader thread gets it.
+type Reader = Box<dyn BufRead + Send>;
+
+/// A chunk of JSON lines: line number and text, or why the line is not text.
+type Rows = Vec<(usize, Result<String, String>)>;
+
+/// Evaluates every row of `reader` (the first JSON lines may already have been read).
+pub fn run(c: &Compiled, input: Input, first: Vec<(usize, String)>, reader: Reader, run: Run) -> Exit {
     let progress = if !run.quiet && std::io::stderr().is_terminal() {
         let pb = ProgressBar::new_spinner();
         pb.set_style(
@@ -50,64 +44,54 @@ pub fn run(
     } else {
         ProgressBar::hidden()
     };
+    let batch = Batch::new(&c.program, run.opts, run.format);
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut summary = Summary::new(&c.program);
     let mut failures: Vec<(usize, String)> = Vec::new();
     let mut write_err = None;
     if run.format == RowFormat::Csv
-        && let Err(e) = writeln!(out, "{}", csv_header(c))
+        && let Err(e) = writeln!(out, "{}", batch.csv_header())
     {
         write_err = Some(e);
     }
-    let mut emit = |batch: Vec<Evaluated>, out: &mut dyn Write| -> std::io::Result<()> {
-        for e in &batch {
+    let mut emit = |done: Vec<Evaluated>, out: &mut dyn Write| -> std::io::Result<()> {
+        for e in &done {
             summary.add(e);
             if let Some(first) = e.row.errors.first() {
                 failures.push((e.row.line, format!("{} at `{}`: {}", first.code, first.at, first.message)));
             }
-            match run.format {
-                RowFormat::Jsonl => writeln!(out, "{}", serde_json::to_string(&e.row).unwrap_or_default())?,
-                RowFormat::Csv => writeln!(out, "{}", csv_line(c, e))?,
-                RowFormat::Table => {}
+            if run.format != RowFormat::Table {
+                out.write_all(e.text.as_bytes())?;
+                out.write_all(b"\n")?;
             }
         }
-        progress.inc(batch.len() as u64);
+        progress.inc(done.len() as u64);
         Ok(())
     };
     let result: Result<(), String> = match input {
-        Input::JsonLines => {
-            let mut chunk: Vec<(usize, String)> = first;
-            let mut line_no = chunk.last().map_or(0, |(l, _)| *l);
+        Input::JsonLines => std::thread::scope(|s| {
+            // the reader runs ahead by at most two chunks, so memory stays flat
+            let (tx, rx) = sync_channel::<Result<Rows, String>>(2);
+            s.spawn(move || read_json_lines(first, reader, &tx));
             let mut res = Ok(());
-            for line in reader.lines() {
-                line_no += 1;
-                let text = match line {
-                    Ok(t) => t,
+            for chunk in rx {
+                let rows = match chunk {
+                    Ok(rows) => rows,
                     Err(e) => {
-                        res = Err(format!("cannot read line {line_no}: {e}"));
+                        res = Err(e);
                         break;
                     }
                 };
-                if text.trim().is_empty() {
-                    continue;
-                }
-                chunk.push((line_no, text));
-                if chunk.len() >= CHUNK {
-                    let done = evaluate_json_lines(&c.program, std::mem::take(&mut chunk), run.opts);
-                    if let Err(e) = emit(done, &mut out) {
-                        res = Err(e.to_string());
-                        break;
-                    }
+                if let Err(e) = emit(batch.json_lines(rows), &mut out) {
+                    res = Err(e.to_string());
+                    break;
                 }
             }
-            if res.is_ok() && !chunk.is_empty() {
-                let done = evaluate_json_lines(&c.program, chunk, run.opts);
-                res = emit(done, &mut out).map_err(|e| e.to_string());
-            }
+            // dropping the receiver ends the reader at its next chunk
             res
-        }
-        Input::Csv => csv_rows(c, reader, run.opts, &mut |done| emit(done, &mut out)),
+        }),
+        Input::Csv => csv_rows(&batch, reader, &mut |done| emit(done, &mut out)),
     };
     progress.finish_and_clear();
     if let Err(e) = out.flush() {
@@ -146,10 +130,47 @@ pub fn run(
     Exit::Success
 }
 
+/// The reader thread: chunks of non-blank lines with their line numbers. A line that is not
+/// UTF-8 is kept as a row (its evaluation reports it); only a failing read ends the input.
+fn read_json_lines(
+    first: Vec<(usize, String)>,
+    mut reader: Reader,
+    tx: &std::sync::mpsc::SyncSender<Result<Rows, String>>,
+) {
+    let mut chunk: Rows = first.into_iter().map(|(l, t)| (l, Ok(t))).collect();
+    let mut line_no = chunk.last().map_or(0, |(l, _)| *l);
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                let _ = tx.send(Err(format!("cannot read line {}: {e}", line_no + 1)));
+                return;
+            }
+        }
+        line_no += 1;
+        // SIMD validation: most of the text is Chinese, which the standard check walks slowly
+        let text = match simdutf8::basic::from_utf8(&buf).map_err(|_| std::str::from_utf8(&buf)) {
+            Ok(t) if t.trim().is_empty() => continue,
+            Ok(t) => Ok(t.trim_end_matches(['\n', '\r']).to_string()),
+            Err(Err(e)) => Err(format!("the row is not UTF-8 text: {e}; facts are JSON in UTF-8")),
+            Err(Ok(t)) => Ok(t.trim_end_matches(['\n', '\r']).to_string()),
+        };
+        chunk.push((line_no, text));
+        if chunk.len() >= CHUNK && tx.send(Ok(std::mem::take(&mut chunk))).is_err() {
+            return;
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = tx.send(Ok(chunk));
+    }
+}
+
 fn csv_rows(
-    c: &Compiled,
-    reader: Box<dyn BufRead>,
-    opts: BatchOptions,
+    batch: &Batch<'_>,
+    reader: Reader,
     emit: &mut dyn FnMut(Vec<Evaluated>) -> std::io::Result<()>,
 ) -> Result<(), String> {
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(reader);
@@ -174,52 +195,13 @@ fn csv_rows(
         };
         chunk.push((line, row));
         if chunk.len() >= CHUNK {
-            emit(evaluate_chunk(&c.program, std::mem::take(&mut chunk), opts)).map_err(|e| e.to_string())?;
+            emit(batch.values(std::mem::take(&mut chunk))).map_err(|e| e.to_string())?;
         }
     }
     if !chunk.is_empty() {
-        emit(evaluate_chunk(&c.program, chunk, opts)).map_err(|e| e.to_string())?;
+        emit(batch.values(chunk)).map_err(|e| e.to_string())?;
     }
     Ok(())
-}
-
-fn evaluated_clauses(c: &Compiled) -> impl Iterator<Item = (u32, String)> + '_ {
-    c.program.clauses.iter().enumerate().filter(|(_, cl)| cl.kind.evaluated()).map(|(i, _)| {
-        (u32::try_from(i).unwrap_or(u32::MAX), c.program.clause_ref(u32::try_from(i).unwrap_or(u32::MAX)))
-    })
-}
-
-fn csv_header(c: &Compiled) -> String {
-    let mut h =
-        vec!["line".to_string(), "enterprise".into(), "period".into(), "total".into(), "error".into()];
-    for (_, r) in evaluated_clauses(c) {
-        h.push(format!("status:{r}"));
-        h.push(format!("amount:{r}"));
-    }
-    h.join(",")
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
-
-fn csv_line(c: &Compiled, e: &Evaluated) -> String {
-    let r = &e.row;
-    let mut f = vec![
-        r.line.to_string(),
-        csv_field(r.enterprise.as_deref().unwrap_or("")),
-        r.period.map(|p| p.to_string()).unwrap_or_default(),
-        r.total.clone().unwrap_or_default(),
-        csv_field(
-            &r.errors.first().map(|x| format!("{} at {}: {}", x.code, x.at, x.message)).unwrap_or_default(),
-        ),
-    ];
-    for (id, _) in evaluated_clauses(c) {
-        let res = e.outcome.as_ref().and_then(|o| o.results.iter().find(|x| x.clause == id));
-        f.push(res.map(|x| x.status.as_str().to_string()).unwrap_or_default());
-        f.push(res.and_then(|x| x.amount).map(fmt_yuan).unwrap_or_default());
-    }
-    f.join(",")
 }
 
 fn summary_table(c: &Compiled, s: &Summary) -> String {

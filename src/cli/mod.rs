@@ -323,9 +323,9 @@ fn run(cli: Cli) -> Exit {
                 Ok(Facts1::One(t)) => t,
                 Ok(Facts1::Many(input, first, reader)) => {
                     let format = match format {
-                        EvalFormat::Csv => batch::RowFormat::Csv,
-                        EvalFormat::Table => batch::RowFormat::Table,
-                        EvalFormat::Json | EvalFormat::Jsonl => batch::RowFormat::Jsonl,
+                        EvalFormat::Csv => huiqi::batch::RowFormat::Csv,
+                        EvalFormat::Table => huiqi::batch::RowFormat::Table,
+                        EvalFormat::Json | EvalFormat::Jsonl => huiqi::batch::RowFormat::Jsonl,
                     };
                     let opts = huiqi::batch::BatchOptions { period, as_of: as_of_d };
                     return batch::run(&c, input, first, reader, batch::Run { format, opts, quiet, summary });
@@ -423,7 +423,7 @@ fn run(cli: Cli) -> Exit {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             for e in huiqi::population::population(count, seed, period) {
-                if writeln!(out, "{e}").is_err() {
+                if serde_json::to_writer(&mut out, &e).is_err() || out.write_all(b"\n").is_err() {
                     // a closed pipe (e.g. `| head`) ends the output quietly
                     return Exit::Success;
                 }
@@ -534,14 +534,14 @@ enum Facts1 {
     /// One enterprise: the whole text.
     One(String),
     /// A population: its kind, the rows already read, and the rest of the input.
-    Many(batch::Input, Vec<(usize, String)>, Box<dyn std::io::BufRead>),
+    Many(batch::Input, Vec<(usize, String)>, Box<dyn std::io::BufRead + Send>),
 }
 
 /// Opens `--facts` and decides: one enterprise, or a population (`.jsonl`, `.csv`, or more
 /// than one line that each hold a whole JSON object).
 fn open_facts(arg: &str) -> Result<Facts1, Exit> {
     use std::io::BufRead;
-    let mut reader: Box<dyn BufRead> = if arg == "-" {
+    let mut reader: Box<dyn BufRead + Send> = if arg == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
         let f = std::fs::File::open(arg).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;

@@ -26,6 +26,9 @@ use rust_decimal::Decimal;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delegate;
 
+/// A window: first and last day, each open when `None`.
+type Days = (Option<Date>, Option<Date>);
+
 /// Unknown is `Ok(None)`; a failure is `Err(Delegate)`.
 type R<T> = Result<Option<T>, Delegate>;
 
@@ -84,8 +87,9 @@ struct KClause {
 #[derive(Clone, Debug)]
 struct Body {
     dated: Option<D>,
-    in_force: Option<(Option<Date>, Option<Date>)>,
-    window: Option<((Option<Date>, Option<Date>), Option<D>)>,
+    in_force: Option<Days>,
+    /// The clause's window and the date it tests (the period when `None`).
+    window: Option<(Days, Option<D>)>,
     conds: Vec<B>,
     at_most: Option<(u32, Option<D>)>,
     caps: Vec<(CapScope, N)>,
@@ -194,12 +198,12 @@ enum B {
     FactCmpK(CmpOp, FactId, Box<KNum>),
     CmpD(CmpOp, Box<D>, Box<D>),
     CmpE(CmpOp, Box<En>, Box<En>),
-    CmpB(CmpOp, Box<B>, Box<B>),
+    CmpBool(CmpOp, Box<B>, Box<B>),
     CmpT(CmpOp, Box<T>, Box<T>),
     InN(Box<N>, Vec<Decimal>),
     InE(Box<En>, Vec<u32>),
     InD(Box<D>, Vec<Date>),
-    InB(Box<B>, Vec<bool>),
+    InBool(Box<B>, Vec<bool>),
     Within(Box<[D; 3]>),
     FirstTime(SeriesRef, CmpOp, Box<N>),
     Any(Box<Sel>, Option<Box<B>>),
@@ -366,7 +370,7 @@ impl Lower<'_> {
                 },
                 (Type::Date, Type::Date) => B::CmpD(*op, Box::new(self.d(a)?), Box::new(self.d(b)?)),
                 (Type::Enum(_), Type::Enum(_)) => B::CmpE(*op, Box::new(self.e(a)?), Box::new(self.e(b)?)),
-                (Type::Bool, Type::Bool) => B::CmpB(*op, Box::new(self.b(a)?), Box::new(self.b(b)?)),
+                (Type::Bool, Type::Bool) => B::CmpBool(*op, Box::new(self.b(a)?), Box::new(self.b(b)?)),
                 (Type::Text, Type::Text) => B::CmpT(*op, Box::new(self.t(a)?), Box::new(self.t(b)?)),
                 _ => return Err(No),
             },
@@ -389,7 +393,7 @@ impl Lower<'_> {
                         .map(|c| if let Const::Date(d) = c { Ok(*d) } else { Err(No) })
                         .collect::<C<_>>()?,
                 ),
-                Type::Bool => B::InB(
+                Type::Bool => B::InBool(
                     Box::new(self.b(x)?),
                     set.iter()
                         .map(|c| if let Const::Bool(b) = c { Ok(*b) } else { Err(No) })
@@ -687,11 +691,11 @@ struct Cx<'f> {
     item: Option<&'f Item>,
 }
 
-fn overlaps_year((start, end): (Option<Date>, Option<Date>), year: i32) -> bool {
+fn overlaps_year((start, end): Days, year: i32) -> bool {
     start.is_none_or(|s| s <= Date::year_end(year)) && end.is_none_or(|e| Date::year_start(year) <= e)
 }
 
-fn contains((start, end): (Option<Date>, Option<Date>), d: Date) -> bool {
+fn contains((start, end): Days, d: Date) -> bool {
     start.is_none_or(|s| s <= d) && end.is_none_or(|e| d <= e)
 }
 
@@ -1202,7 +1206,7 @@ impl<'f> Cx<'f> {
                 let y = self.e(b)?;
                 x.zip(y).map(|(x, y)| ord_holds(*op, x.cmp(&y)))
             }
-            B::CmpB(op, a, b) => {
+            B::CmpBool(op, a, b) => {
                 let x = self.b(a)?;
                 let y = self.b(b)?;
                 x.zip(y).map(|(x, y)| ord_holds(*op, x.cmp(&y)))
@@ -1215,7 +1219,7 @@ impl<'f> Cx<'f> {
             B::InN(x, set) => self.n(x)?.map(|v| set.contains(&v)),
             B::InE(x, set) => self.e(x)?.map(|v| set.contains(&v)),
             B::InD(x, set) => self.d(x)?.map(|v| set.contains(&v)),
-            B::InB(x, set) => self.b(x)?.map(|v| set.contains(&v)),
+            B::InBool(x, set) => self.b(x)?.map(|v| set.contains(&v)),
             B::Within(ds) => {
                 let [d, s, e] = &**ds;
                 let Some(d) = self.d(d)? else { return Ok(None) };

@@ -12,6 +12,7 @@ pub mod facts;
 pub mod kernel;
 pub mod ledger;
 pub mod simulate;
+pub mod stream;
 
 use crate::diag::Code;
 use crate::ir::*;

@@ -1,0 +1,399 @@
+//! Facts read straight from JSON text into slots, without building a `serde_json::Value`
+//! tree: the batch path, where parsing costs more than evaluating.
+//!
+//! Invariant: [`read_facts_text`] returns exactly the [`Facts`] that
+//! [`super::facts::parse_facts`] returns for the same text, or `None`; it never reports an
+//! error itself. Anything it does not take in its stride (an unknown or mistyped fact, a
+//! duplicate key, an odd `$period`) gives `None`, and the caller reads the text again the
+//! slow way, which names every problem with its JSON path. Numbers are read from their JSON
+//! text as exact decimals.
+
+use super::facts::{FactValue, Facts, Item, Series, Value};
+use crate::ir::{FactId, Num, Program, RecordDef, Type};
+use crate::value::{Date, Literal, as_year, parse_decimal, parse_literal};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+/// What a batch row says about itself besides its facts.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RowMeta {
+    /// `$id`, or `$name` when there is no `$id`; `None` when that is not a text.
+    pub enterprise: Option<String>,
+    /// `$period` when it is a whole year (a number or a text).
+    pub period: Option<i32>,
+}
+
+type Fast<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+
+/// The vocabulary indexed for reading: fact names, enumeration values and record fields
+/// hashed once per program. Build it once and share it across threads.
+#[derive(Clone, Debug)]
+pub struct FactsReader<'p> {
+    prog: &'p Program,
+    facts: Fast<&'p str, FactId>,
+    /// Per enumeration: value → index.
+    variants: Vec<Fast<&'p str, u32>>,
+    /// Per record: field name → index.
+    fields: Vec<Fast<&'p str, usize>>,
+}
+
+impl<'p> FactsReader<'p> {
+    pub fn new(prog: &'p Program) -> FactsReader<'p> {
+        let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        FactsReader {
+            prog,
+            facts: prog.facts.iter().enumerate().map(|(i, f)| (f.name.as_str(), index(i))).collect(),
+            variants: prog
+                .enums
+                .iter()
+                .map(|e| e.variants.iter().enumerate().map(|(i, v)| (v.as_str(), index(i))).collect())
+                .collect(),
+            fields: prog
+                .records
+                .iter()
+                .map(|r| r.fields.iter().enumerate().map(|(i, f)| (f.name.as_str(), i)).collect())
+                .collect(),
+        }
+    }
+
+    /// Reads one facts object; `None` when the slow reader must decide (see the module).
+    pub fn read(&self, text: &str) -> Option<(Facts, RowMeta)> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let out = FactsSeed { r: self }.deserialize(&mut de).ok()?;
+        de.end().ok()?;
+        Some(out)
+    }
+}
+
+/// Reads one facts object with a reader built for this call (see [`FactsReader`]).
+pub fn read_facts_text(prog: &Program, text: &str) -> Option<(Facts, RowMeta)> {
+    FactsReader::new(prog).read(text)
+}
+
+/// Which of a small set of keys were seen (up to 64; more gives up).
+#[derive(Default)]
+struct Seen(Vec<u64>);
+
+impl Seen {
+    fn with(n: usize) -> Seen {
+        Seen(vec![0; n.div_ceil(64)])
+    }
+    /// Marks `i`; `false` when it was already marked.
+    fn first(&mut self, i: usize) -> bool {
+        match self.0.get_mut(i / 64) {
+            Some(w) => {
+                let bit = 1u64 << (i % 64);
+                let fresh = *w & bit == 0;
+                *w |= bit;
+                fresh
+            }
+            None => false,
+        }
+    }
+}
+
+/// Gives up: the slow reader decides.
+fn bail<E: de::Error>() -> E {
+    E::custom("")
+}
+
+struct FactsSeed<'r, 'p> {
+    r: &'r FactsReader<'p>,
+}
+
+impl<'de> DeserializeSeed<'de> for FactsSeed<'_, '_> {
+    type Value = (Facts, RowMeta);
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FactsSeed<'_, '_> {
+    type Value = (Facts, RowMeta);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a facts object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let r = self.r;
+        let prog = r.prog;
+        let mut values: Vec<Option<FactValue>> = vec![None; prog.facts.len()];
+        let mut seen = Seen::with(prog.facts.len());
+        let (mut id, mut name, mut period): (
+            Option<Option<String>>,
+            Option<Option<String>>,
+            Option<&RawValue>,
+        ) = (None, None, None);
+        let mut meta_seen = [false; 3];
+        while let Some(key) = map.next_key_seed(Key)? {
+            if let Some(meta) = key.strip_prefix('$') {
+                let which = match meta {
+                    "id" => 0,
+                    "name" => 1,
+                    "period" => 2,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    }
+                };
+                let seen_before = meta_seen.get_mut(which).ok_or_else(bail)?;
+                if std::mem::replace(seen_before, true) {
+                    return Err(bail());
+                }
+                let raw: &RawValue = map.next_value()?;
+                match which {
+                    0 => id = Some(text_of(raw)),
+                    1 => name = Some(text_of(raw)),
+                    _ => period = Some(raw),
+                }
+                continue;
+            }
+            let fid = *r.facts.get(&*key).ok_or_else(bail)?;
+            if !seen.first(fid as usize) {
+                return Err(bail());
+            }
+            let ty = prog.facts.get(fid as usize).ok_or_else(bail)?.ty;
+            let v = map.next_value_seed(ValueSeed { r, ty })?;
+            if let Some(slot) = values.get_mut(fid as usize) {
+                *slot = v;
+            }
+        }
+        let enterprise = match id {
+            Some(x) => x,
+            None => name.flatten(),
+        };
+        let period = match period {
+            None => None,
+            Some(raw) => Some(period_of(raw).ok_or_else(bail)?),
+        };
+        Ok((Facts { values }, RowMeta { enterprise, period: period.flatten() }))
+    }
+}
+
+/// A text value's content, `None` for anything else.
+fn text_of(raw: &RawValue) -> Option<String> {
+    let t = raw.get();
+    if t.starts_with('"') { serde_json::from_str::<String>(t).ok() } else { None }
+}
+
+/// `$period` as `facts::default_period` reads it: `Some(None)` when it is not a whole year
+/// written as such; `None` (ask the slow reader) for a number form it may read otherwise.
+fn period_of(raw: &RawValue) -> Option<Option<i32>> {
+    let t = raw.get();
+    match t.as_bytes().first() {
+        Some(b'"') => Some(serde_json::from_str::<String>(t).ok().and_then(|s| s.parse::<i32>().ok())),
+        Some(b'-' | b'0'..=b'9') => t.parse::<i32>().ok().map(Some),
+        _ => Some(None),
+    }
+}
+
+/// A map key, borrowed from the text when it has no escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+}
+
+/// A value of a declared type; `None` for `null` (an absent fact).
+struct ValueSeed<'r, 'p> {
+    r: &'r FactsReader<'p>,
+    ty: Type,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
+    type Value = Option<FactValue>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        match self.ty {
+            Type::Series(n) => d.deserialize_any(SeriesVisitor { n }),
+            Type::List(rec) => {
+                let def = self.r.prog.records.get(rec as usize).ok_or_else(bail)?;
+                let fields = self.r.fields.get(rec as usize).ok_or_else(bail)?;
+                d.deserialize_any(ListVisitor { r: self.r, rec: def, fields })
+            }
+            ty => {
+                let raw: &RawValue = de::Deserialize::deserialize(d)?;
+                scalar(self.r, ty, raw.get()).map(|v| v.map(FactValue::Scalar))
+            }
+        }
+    }
+}
+
+/// A JSON string's content, borrowed when it has no escapes.
+fn string_of(t: &str) -> Option<Cow<'_, str>> {
+    let inner = t.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\\') {
+        serde_json::from_str::<String>(t).ok().map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(inner))
+    }
+}
+
+/// A scalar from its JSON text, as `facts::read_scalar` reads it; `Ok(None)` for `null`.
+fn scalar<E: de::Error>(r: &FactsReader<'_>, ty: Type, t: &str) -> Result<Option<Value>, E> {
+    if t == "null" {
+        return Ok(None);
+    }
+    let is_number = matches!(t.as_bytes().first(), Some(b'-' | b'0'..=b'9'));
+    let v = match ty {
+        Type::Num(n) => Value::Num(num(n, t)?),
+        Type::Bool => match t {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => return Err(bail()),
+        },
+        Type::Date => Value::Date(string_of(t).ok_or_else(bail)?.parse::<Date>().map_err(|_| bail())?),
+        Type::Year => {
+            let d = if is_number { parse_decimal(t) } else { parse_decimal(&string_of(t).ok_or_else(bail)?) };
+            Value::Num(rust_decimal::Decimal::from(d.ok().and_then(as_year).ok_or_else(bail)?))
+        }
+        Type::Text => Value::Text(Arc::from(&*string_of(t).ok_or_else(bail)?)),
+        Type::Enum(e) => {
+            let s = string_of(t).ok_or_else(bail)?;
+            Value::Enum(*r.variants.get(e as usize).and_then(|m| m.get(&*s)).ok_or_else(bail)?)
+        }
+        Type::Series(_) | Type::List(_) | Type::Record(_) => return Err(bail()),
+    };
+    Ok(Some(v))
+}
+
+/// A number of a kind from its JSON text (not `null`), as `facts::read_scalar` reads it.
+fn num<E: de::Error>(n: Num, t: &str) -> Result<rust_decimal::Decimal, E> {
+    let parsed = if matches!(t.as_bytes().first(), Some(b'-' | b'0'..=b'9')) {
+        parse_decimal(t).map(Literal::Number)
+    } else {
+        parse_literal(&string_of(t).ok_or_else(bail)?)
+    };
+    match (n, parsed) {
+        (Num::Money, Ok(Literal::Money(d) | Literal::Number(d))) => Ok(d),
+        (Num::Rate, Ok(Literal::Rate(d) | Literal::Number(d))) => Ok(d),
+        (Num::Number, Ok(Literal::Number(d))) => Ok(d),
+        (Num::Integer, Ok(Literal::Number(d))) if d.fract().is_zero() => Ok(d),
+        _ => Err(bail()),
+    }
+}
+
+struct SeriesVisitor {
+    n: Num,
+}
+
+impl<'de> Visitor<'de> for SeriesVisitor {
+    type Value = Option<FactValue>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a yearly series")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut s: Vec<(i32, rust_decimal::Decimal)> = Vec::with_capacity(map.size_hint().unwrap_or(4));
+        // years 1900–2200, one bit each
+        let mut years = [0u64; 5];
+        let mut sorted = true;
+        while let Some(key) = map.next_key_seed(Key)? {
+            let year = key.parse::<i32>().ok().filter(|y| (1900..=2200).contains(y)).ok_or_else(bail)?;
+            let off = usize::try_from(year - 1900).map_err(|_| bail())?;
+            let word = years.get_mut(off / 64).ok_or_else(bail)?;
+            if *word & (1 << (off % 64)) != 0 {
+                return Err(bail());
+            }
+            *word |= 1 << (off % 64);
+            let raw: &RawValue = map.next_value()?;
+            let t = raw.get();
+            if t != "null" {
+                sorted &= s.last().is_none_or(|(y, _)| *y < year);
+                s.push((year, num(self.n, t)?));
+            }
+        }
+        if !sorted {
+            s.sort_by_key(|(y, _)| *y);
+        }
+        Ok(Some(FactValue::Series(Series(s))))
+    }
+}
+
+struct ListVisitor<'r, 'p> {
+    r: &'r FactsReader<'p>,
+    rec: &'p RecordDef,
+    fields: &'r Fast<&'p str, usize>,
+}
+
+impl<'de> Visitor<'de> for ListVisitor<'_, '_> {
+    type Value = Option<FactValue>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(2));
+        while let Some(item) =
+            seq.next_element_seed(ItemSeed { r: self.r, rec: self.rec, fields: self.fields })?
+        {
+            out.push(item);
+        }
+        Ok(Some(FactValue::List(out)))
+    }
+}
+
+struct ItemSeed<'r, 'p> {
+    r: &'r FactsReader<'p>,
+    rec: &'p RecordDef,
+    fields: &'r Fast<&'p str, usize>,
+}
+
+impl<'de> DeserializeSeed<'de> for ItemSeed<'_, '_> {
+    type Value = Item;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
+    type Value = Item;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a record")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields: Vec<Option<FactValue>> = vec![None; self.rec.fields.len()];
+        let mut seen = 0u64;
+        while let Some(key) = map.next_key_seed(Key)? {
+            if key.starts_with('$') {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let fi = *self.fields.get(&*key).ok_or_else(bail)?;
+            let bit = 1u64.checked_shl(u32::try_from(fi).map_err(|_| bail())?).ok_or_else(bail)?;
+            if seen & bit != 0 {
+                return Err(bail());
+            }
+            seen |= bit;
+            let ty = self.rec.fields.get(fi).ok_or_else(bail)?.ty;
+            let v = map.next_value_seed(ValueSeed { r: self.r, ty })?;
+            if let Some(slot) = fields.get_mut(fi) {
+                *slot = v;
+            }
+        }
+        Ok(Item { fields })
+    }
+}

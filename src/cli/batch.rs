@@ -11,7 +11,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::mpsc::sync_channel;
 
 /// Rows evaluated together (in parallel) before they are written.
-const CHUNK: usize = 4096;
+const CHUNK: usize = 1024;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Input {

@@ -281,7 +281,12 @@ fn num<E: de::Error>(n: Num, t: &str) -> Result<rust_decimal::Decimal, E> {
     let parsed = if matches!(t.as_bytes().first(), Some(b'-' | b'0'..=b'9')) {
         parse_decimal(t).map(Literal::Number)
     } else {
-        parse_literal(&string_of(t).ok_or_else(bail)?)
+        let s = string_of(t).ok_or_else(bail)?;
+        match plain_decimal(&s) {
+            // `"17945016.52"`, the common case: what `parse_literal` makes of it, directly
+            Some(d) => Ok(Literal::Number(d)),
+            None => parse_literal(&s),
+        }
     };
     match (n, parsed) {
         (Num::Money, Ok(Literal::Money(d) | Literal::Number(d))) => Ok(d),
@@ -290,6 +295,16 @@ fn num<E: de::Error>(n: Num, t: &str) -> Result<rust_decimal::Decimal, E> {
         (Num::Integer, Ok(Literal::Number(d))) if d.fract().is_zero() => Ok(d),
         _ => Err(bail()),
     }
+}
+
+/// A decimal written plainly (an optional `-`, digits, at most one `.`): no unit, no
+/// exponent, no spaces.
+fn plain_decimal(s: &str) -> Option<rust_decimal::Decimal> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let plain = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.bytes().filter(|b| *b == b'.').count() <= 1;
+    if plain { rust_decimal::Decimal::from_str_exact(s).ok() } else { None }
 }
 
 struct SeriesVisitor {

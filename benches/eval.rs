@@ -5,6 +5,7 @@
 
 use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
 use huiqi::batch::{Batch, BatchOptions, RowFormat};
+use huiqi::eval::kernel::{Kernel, Verdicts};
 use huiqi::eval::{EvalOptions, Ledger, evaluate, facts::read_facts};
 use huiqi::reference::{Interpreter, by_full_evaluator, by_hand, facts, generate, program};
 
@@ -60,6 +61,18 @@ fn seed_policies(c: &mut Criterion) {
                 .sum::<rust_decimal::Decimal>()
         })
     });
+    let kernel = Kernel::new(prog);
+    let mut v = Verdicts::default();
+    g.bench_function("1k enterprises × evaluated clauses, lean path", |b| {
+        b.iter(|| {
+            pop.iter()
+                .map(|f| {
+                    kernel.evaluate(prog, black_box(f), 2024, None, &mut v).unwrap();
+                    v.total()
+                })
+                .sum::<rust_decimal::Decimal>()
+        })
+    });
     g.finish();
 }
 
@@ -80,5 +93,34 @@ fn batch(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, compile, reference, seed_policies, batch);
+/// The product end to end: `huiqi eval` over a 1M-row JSON-lines file (made once under
+/// `target/`), both cores, to the budget table.
+fn end_to_end(c: &mut Criterion) {
+    let bin = env!("CARGO_BIN_EXE_huiqi");
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("population-1m-seed7.jsonl");
+    if !file.exists() {
+        let out = std::fs::File::create(&file).unwrap();
+        let ok = std::process::Command::new(bin)
+            .args(["gen-population", "--count", "1000000", "--seed", "7"])
+            .stdout(out)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let mut g = c.benchmark_group("end-to-end huiqi eval");
+    g.sample_size(10).throughput(Throughput::Elements(1_000_000));
+    g.bench_function("1M-row JSON lines → budget table", |b| {
+        b.iter(|| {
+            let o = std::process::Command::new(bin)
+                .args(["eval", "--facts", file.to_str().unwrap(), "--format", "table", "--quiet"])
+                .output()
+                .unwrap();
+            assert!(o.status.success());
+            o.stdout.len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, compile, reference, seed_policies, batch, end_to_end);
 criterion_main!(benches);

@@ -21,4 +21,11 @@ fn the_readme_library_example_runs() {
     assert!(new_entries.iter().any(|e| &*e.clause == "5" && e.key.as_deref() == Some("1亿")));
     let json = huiqi::report::eval_report(program, &outcome, None, huiqi::eval::Lang::En);
     assert_eq!(json.schema_version, 1);
+
+    // the lean path: the same total as `evaluate`
+    use huiqi::eval::kernel::{Kernel, Verdicts};
+    let kernel = Kernel::new(program);
+    let mut verdicts = Verdicts::default();
+    kernel.evaluate(program, &facts, 2024, None, &mut verdicts).unwrap();
+    assert_eq!(verdicts.total(), outcome.total());
 }

@@ -13,7 +13,7 @@ use crate::diag::Code;
 use crate::eval::facts::{Facts, default_period, read_facts};
 use crate::eval::kernel::{Delegate, Kernel, Verdict, Verdicts};
 use crate::eval::stream::FactsReader;
-use crate::eval::{EvalOptions, Ledger, Status, evaluate, evaluate_clause};
+use crate::eval::{EvalOptions, Ledger, Status, cash_total, evaluate, evaluate_clause};
 use crate::ir::{ClauseId, Program};
 use crate::value::{Date, fmt_yuan};
 use rayon::prelude::*;
@@ -225,11 +225,7 @@ impl<'p> Batch<'p> {
                 missing,
             });
         }
-        let total = verdicts
-            .iter()
-            .filter(|v| v.status == Status::Granted && v.benefit)
-            .filter_map(|v| v.amount)
-            .fold(Decimal::ZERO, |a, b| a.checked_add(b).unwrap_or(a));
+        let total = cash_total(verdicts.iter().map(|v| (v.status, v.benefit, v.amount)));
         row.total = Some(fmt_yuan(total));
         self.done(row, Some(verdicts))
     }

@@ -15,7 +15,7 @@
 //! the stacking pass runs only when the program has exclusions or groups.
 
 use super::facts::{FactValue, Facts, Item, Series, Value};
-use super::{EvalOptions, Ledger, Status, cmp_num, evaluate_clause, round};
+use super::{EvalOptions, Ledger, Status, cash_total, cmp_num, evaluate_clause, ord_holds, round};
 use crate::ir::*;
 use crate::syntax::ast::{CapScope, ClauseKind, CmpOp, PayRule, Rounding};
 use crate::value::{Date, as_year};
@@ -56,11 +56,7 @@ pub struct Verdicts {
 impl Verdicts {
     /// Cash granted: the granted amounts of `benefit` clauses, as [`super::Outcome::total`].
     pub fn total(&self) -> Decimal {
-        self.items
-            .iter()
-            .filter(|v| v.status == Status::Granted && v.benefit)
-            .filter_map(|v| v.amount)
-            .fold(Decimal::ZERO, |a, b| a.checked_add(b).unwrap_or(a))
+        cash_total(self.items.iter().map(|v| (v.status, v.benefit, v.amount)))
     }
 }
 
@@ -699,19 +695,6 @@ fn contains((start, end): Days, d: Date) -> bool {
     start.is_none_or(|s| s <= d) && end.is_none_or(|e| d <= e)
 }
 
-#[inline(always)]
-fn ord_holds(op: CmpOp, ord: std::cmp::Ordering) -> bool {
-    use std::cmp::Ordering::*;
-    match op {
-        CmpOp::Ge => ord != Less,
-        CmpOp::Gt => ord == Greater,
-        CmpOp::Le => ord != Greater,
-        CmpOp::Lt => ord == Less,
-        CmpOp::Eq => ord == Equal,
-        CmpOp::Ne => ord != Equal,
-    }
-}
-
 /// The outcome of one clause: status and amount.
 type Out = (Status, Option<Decimal>);
 
@@ -1099,23 +1082,8 @@ impl<'f> Cx<'f> {
                 };
                 Some(r.ok_or(Delegate)?)
             }
-            N::Min(xs) | N::Max(xs) => {
-                let is_min = matches!(e, N::Min(_));
-                let mut best: Option<Decimal> = None;
-                let mut unknown = false;
-                for x in xs {
-                    match self.n(x)? {
-                        Some(v) => {
-                            best = Some(match best {
-                                Some(b) if !(if is_min { v < b } else { v > b }) => b,
-                                _ => v,
-                            })
-                        }
-                        None => unknown = true,
-                    }
-                }
-                if unknown { None } else { best }
-            }
+            N::Min(xs) => self.extreme(xs, true, Self::n)?,
+            N::Max(xs) => self.extreme(xs, false, Self::n)?,
             N::Abs(x) => self.n(x)?.map(|d| d.abs()),
             N::Year(x) => self.d(x)?.map(|d| Decimal::from(d.year)),
             N::Increase(s) => {
@@ -1280,23 +1248,8 @@ impl<'f> Cx<'f> {
                 _ => None,
             },
             D::AsOf => Some(self.as_of),
-            D::Min(xs) | D::Max(xs) => {
-                let is_min = matches!(e, D::Min(_));
-                let mut best: Option<Date> = None;
-                let mut unknown = false;
-                for x in xs {
-                    match self.d(x)? {
-                        Some(v) => {
-                            best = Some(match best {
-                                Some(b) if !(if is_min { v < b } else { v > b }) => b,
-                                _ => v,
-                            })
-                        }
-                        None => unknown = true,
-                    }
-                }
-                if unknown { None } else { best }
-            }
+            D::Min(xs) => self.extreme(xs, true, Self::d)?,
+            D::Max(xs) => self.extreme(xs, false, Self::d)?,
             D::If(c, a, b) => match self.b(c)? {
                 Some(true) => self.d(a)?,
                 Some(false) => self.d(b)?,
@@ -1340,6 +1293,30 @@ impl<'f> Cx<'f> {
                 None => None,
             },
         })
+    }
+
+    /// `min` or `max` over every argument (all evaluated, in order): unknown when any is; of
+    /// equals, the first.
+    fn extreme<E, V: PartialOrd + Copy>(
+        &mut self,
+        xs: &[E],
+        is_min: bool,
+        eval: fn(&mut Self, &E) -> R<V>,
+    ) -> R<V> {
+        let mut best: Option<V> = None;
+        let mut unknown = false;
+        for x in xs {
+            match eval(self, x)? {
+                Some(v) => {
+                    best = Some(match best {
+                        Some(b) if !(if is_min { v < b } else { v > b }) => b,
+                        _ => v,
+                    })
+                }
+                None => unknown = true,
+            }
+        }
+        Ok(if unknown { None } else { best })
     }
 
     fn x(&mut self, e: &X) -> Result<(), Delegate> {

@@ -132,17 +132,22 @@ pub struct Outcome {
 impl Outcome {
     /// The sum of granted amounts.
     pub fn total(&self) -> Decimal {
-        self.results
-            .iter()
-            .filter(|r| r.status == Status::Granted && r.benefit)
-            .filter_map(|r| r.amount)
-            .fold(Decimal::ZERO, |a, b| a.checked_add(b).unwrap_or(a))
+        cash_total(self.results.iter().map(|r| (r.status, r.benefit, r.amount)))
     }
 
     /// The ledger entries this evaluation adds.
     pub fn new_entries(&self) -> impl Iterator<Item = &LedgerEntry> {
         self.results.iter().flat_map(|r| r.entries.iter())
     }
+}
+
+/// Cash granted: the granted amounts of `benefit` clauses (a tax relief or a ceiling is not
+/// cash), from `(status, benefit, amount)` per clause.
+pub fn cash_total(items: impl Iterator<Item = (Status, bool, Option<Decimal>)>) -> Decimal {
+    items
+        .filter(|(status, benefit, _)| *status == Status::Granted && *benefit)
+        .filter_map(|(_, _, amount)| amount)
+        .fold(Decimal::ZERO, |a, b| a.checked_add(b).unwrap_or(a))
 }
 
 /// An evaluation failure inside an expression.
@@ -1521,6 +1526,12 @@ fn cmp_values(op: CmpOp, a: &Value, b: &Value) -> bool {
         (Value::Text(x), Value::Text(y)) => x.cmp(y),
         _ => return op == CmpOp::Ne,
     };
+    ord_holds(op, ord)
+}
+
+/// Whether an ordering satisfies a comparison.
+#[inline(always)]
+pub(crate) fn ord_holds(op: CmpOp, ord: std::cmp::Ordering) -> bool {
     use std::cmp::Ordering::*;
     match op {
         CmpOp::Ge => ord != Less,

@@ -1,4 +1,10 @@
-#![allow(clippy::expect_used, clippy::unwrap_used, reason = "a benchmark fails loudly on broken inputs")]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a benchmark fails loudly on broken inputs"
+)]
 //! `cargo bench`: compile time of policies/, the reference workload by the interpreter and by
 //! hand over the same 100k enterprises, the full seed rule set per enterprise, and end-to-end
 //! batch evaluation of JSON lines. Figures and their reading are in docs/performance.md.
@@ -14,6 +20,51 @@ fn compile(c: &mut Criterion) {
     c.bench_function("compile policies/", |b| {
         b.iter(|| huiqi::compile(black_box(&input)).map(|c| c.program.clauses.len()).unwrap_or(0))
     });
+}
+
+/// `n` documents: the seed documents copied with their keys renamed (`E23` → `E23v7`, and so
+/// every reference to them), over the one shared vocabulary (the definitions and parameters
+/// written before a document are kept in its first copy only), quotes verified.
+fn generated_documents(n: usize) -> huiqi::Input {
+    let base = huiqi::load::load(&["policies".into()]).unwrap();
+    let keys = ["E23", "K22", "T13", "S22", "A24"];
+    let (vocab, docs): (Vec<_>, Vec<_>) = base
+        .rule_files
+        .iter()
+        .filter(|(name, _)| !name.contains(".tests."))
+        .partition(|(name, _)| name.contains("vocabulary"));
+    let mut files: Vec<(String, String)> = vocab.into_iter().cloned().collect();
+    for i in 0..n {
+        let (name, text) = docs[i % docs.len()];
+        let copy = i / docs.len();
+        // the declarations before the document (definitions, parameters) are global: once
+        let body = match text.find("\npolicy ") {
+            Some(at) if copy > 0 => text.get(at + 1..).unwrap().to_string(),
+            _ => text.clone(),
+        };
+        let renamed = keys.iter().fold(body, |t, k| t.replace(k, &format!("{k}v{copy}")));
+        files.push((format!("generated/{copy}/{name}"), renamed));
+    }
+    huiqi::Input { rule_files: files, source_texts: base.source_texts }
+}
+
+fn compile_many(c: &mut Criterion) {
+    let mut g = c.benchmark_group("compile generated documents");
+    g.sample_size(10);
+    for n in [100, 1000] {
+        let input = generated_documents(n);
+        if let Err(f) = huiqi::compile(&input) {
+            panic!(
+                "{n} generated documents: {}",
+                huiqi::diag::render::render_short(&f.diagnostics[..3.min(f.diagnostics.len())], &f.sources)
+            );
+        }
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("{n} documents"), |b| {
+            b.iter(|| huiqi::compile(black_box(&input)).map(|c| c.program.clauses.len()).unwrap_or(0))
+        });
+    }
+    g.finish();
 }
 
 fn reference(c: &mut Criterion) {
@@ -122,5 +173,5 @@ fn end_to_end(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, compile, reference, seed_policies, batch, end_to_end);
+criterion_group!(benches, compile, compile_many, reference, seed_policies, batch, end_to_end);
 criterion_main!(benches);

@@ -230,63 +230,98 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
                 let fields = self.r.fields.get(rec as usize).ok_or_else(bail)?;
                 d.deserialize_any(ListVisitor { r: self.r, rec: def, fields })
             }
-            ty => {
-                let raw: &RawValue = de::Deserialize::deserialize(d)?;
-                scalar(self.r, ty, raw.get()).map(|v| v.map(FactValue::Scalar))
-            }
+            ty => scalar(self.r, ty, TokSeed.deserialize(d)?).map(|v| v.map(FactValue::Scalar)),
         }
     }
 }
 
-/// A JSON string's content, borrowed when it has no escapes.
-fn string_of(t: &str) -> Option<Cow<'_, str>> {
-    let inner = t.strip_prefix('"')?.strip_suffix('"')?;
-    if inner.contains('\\') {
-        serde_json::from_str::<String>(t).ok().map(Cow::Owned)
-    } else {
-        Some(Cow::Borrowed(inner))
+/// A scalar JSON value as the parser hands it over: a string (borrowed when it has no
+/// escapes), a number's text (serde_json's `arbitrary_precision` keeps it), a boolean, `null`.
+enum Tok<'a> {
+    Str(Cow<'a, str>),
+    Num(String),
+    Bool(bool),
+    Null,
+}
+
+/// Takes one scalar value; anything structured gives up.
+struct TokSeed;
+
+impl<'de> DeserializeSeed<'de> for TokSeed {
+    type Value = Tok<'de>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-/// A scalar from its JSON text, as `facts::read_scalar` reads it; `Ok(None)` for `null`.
-fn scalar<E: de::Error>(r: &FactsReader<'_>, ty: Type, t: &str) -> Result<Option<Value>, E> {
-    if t == "null" {
-        return Ok(None);
+impl<'de> Visitor<'de> for TokSeed {
+    type Value = Tok<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a scalar")
     }
-    let is_number = matches!(t.as_bytes().first(), Some(b'-' | b'0'..=b'9'));
-    let v = match ty {
-        Type::Num(n) => Value::Num(num(n, t)?),
-        Type::Bool => match t {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => return Err(bail()),
-        },
-        Type::Date => Value::Date(string_of(t).ok_or_else(bail)?.parse::<Date>().map_err(|_| bail())?),
-        Type::Year => {
-            let d = if is_number { parse_decimal(t) } else { parse_decimal(&string_of(t).ok_or_else(bail)?) };
-            Value::Num(rust_decimal::Decimal::from(d.ok().and_then(as_year).ok_or_else(bail)?))
-        }
-        Type::Text => Value::Text(Arc::from(&*string_of(t).ok_or_else(bail)?)),
-        Type::Enum(e) => {
-            let s = string_of(t).ok_or_else(bail)?;
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Tok::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Tok::Str(Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Tok::Str(Cow::Owned(v)))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Tok::Bool(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Tok::Null)
+    }
+    /// An integer: serde_json hands whole numbers that fit 64 bits over as such (the tree
+    /// reader writes them back the same way).
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Tok::Num(v.to_string()))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Tok::Num(v.to_string()))
+    }
+    /// Any other number arrives, under `arbitrary_precision`, as a one-entry map; `Number`
+    /// reads it and keeps its text exactly as written.
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let n: serde_json::Number = de::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Tok::Num(n.as_str().to_string()))
+    }
+}
+
+/// A scalar, as `facts::read_scalar` reads it; `Ok(None)` for `null`.
+fn scalar<E: de::Error>(r: &FactsReader<'_>, ty: Type, t: Tok<'_>) -> Result<Option<Value>, E> {
+    let v = match (ty, t) {
+        (_, Tok::Null) => return Ok(None),
+        (Type::Num(n), t) => Value::Num(num(n, t)?),
+        (Type::Bool, Tok::Bool(b)) => Value::Bool(b),
+        (Type::Date, Tok::Str(s)) => Value::Date(s.parse::<Date>().map_err(|_| bail())?),
+        (Type::Year, Tok::Num(t)) => Value::Num(year(&t)?),
+        (Type::Year, Tok::Str(s)) => Value::Num(year(&s)?),
+        (Type::Text, Tok::Str(s)) => Value::Text(Arc::from(&*s)),
+        (Type::Enum(e), Tok::Str(s)) => {
             Value::Enum(*r.variants.get(e as usize).and_then(|m| m.get(&*s)).ok_or_else(bail)?)
         }
-        Type::Series(_) | Type::List(_) | Type::Record(_) => return Err(bail()),
+        _ => return Err(bail()),
     };
     Ok(Some(v))
 }
 
-/// A number of a kind from its JSON text (not `null`), as `facts::read_scalar` reads it.
-fn num<E: de::Error>(n: Num, t: &str) -> Result<rust_decimal::Decimal, E> {
-    let parsed = if matches!(t.as_bytes().first(), Some(b'-' | b'0'..=b'9')) {
-        parse_decimal(t).map(Literal::Number)
-    } else {
-        let s = string_of(t).ok_or_else(bail)?;
-        match plain_decimal(&s) {
+fn year<E: de::Error>(t: &str) -> Result<rust_decimal::Decimal, E> {
+    parse_decimal(t).ok().and_then(as_year).map(rust_decimal::Decimal::from).ok_or_else(bail)
+}
+
+/// A number of a kind (not `null`), as `facts::read_scalar` reads it.
+fn num<E: de::Error>(n: Num, t: Tok<'_>) -> Result<rust_decimal::Decimal, E> {
+    let parsed = match t {
+        Tok::Num(t) => parse_decimal(&t).map(Literal::Number),
+        Tok::Str(s) => match plain_decimal(&s) {
             // `"17945016.52"`, the common case: what `parse_literal` makes of it, directly
             Some(d) => Ok(Literal::Number(d)),
             None => parse_literal(&s),
-        }
+        },
+        Tok::Bool(_) | Tok::Null => return Err(bail()),
     };
     match (n, parsed) {
         (Num::Money, Ok(Literal::Money(d) | Literal::Number(d))) => Ok(d),
@@ -332,11 +367,12 @@ impl<'de> Visitor<'de> for SeriesVisitor {
                 return Err(bail());
             }
             *word |= 1 << (off % 64);
-            let raw: &RawValue = map.next_value()?;
-            let t = raw.get();
-            if t != "null" {
-                sorted &= s.last().is_none_or(|(y, _)| *y < year);
-                s.push((year, num(self.n, t)?));
+            match map.next_value_seed(TokSeed)? {
+                Tok::Null => {}
+                t => {
+                    sorted &= s.last().is_none_or(|(y, _)| *y < year);
+                    s.push((year, num(self.n, t)?));
+                }
             }
         }
         if !sorted {

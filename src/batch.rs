@@ -25,7 +25,7 @@ pub const BATCH_SCHEMA_VERSION: u32 = 1;
 
 /// One output row (`--format jsonl`).
 #[derive(Serialize, Debug, Clone)]
-pub struct BatchRow {
+pub struct BatchRow<'p> {
     pub schema_version: u32,
     /// The input line (1-based; for CSV, the line of the record).
     pub line: usize,
@@ -36,15 +36,17 @@ pub struct BatchRow {
     pub total: Option<String>,
     /// The clauses that grant, are discretionary, exhausted or undetermined (ineligible and
     /// not-in-force clauses are left out to keep rows small).
-    pub results: Vec<RowResult>,
+    pub results: Vec<RowResult<'p>>,
     /// Why the row failed, if it did: facts errors with their JSON paths, or clause errors.
     pub errors: Vec<RowError>,
 }
 
 #[derive(Serialize, Debug, Clone)]
-pub struct RowResult {
-    pub policy: std::sync::Arc<str>,
-    pub clause: std::sync::Arc<str>,
+pub struct RowResult<'p> {
+    /// Borrowed from the program: no allocation, and no reference count shared by the
+    /// workers.
+    pub policy: &'p str,
+    pub clause: &'p str,
     pub status: Status,
     pub amount: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -60,8 +62,8 @@ pub struct RowError {
 }
 
 /// One row's evaluation: the report row, its output line, and for the summary the verdicts.
-pub struct Evaluated {
-    pub row: BatchRow,
+pub struct Evaluated<'p> {
+    pub row: BatchRow<'p>,
     /// Every evaluated clause's status and amount (`None` when the row failed before
     /// evaluation).
     pub verdicts: Option<Vec<Verdict>>,
@@ -105,7 +107,7 @@ impl<'p> Batch<'p> {
 
     /// Parses and evaluates JSON-lines rows on every core (a row that could not be read as
     /// text carries why); the result is in input order.
-    pub fn json_lines(&self, rows: Vec<(usize, Result<String, String>)>) -> Vec<Evaluated> {
+    pub fn json_lines(&self, rows: Vec<(usize, Result<String, String>)>) -> Vec<Evaluated<'p>> {
         rows.into_par_iter()
             .map(|(line, text)| match text {
                 Ok(t) => self.json_line(line, &t),
@@ -115,13 +117,13 @@ impl<'p> Batch<'p> {
     }
 
     /// Evaluates rows already read into JSON (CSV records) on every core, in input order.
-    pub fn values(&self, rows: Vec<(usize, Result<Value, String>)>) -> Vec<Evaluated> {
+    pub fn values(&self, rows: Vec<(usize, Result<Value, String>)>) -> Vec<Evaluated<'p>> {
         rows.into_par_iter().map(|(line, input)| self.value(line, input)).collect()
     }
 
     /// One JSON-lines row: read straight into facts when it is clean, else through a JSON
     /// tree, which names every problem.
-    pub fn json_line(&self, line: usize, text: &str) -> Evaluated {
+    pub fn json_line(&self, line: usize, text: &str) -> Evaluated<'p> {
         match self.reader.read(text) {
             Some((facts, meta)) => {
                 let mut row = new_row(line);
@@ -134,7 +136,7 @@ impl<'p> Batch<'p> {
     }
 
     /// One row as a JSON value (or the error text of a row that is not one).
-    pub fn value(&self, line: usize, input: Result<Value, String>) -> Evaluated {
+    pub fn value(&self, line: usize, input: Result<Value, String>) -> Evaluated<'p> {
         let mut row = new_row(line);
         let json = match input {
             Ok(v) => v,
@@ -168,7 +170,7 @@ impl<'p> Batch<'p> {
     /// Evaluates valid facts: on the lean path, or with the full evaluator when a clause
     /// fails arithmetically (it names the failure); undetermined clauses get their missing
     /// facts from the full evaluator.
-    fn facts(&self, mut row: BatchRow, facts: &Facts, period: Option<i32>) -> Evaluated {
+    fn facts(&self, mut row: BatchRow<'p>, facts: &Facts, period: Option<i32>) -> Evaluated<'p> {
         let Some(period) = period else {
             row.errors.push(RowError {
                 code: Code::FactType.id(),
@@ -218,8 +220,8 @@ impl<'p> Batch<'p> {
                 _ => Vec::new(),
             };
             row.results.push(RowResult {
-                policy: c.ledger_names.0.clone(),
-                clause: c.ledger_names.1.clone(),
+                policy: &c.ledger_names.0,
+                clause: &c.ledger_names.1,
                 status: r.status,
                 amount: r.amount.map(fmt_yuan),
                 missing,
@@ -230,7 +232,7 @@ impl<'p> Batch<'p> {
         self.done(row, Some(verdicts))
     }
 
-    fn done(&self, row: BatchRow, verdicts: Option<Vec<Verdict>>) -> Evaluated {
+    fn done(&self, row: BatchRow<'p>, verdicts: Option<Vec<Verdict>>) -> Evaluated<'p> {
         let mut e = Evaluated { row, verdicts, text: String::new() };
         e.text = match self.format {
             RowFormat::Jsonl => serde_json::to_string(&e.row).unwrap_or_default(),
@@ -253,7 +255,7 @@ impl<'p> Batch<'p> {
         h.join(",")
     }
 
-    fn csv_line(&self, e: &Evaluated) -> String {
+    fn csv_line(&self, e: &Evaluated<'_>) -> String {
         let r = &e.row;
         let mut f = vec![
             r.line.to_string(),
@@ -280,7 +282,7 @@ fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
-fn new_row(line: usize) -> BatchRow {
+fn new_row<'p>(line: usize) -> BatchRow<'p> {
     BatchRow {
         schema_version: BATCH_SCHEMA_VERSION,
         line,
@@ -402,7 +404,7 @@ impl Summary {
         Summary { rows: 0, failed: 0, per_clause: vec![ClauseSummary::default(); prog.clauses.len()] }
     }
 
-    pub fn add(&mut self, e: &Evaluated) {
+    pub fn add(&mut self, e: &Evaluated<'_>) {
         self.rows += 1;
         if !e.row.errors.is_empty() {
             self.failed += 1;

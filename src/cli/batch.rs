@@ -55,7 +55,7 @@ pub fn run(c: &Compiled, input: Input, first: Vec<(usize, String)>, reader: Read
     {
         write_err = Some(e);
     }
-    let mut emit = |done: Vec<Evaluated>, out: &mut dyn Write| -> std::io::Result<()> {
+    let mut emit = |done: Vec<Evaluated<'_>>, out: &mut dyn Write| -> std::io::Result<()> {
         for e in &done {
             summary.add(e);
             if let Some(first) = e.row.errors.first() {
@@ -171,7 +171,7 @@ fn read_json_lines(
 fn csv_rows(
     batch: &Batch<'_>,
     reader: Reader,
-    emit: &mut dyn FnMut(Vec<Evaluated>) -> std::io::Result<()>,
+    emit: &mut dyn FnMut(Vec<Evaluated<'_>>) -> std::io::Result<()>,
 ) -> Result<(), String> {
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(reader);
     let header: Vec<String> = rdr

@@ -1,6 +1,6 @@
-//! `huiqi eval` over a population: a reader thread cuts the input into chunks while the
-//! library's batch evaluation works on the previous one on every core; rows are written in
-//! input order, with a progress bar on a terminal, then the summary and the failures.
+//! `huiqi eval` over a population: a reader thread cuts the input into chunks, the library's
+//! batch evaluation works on each chunk on every core, and a writer thread writes the rows in
+//! input order, with a progress bar on a terminal; then the summary and the failures.
 
 use super::Exit;
 use huiqi::Compiled;
@@ -32,7 +32,25 @@ type Reader = Box<dyn BufRead + Send>;
 /// A chunk of JSON lines: line number and text, or why the line is not text.
 type Rows = Vec<(usize, Result<String, String>)>;
 
+/// A chunk of input rows, as the reader thread hands them over.
+enum Chunk {
+    Json(Rows),
+    Csv(Vec<(usize, Result<serde_json::Value, String>)>),
+}
+
+/// What the writer thread ends with.
+struct Written {
+    summary: Summary,
+    failures: Vec<(usize, String)>,
+    result: std::io::Result<()>,
+}
+
 /// Evaluates every row of `reader` (the first JSON lines may already have been read).
+///
+/// Three stages, so that no core waits on another's serial work: the reader thread cuts the
+/// input into chunks, this thread has each chunk evaluated on every core (rayon), and the
+/// writer thread writes the rows in input order and adds them to the summary. Each channel
+/// holds at most two chunks, so memory stays flat.
 pub fn run(c: &Compiled, input: Input, first: Vec<(usize, String)>, reader: Reader, run: Run) -> Exit {
     let progress = if !run.quiet && std::io::stderr().is_terminal() {
         let pb = ProgressBar::new_spinner();
@@ -45,63 +63,52 @@ pub fn run(c: &Compiled, input: Input, first: Vec<(usize, String)>, reader: Read
         ProgressBar::hidden()
     };
     let batch = Batch::new(&c.program, run.opts, run.format);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-    let mut summary = Summary::new(&c.program);
-    let mut failures: Vec<(usize, String)> = Vec::new();
-    let mut write_err = None;
-    if run.format == RowFormat::Csv
-        && let Err(e) = writeln!(out, "{}", batch.csv_header())
-    {
-        write_err = Some(e);
-    }
-    let mut emit = |done: Vec<Evaluated<'_>>, out: &mut dyn Write| -> std::io::Result<()> {
-        for e in &done {
-            summary.add(e);
-            if let Some(first) = e.row.errors.first() {
-                failures.push((e.row.line, format!("{} at `{}`: {}", first.code, first.at, first.message)));
-            }
-            if run.format != RowFormat::Table {
-                out.write_all(e.text.as_bytes())?;
-                out.write_all(b"\n")?;
-            }
-        }
-        progress.inc(done.len() as u64);
-        Ok(())
-    };
-    let result: Result<(), String> = match input {
-        Input::JsonLines => std::thread::scope(|s| {
-            // the reader runs ahead by at most two chunks, so memory stays flat
-            let (tx, rx) = sync_channel::<Result<Rows, String>>(2);
-            s.spawn(move || read_json_lines(first, reader, &tx));
-            let mut res = Ok(());
-            for chunk in rx {
-                let rows = match chunk {
-                    Ok(rows) => rows,
-                    Err(e) => {
-                        res = Err(e);
-                        break;
-                    }
-                };
-                if let Err(e) = emit(batch.json_lines(rows), &mut out) {
-                    res = Err(e.to_string());
+    let (read, written) = std::thread::scope(|s| {
+        let (tx_in, rx_in) = sync_channel::<Result<Chunk, String>>(2);
+        let (tx_out, rx_out) = sync_channel::<Vec<Evaluated<'_>>>(2);
+        s.spawn(move || match input {
+            Input::JsonLines => read_json_lines(first, reader, &tx_in),
+            Input::Csv => read_csv(reader, &tx_in),
+        });
+        let header = (run.format == RowFormat::Csv).then(|| batch.csv_header());
+        let writer = s.spawn(|| write_rows(&c.program, run.format, header, rx_out, &progress));
+        let mut read = Ok(());
+        for chunk in rx_in {
+            let done = match chunk {
+                Ok(Chunk::Json(rows)) => batch.json_lines(rows),
+                Ok(Chunk::Csv(rows)) => batch.values(rows),
+                Err(e) => {
+                    read = Err(e);
                     break;
                 }
+            };
+            if tx_out.send(done).is_err() {
+                // the writer stopped on an error, which it reports
+                break;
             }
-            // dropping the receiver ends the reader at its next chunk
-            res
-        }),
-        Input::Csv => csv_rows(&batch, reader, &mut |done| emit(done, &mut out)),
-    };
+        }
+        // dropping the channels ends the reader at its next chunk and the writer after the last
+        drop(tx_out);
+        let written = writer.join().unwrap_or_else(|_| Written {
+            summary: Summary::new(&c.program),
+            failures: Vec::new(),
+            result: Err(std::io::Error::other("the writer thread stopped")),
+        });
+        (read, written)
+    });
     progress.finish_and_clear();
-    if let Err(e) = out.flush() {
-        write_err = Some(e);
+    let Written { summary, failures, result } = written;
+    // a reader that closed the pipe (`| head`) has what it wanted
+    if let Err(e) = &result
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        return Exit::Success;
     }
-    if let Some(e) = write_err {
+    if let Err(e) = result {
         eprintln!("error: cannot write the output: {e}");
         return Exit::Usage;
     }
-    if let Err(e) = result {
+    if let Err(e) = read {
         eprintln!("error: {e}");
         return Exit::Usage;
     }
@@ -130,12 +137,50 @@ pub fn run(c: &Compiled, input: Input, first: Vec<(usize, String)>, reader: Read
     Exit::Success
 }
 
+/// The writer thread: rows in input order to standard output, the summary, the failures.
+fn write_rows(
+    prog: &huiqi::ir::Program,
+    format: RowFormat,
+    header: Option<String>,
+    rx: std::sync::mpsc::Receiver<Vec<Evaluated<'_>>>,
+    progress: &ProgressBar,
+) -> Written {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut w = Written { summary: Summary::new(prog), failures: Vec::new(), result: Ok(()) };
+    if let Some(h) = header {
+        w.result = writeln!(out, "{h}");
+    }
+    for done in rx {
+        if w.result.is_err() {
+            break;
+        }
+        for e in &done {
+            w.summary.add(e);
+            if let Some(first) = e.row.errors.first() {
+                w.failures.push((e.row.line, format!("{} at `{}`: {}", first.code, first.at, first.message)));
+            }
+            if format != RowFormat::Table
+                && let Err(err) = out.write_all(e.text.as_bytes()).and_then(|()| out.write_all(b"\n"))
+            {
+                w.result = Err(err);
+                break;
+            }
+        }
+        progress.inc(done.len() as u64);
+    }
+    if w.result.is_ok() {
+        w.result = out.flush();
+    }
+    w
+}
+
 /// The reader thread: chunks of non-blank lines with their line numbers. A line that is not
 /// UTF-8 is kept as a row (its evaluation reports it); only a failing read ends the input.
 fn read_json_lines(
     first: Vec<(usize, String)>,
     mut reader: Reader,
-    tx: &std::sync::mpsc::SyncSender<Result<Rows, String>>,
+    tx: &std::sync::mpsc::SyncSender<Result<Chunk, String>>,
 ) {
     let mut chunk: Rows = first.into_iter().map(|(l, t)| (l, Ok(t))).collect();
     let mut line_no = chunk.last().map_or(0, |(l, _)| *l);
@@ -159,27 +204,25 @@ fn read_json_lines(
             Err(Ok(t)) => Ok(t.trim_end_matches(['\n', '\r']).to_string()),
         };
         chunk.push((line_no, text));
-        if chunk.len() >= CHUNK && tx.send(Ok(std::mem::take(&mut chunk))).is_err() {
+        if chunk.len() >= CHUNK && tx.send(Ok(Chunk::Json(std::mem::take(&mut chunk)))).is_err() {
             return;
         }
     }
     if !chunk.is_empty() {
-        let _ = tx.send(Ok(chunk));
+        let _ = tx.send(Ok(Chunk::Json(chunk)));
     }
 }
 
-fn csv_rows(
-    batch: &Batch<'_>,
-    reader: Reader,
-    emit: &mut dyn FnMut(Vec<Evaluated<'_>>) -> std::io::Result<()>,
-) -> Result<(), String> {
+/// The reader thread for CSV: records as facts objects by their column paths.
+fn read_csv(reader: Reader, tx: &std::sync::mpsc::SyncSender<Result<Chunk, String>>) {
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(reader);
-    let header: Vec<String> = rdr
-        .headers()
-        .map_err(|e| format!("cannot read the CSV header: {e}"))?
-        .iter()
-        .map(String::from)
-        .collect();
+    let header: Vec<String> = match rdr.headers() {
+        Ok(h) => h.iter().map(String::from).collect(),
+        Err(e) => {
+            let _ = tx.send(Err(format!("cannot read the CSV header: {e}")));
+            return;
+        }
+    };
     let mut chunk = Vec::new();
     for rec in rdr.records() {
         let (line, row) = match rec {
@@ -194,14 +237,13 @@ fn csv_rows(
             ),
         };
         chunk.push((line, row));
-        if chunk.len() >= CHUNK {
-            emit(batch.values(std::mem::take(&mut chunk))).map_err(|e| e.to_string())?;
+        if chunk.len() >= CHUNK && tx.send(Ok(Chunk::Csv(std::mem::take(&mut chunk)))).is_err() {
+            return;
         }
     }
     if !chunk.is_empty() {
-        emit(batch.values(chunk)).map_err(|e| e.to_string())?;
+        let _ = tx.send(Ok(Chunk::Csv(chunk)));
     }
-    Ok(())
 }
 
 fn summary_table(c: &Compiled, s: &Summary) -> String {

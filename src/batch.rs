@@ -446,6 +446,60 @@ impl Summary {
 mod tests {
     use super::*;
 
+    fn program(text: &str) -> Program {
+        match crate::compile(&crate::Input::from_rules([("t.policy".to_string(), text.to_string())])) {
+            Ok(c) => c.program,
+            Err(f) => panic!("{}", crate::diag::render::render_short(&f.diagnostics, &f.sources)),
+        }
+    }
+
+    const SHARES: &str = r#"
+fact 金额: money "金额"
+fact 份数: number "份数"
+fact 在吉林: boolean "在吉林"
+policy T "t" {
+  clause 1 "平均" {
+    quote "按份数平均"
+    responsible 省财政厅
+    when 在吉林
+    amount 金额 / 份数
+  }
+  clause 2 "定额" {
+    quote "定额"
+    responsible 省财政厅
+    amount 10万
+  }
+}
+"#;
+
+    #[test]
+    fn an_arithmetic_failure_is_named_in_its_row_and_the_other_clauses_still_pay() {
+        let prog = program(SHARES);
+        let batch = Batch::new(&prog, BatchOptions { period: Some(2024), as_of: None }, RowFormat::Jsonl);
+        let e = batch.json_line(3, r#"{"金额": "30万", "份数": 0, "在吉林": true}"#);
+        assert_eq!(e.row.errors.len(), 1, "{:?}", e.row.errors);
+        assert_eq!(e.row.errors[0].code, "E0502");
+        assert_eq!(e.row.errors[0].at, "T.1");
+        // T.2 pays its 10万 regardless
+        assert_eq!(e.row.total.as_deref(), Some("100000.00"));
+        assert!(e.text.contains("\"E0502\""), "{}", e.text);
+        // 30万 / 4 份 = 75000 each, plus 10万
+        let ok = batch.json_line(4, r#"{"金额": "30万", "份数": 4, "在吉林": true}"#);
+        assert!(ok.row.errors.is_empty());
+        assert_eq!(ok.row.total.as_deref(), Some("175000.00"));
+    }
+
+    #[test]
+    fn an_undetermined_clause_names_the_facts_that_would_decide_it() {
+        let prog = program(SHARES);
+        let batch = Batch::new(&prog, BatchOptions { period: Some(2024), as_of: None }, RowFormat::Jsonl);
+        let e = batch.json_line(1, r#"{"金额": "30万", "份数": 4}"#);
+        let r = e.row.results.iter().find(|r| r.clause == "1").unwrap();
+        assert_eq!(r.status, Status::Undetermined);
+        assert_eq!(r.missing, vec!["在吉林".to_string()]);
+        assert!(e.text.contains("\"missing\":[\"在吉林\"]"), "{}", e.text);
+    }
+
     #[test]
     fn csv_columns_are_fact_paths() {
         let header: Vec<String> =

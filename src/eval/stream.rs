@@ -332,14 +332,80 @@ fn num<E: de::Error>(n: Num, t: Tok<'_>) -> Result<rust_decimal::Decimal, E> {
     }
 }
 
-/// A decimal written plainly (an optional `-`, digits, at most one `.`): no unit, no
-/// exponent, no spaces.
+/// A decimal written plainly — an optional `-`, at most 18 digits with at most one `.`
+/// between them — read in one pass; `None` for anything else (and for a negative zero),
+/// which `parse_literal` then reads. Equal to `Decimal::from_str_exact`, scale included.
 fn plain_decimal(s: &str) -> Option<rust_decimal::Decimal> {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    let plain = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && digits.bytes().filter(|b| *b == b'.').count() <= 1;
-    if plain { rust_decimal::Decimal::from_str_exact(s).ok() } else { None }
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s),
+    };
+    let bytes = digits.as_bytes();
+    if bytes.first().is_none_or(|b| !b.is_ascii_digit()) || bytes.last().is_none_or(|b| !b.is_ascii_digit()) {
+        return None;
+    }
+    let (mut m, mut n, mut scale): (i64, u32, Option<u32>) = (0, 0, None);
+    for &b in bytes {
+        match b {
+            b'0'..=b'9' => {
+                n += 1;
+                if n > 18 {
+                    return None;
+                }
+                m = m * 10 + i64::from(b - b'0');
+                if let Some(k) = scale.as_mut() {
+                    *k += 1;
+                }
+            }
+            b'.' if scale.is_none() => scale = Some(0),
+            _ => return None,
+        }
+    }
+    if neg && m == 0 {
+        return None;
+    }
+    rust_decimal::Decimal::try_new(if neg { -m } else { m }, scale.unwrap_or(0)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_decimal;
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn plain_decimals_read_as_from_str_exact_reads_them() {
+        let cases = [
+            "0",
+            "7",
+            "007",
+            "0.00",
+            "17945016.52",
+            "-12.5",
+            "123456789012345678",
+            "1234567890.12345678",
+            "0.000000000000000001",
+            "-1",
+            "99.990",
+            "5.",
+        ];
+        for c in cases {
+            let exact = Decimal::from_str_exact(c).ok();
+            match plain_decimal(c) {
+                Some(d) => {
+                    let e = exact.unwrap_or_else(|| panic!("{c}: from_str_exact refuses it"));
+                    assert_eq!(format!("{d:?}"), format!("{e:?}"), "{c}");
+                    assert_eq!(d.is_sign_negative(), e.is_sign_negative(), "{c}");
+                }
+                // left to `parse_literal`: a trailing point, more than 18 digits
+                None => assert!(matches!(c, "5." | "0.000000000000000001"), "{c} should be read"),
+            }
+        }
+        for other in
+            ["", "-", ".5", "1.2.3", "1e5", "1,000", "-0", "-0.00", "1234567890123456789", "+1", " 1", "１"]
+        {
+            assert_eq!(plain_decimal(other), None, "{other}");
+        }
+    }
 }
 
 struct SeriesVisitor {

@@ -367,47 +367,6 @@ fn plain_decimal(s: &str) -> Option<rust_decimal::Decimal> {
     rust_decimal::Decimal::try_new(if neg { -m } else { m }, scale.unwrap_or(0)).ok()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::plain_decimal;
-    use rust_decimal::Decimal;
-
-    #[test]
-    fn plain_decimals_read_as_from_str_exact_reads_them() {
-        let cases = [
-            "0",
-            "7",
-            "007",
-            "0.00",
-            "17945016.52",
-            "-12.5",
-            "123456789012345678",
-            "1234567890.12345678",
-            "0.000000000000000001",
-            "-1",
-            "99.990",
-            "5.",
-        ];
-        for c in cases {
-            let exact = Decimal::from_str_exact(c).ok();
-            match plain_decimal(c) {
-                Some(d) => {
-                    let e = exact.unwrap_or_else(|| panic!("{c}: from_str_exact refuses it"));
-                    assert_eq!(format!("{d:?}"), format!("{e:?}"), "{c}");
-                    assert_eq!(d.is_sign_negative(), e.is_sign_negative(), "{c}");
-                }
-                // left to `parse_literal`: a trailing point, more than 18 digits
-                None => assert!(matches!(c, "5." | "0.000000000000000001"), "{c} should be read"),
-            }
-        }
-        for other in
-            ["", "-", ".5", "1.2.3", "1e5", "1,000", "-0", "-0.00", "1234567890123456789", "+1", " 1", "１"]
-        {
-            assert_eq!(plain_decimal(other), None, "{other}");
-        }
-    }
-}
-
 struct SeriesVisitor {
     n: Num,
 }
@@ -512,5 +471,46 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
             }
         }
         Ok(Item { fields })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_decimal;
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn plain_decimals_read_as_from_str_exact_reads_them() {
+        let cases = [
+            "0",
+            "7",
+            "007",
+            "0.00",
+            "17945016.52",
+            "-12.5",
+            "123456789012345678",
+            "1234567890.12345678",
+            "0.000000000000000001",
+            "-1",
+            "99.990",
+            "5.",
+        ];
+        for c in cases {
+            let exact = Decimal::from_str_exact(c).ok();
+            match plain_decimal(c) {
+                Some(d) => {
+                    let e = exact.unwrap_or_else(|| panic!("{c}: from_str_exact refuses it"));
+                    assert_eq!(format!("{d:?}"), format!("{e:?}"), "{c}");
+                    assert_eq!(d.is_sign_negative(), e.is_sign_negative(), "{c}");
+                }
+                // left to `parse_literal`: a trailing point, more than 18 digits
+                None => assert!(matches!(c, "5." | "0.000000000000000001"), "{c} should be read"),
+            }
+        }
+        for other in
+            ["", "-", ".5", "1.2.3", "1e5", "1,000", "-0", "-0.00", "1234567890123456789", "+1", " 1", "１"]
+        {
+            assert_eq!(plain_decimal(other), None, "{other}");
+        }
     }
 }

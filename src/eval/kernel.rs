@@ -192,6 +192,11 @@ enum B {
     CmpK(CmpOp, Box<N>, Box<KNum>),
     /// `fact op k`, a fact against a constant.
     FactCmpK(CmpOp, FactId, Box<KNum>),
+    /// An enumeration fact compared with a constant or tested against a set, as the set of
+    /// variants (bit `v`) for which it holds.
+    FactEnumIn(FactId, u64),
+    /// The same for a field of the current list item.
+    FieldEnumIn(FieldId, u64),
     CmpD(CmpOp, Box<D>, Box<D>),
     CmpE(CmpOp, Box<En>, Box<En>),
     CmpBool(CmpOp, Box<B>, Box<B>),
@@ -295,6 +300,14 @@ impl Lower<'_> {
         r
     }
 
+    /// How many values an enumeration has.
+    fn variants(&self, e: EnumId) -> u32 {
+        self.prog
+            .enums
+            .get(e as usize)
+            .map_or(u32::MAX, |d| u32::try_from(d.variants.len()).unwrap_or(u32::MAX))
+    }
+
     fn n(&mut self, e: &Expr) -> C<N> {
         Ok(match &e.kind {
             ExprKind::Const(Const::Num(d)) => N::K(*d),
@@ -365,7 +378,21 @@ impl Lower<'_> {
                     _ => B::CmpN(*op, Box::new(self.n(a)?), Box::new(self.n(b)?)),
                 },
                 (Type::Date, Type::Date) => B::CmpD(*op, Box::new(self.d(a)?), Box::new(self.d(b)?)),
-                (Type::Enum(_), Type::Enum(_)) => B::CmpE(*op, Box::new(self.e(a)?), Box::new(self.e(b)?)),
+                (Type::Enum(en), Type::Enum(_)) => match (&a.kind, &b.kind) {
+                    (ExprKind::Fact(_) | ExprKind::Field(_), ExprKind::Const(Const::Enum(_, k)))
+                        if self.variants(en) <= 64 =>
+                    {
+                        let mask = (0..self.variants(en))
+                            .filter(|v| ord_holds(*op, v.cmp(k)))
+                            .fold(0u64, |m, v| m | 1 << v);
+                        match a.kind {
+                            ExprKind::Fact(f) => B::FactEnumIn(f, mask),
+                            ExprKind::Field(f) => B::FieldEnumIn(f, mask),
+                            _ => return Err(No),
+                        }
+                    }
+                    _ => B::CmpE(*op, Box::new(self.e(a)?), Box::new(self.e(b)?)),
+                },
                 (Type::Bool, Type::Bool) => B::CmpBool(*op, Box::new(self.b(a)?), Box::new(self.b(b)?)),
                 (Type::Text, Type::Text) => B::CmpT(*op, Box::new(self.t(a)?), Box::new(self.t(b)?)),
                 _ => return Err(No),
@@ -377,6 +404,20 @@ impl Lower<'_> {
                         .map(|c| if let Const::Num(d) = c { Ok(*d) } else { Err(No) })
                         .collect::<C<_>>()?,
                 ),
+                Type::Enum(en)
+                    if matches!(x.kind, ExprKind::Fact(_) | ExprKind::Field(_))
+                        && self.variants(en) <= 64 =>
+                {
+                    let mask = set
+                        .iter()
+                        .map(|c| if let Const::Enum(_, v) = c { Ok(*v) } else { Err(No) })
+                        .try_fold(0u64, |m, v| v.map(|v| m | 1u64.checked_shl(v).unwrap_or(0)))?;
+                    match x.kind {
+                        ExprKind::Fact(f) => B::FactEnumIn(f, mask),
+                        ExprKind::Field(f) => B::FieldEnumIn(f, mask),
+                        _ => return Err(No),
+                    }
+                }
                 Type::Enum(_) => B::InE(
                     Box::new(self.e(x)?),
                     set.iter()
@@ -1128,6 +1169,23 @@ impl<'f> Cx<'f> {
                 _ => None,
             },
             B::FactCmpK(op, f, k) => self.num_fact(*f).map(|x| ord_holds(*op, k.order_of(&x))),
+            B::FactEnumIn(f, mask) => match self.scalar(*f) {
+                Some(Value::Enum(v)) => Some(mask.checked_shr(*v).is_some_and(|m| m & 1 == 1)),
+                _ => None,
+            },
+            B::FieldEnumIn(f, mask) => match self.field(*f) {
+                Some(Value::Enum(v)) => Some(mask.checked_shr(*v).is_some_and(|m| m & 1 == 1)),
+                _ => None,
+            },
+            B::Not(x) => self.b(x)?.map(|b| !b),
+            B::Or(a, b) => match self.b(a)? {
+                Some(true) => Some(true),
+                x => match self.b(b)? {
+                    Some(true) => Some(true),
+                    Some(false) => x,
+                    None => None,
+                },
+            },
             B::CmpK(op, a, k) => self.n(a)?.map(|x| ord_holds(*op, k.order_of(&x))),
             B::And(a, b) => match self.b(a)? {
                 Some(false) => Some(false),
@@ -1145,19 +1203,18 @@ impl<'f> Cx<'f> {
     fn b_cold(&mut self, e: &B) -> R<bool> {
         Ok(match e {
             // handled by `b`, which never sends them here
-            B::K(_) | B::Fact(_) | B::FactCmpK(..) | B::CmpK(..) | B::And(..) => self.b(e)?,
+            B::K(_)
+            | B::Fact(_)
+            | B::FactCmpK(..)
+            | B::FactEnumIn(..)
+            | B::FieldEnumIn(..)
+            | B::CmpK(..)
+            | B::And(..)
+            | B::Or(..)
+            | B::Not(_) => self.b(e)?,
             B::Field(f) => match self.field(*f) {
                 Some(Value::Bool(b)) => Some(*b),
                 _ => None,
-            },
-            B::Not(x) => self.b(x)?.map(|b| !b),
-            B::Or(a, b) => match self.b(a)? {
-                Some(true) => Some(true),
-                x => match self.b(b)? {
-                    Some(true) => Some(true),
-                    Some(false) => x,
-                    None => None,
-                },
             },
             B::CmpN(op, a, b) => {
                 let x = self.n(a)?;

@@ -172,3 +172,43 @@ fn program_is_send_and_sync() {
     check::<huiqi::ir::Program>();
     check::<huiqi::Compiled>();
 }
+
+/// The deepest rule the compiler accepts: a chain of 31 definitions, each nesting brackets as
+/// deep as allowed. Both evaluators must run it on a rayon worker's default stack (2 MiB).
+#[test]
+fn the_deepest_accepted_rule_evaluates_on_a_worker_stack() {
+    let rule = |k: usize| {
+        let mut src = String::from("fact x: money \"x\"\ndefine d0 = x\n");
+        for i in 1..32 {
+            let nest = format!("{}x{}", "(x + ".repeat(k), ")".repeat(k));
+            src.push_str(&format!("define d{i} = d{} + {nest}\n", i - 1));
+        }
+        src.push_str(
+            "policy T \"t\" {\n  rounding none\n  clause 1 \"c\" {\n    quote \"q\"\n    responsible r\n    amount d31\n  }\n}\n",
+        );
+        src
+    };
+    let compiled = [95, 90, 80, 60, 40, 20].into_iter().find_map(|k| {
+        huiqi::compile(&huiqi::Input::from_rules([("t.policy".to_string(), rule(k))])).ok().map(|c| (k, c))
+    });
+    let (k, compiled) = compiled.expect("some depth compiles");
+    assert!(k >= 40, "the compiler accepts bracket depth {k}");
+    let total = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || {
+            let prog = &compiled.program;
+            let facts = huiqi::eval::facts::parse_facts(prog, r#"{"x": 1}"#).unwrap();
+            let full =
+                huiqi::evaluate(prog, &facts, &huiqi::Ledger::default(), huiqi::EvalOptions::new(2024));
+            let kernel = huiqi::eval::kernel::Kernel::new(prog);
+            let mut v = huiqi::eval::kernel::Verdicts::default();
+            kernel.evaluate(prog, &facts, 2024, None, &mut v).unwrap();
+            assert_eq!(v.total(), full.total());
+            (k, full.total())
+        })
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    // d0 = 1; each further definition adds k + 1 ones: 1 + 31 × (k + 1)
+    assert_eq!(total.1, rust_decimal::Decimal::from(1 + 31 * (total.0 + 1)));
+}

@@ -12,7 +12,6 @@ use super::facts::{FactValue, Facts, Item, Series, Value};
 use crate::ir::{FactId, Num, Program, RecordDef, Type};
 use crate::value::{Date, Literal, as_year, parse_decimal, parse_literal};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
@@ -126,7 +125,7 @@ impl<'de> Visitor<'de> for FactsSeed<'_, '_> {
         let (mut id, mut name, mut period): (
             Option<Option<String>>,
             Option<Option<String>>,
-            Option<&RawValue>,
+            Option<Tok<'de>>,
         ) = (None, None, None);
         let mut meta_seen = [false; 3];
         while let Some(key) = map.next_key_seed(Key)? {
@@ -144,11 +143,11 @@ impl<'de> Visitor<'de> for FactsSeed<'_, '_> {
                 if std::mem::replace(seen_before, true) {
                     return Err(bail());
                 }
-                let raw: &RawValue = map.next_value()?;
+                let tok = map.next_value_seed(TokSeed)?;
                 match which {
-                    0 => id = Some(text_of(raw)),
-                    1 => name = Some(text_of(raw)),
-                    _ => period = Some(raw),
+                    0 => id = Some(text_of(tok)),
+                    1 => name = Some(text_of(tok)),
+                    _ => period = Some(tok),
                 }
                 continue;
             }
@@ -168,26 +167,27 @@ impl<'de> Visitor<'de> for FactsSeed<'_, '_> {
         };
         let period = match period {
             None => None,
-            Some(raw) => Some(period_of(raw).ok_or_else(bail)?),
+            Some(tok) => Some(period_of(tok).ok_or_else(bail)?),
         };
         Ok((Facts { values }, RowMeta { enterprise, period: period.flatten() }))
     }
 }
 
 /// A text value's content, `None` for anything else.
-fn text_of(raw: &RawValue) -> Option<String> {
-    let t = raw.get();
-    if t.starts_with('"') { serde_json::from_str::<String>(t).ok() } else { None }
+fn text_of(t: Tok<'_>) -> Option<String> {
+    match t {
+        Tok::Str(s) => Some(s.into_owned()),
+        _ => None,
+    }
 }
 
 /// `$period` as `facts::default_period` reads it: `Some(None)` when it is not a whole year
 /// written as such; `None` (ask the slow reader) for a number form it may read otherwise.
-fn period_of(raw: &RawValue) -> Option<Option<i32>> {
-    let t = raw.get();
-    match t.as_bytes().first() {
-        Some(b'"') => Some(serde_json::from_str::<String>(t).ok().and_then(|s| s.parse::<i32>().ok())),
-        Some(b'-' | b'0'..=b'9') => t.parse::<i32>().ok().map(Some),
-        _ => Some(None),
+fn period_of(t: Tok<'_>) -> Option<Option<i32>> {
+    match t {
+        Tok::Str(s) => Some(s.parse::<i32>().ok()),
+        Tok::Num(n) => n.parse::<i32>().ok().map(Some),
+        Tok::Bool(_) | Tok::Null => Some(None),
     }
 }
 

@@ -422,8 +422,8 @@ fn run(cli: Cli) -> Exit {
         Command::GenPopulation { count, seed, period } => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            for e in huiqi::population::population(count, seed, period) {
-                if serde_json::to_writer(&mut out, &e).is_err() || out.write_all(b"\n").is_err() {
+            for e in huiqi::population::population_lines(count, seed, period) {
+                if out.write_all(e.as_bytes()).is_err() || out.write_all(b"\n").is_err() {
                     // a closed pipe (e.g. `| head`) ends the output quietly
                     return Exit::Success;
                 }

@@ -1468,19 +1468,7 @@ impl<'f> Cx<'f> {
                     chosen = kept;
                 }
                 SOp::First { n, by } => {
-                    if let Some(f) = by {
-                        let mut keyed = Vec::with_capacity(chosen.len());
-                        for i in chosen {
-                            let Some(it) = items.get(i) else { continue };
-                            match it.fields.get(*f as usize).and_then(Option::as_ref) {
-                                Some(FactValue::Scalar(v)) => keyed.push((super::sort_key(v), i)),
-                                _ => *undecided = true,
-                            }
-                        }
-                        keyed.sort();
-                        chosen = keyed.into_iter().map(|(_, i)| i).collect();
-                    }
-                    chosen.truncate(*n as usize);
+                    chosen = super::first_by(items, chosen, *by, *n, |_| *undecided = true)
                 }
             }
         }

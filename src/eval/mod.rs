@@ -1401,23 +1401,13 @@ impl<'p> Evaluator<'p> {
                     chosen = kept;
                 }
                 SelOp::First { n, by } => {
-                    if let Some(f) = by {
-                        let mut keyed = Vec::with_capacity(chosen.len());
-                        for i in chosen {
-                            let Some(it) = items.get(i) else { continue };
+                    chosen = first_by(items, chosen, *by, *n, |i| {
+                        if let (Some(f), Some(it)) = (by, items.get(i)) {
                             self.item = Some((sel.list, i, it));
-                            match it.fields.get(*f as usize).and_then(Option::as_ref) {
-                                Some(FactValue::Scalar(v)) => keyed.push((sort_key(v), i)),
-                                _ => {
-                                    self.missing.push(self.field_path(*f));
-                                    undecided = true;
-                                }
-                            }
+                            self.missing.push(self.field_path(*f));
                         }
-                        keyed.sort();
-                        chosen = keyed.into_iter().map(|(_, i)| i).collect();
-                    }
-                    chosen.truncate(*n as usize);
+                        undecided = true;
+                    });
                 }
             }
         }
@@ -1495,7 +1485,35 @@ impl<'p> Evaluator<'p> {
     }
 }
 
-pub(super) fn sort_key(v: &Value) -> (i64, Decimal) {
+/// `first N [by FIELD]`: the chosen items, ordered by the field (ties by position) when there
+/// is one, the first `n` of them; `missing(i)` for an item without the field, which is left out.
+pub(super) fn first_by(
+    items: &[Item],
+    chosen: Vec<usize>,
+    by: Option<FieldId>,
+    n: u32,
+    mut missing: impl FnMut(usize),
+) -> Vec<usize> {
+    let mut chosen = match by {
+        Some(f) => {
+            let mut keyed = Vec::with_capacity(chosen.len());
+            for i in chosen {
+                let Some(it) = items.get(i) else { continue };
+                match it.fields.get(f as usize).and_then(Option::as_ref) {
+                    Some(FactValue::Scalar(v)) => keyed.push((sort_key(v), i)),
+                    _ => missing(i),
+                }
+            }
+            keyed.sort();
+            keyed.into_iter().map(|(_, i)| i).collect()
+        }
+        None => chosen,
+    };
+    chosen.truncate(n as usize);
+    chosen
+}
+
+fn sort_key(v: &Value) -> (i64, Decimal) {
     match v {
         Value::Date(d) => {
             (i64::from(d.year) * 10_000 + i64::from(d.month) * 100 + i64::from(d.day), Decimal::ZERO)

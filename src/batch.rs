@@ -86,7 +86,8 @@ pub enum RowFormat {
     Jsonl,
     /// `line,enterprise,period,total,error` and a status and amount column per clause.
     Csv,
-    /// No rows, only the summary.
+    /// No rows, only the summary: rows carry no per-clause `results` and no text (the summary
+    /// reads the verdicts).
     Table,
 }
 
@@ -128,7 +129,7 @@ impl<'p> Batch<'p> {
             Some((facts, meta)) => {
                 let mut row = new_row(line);
                 row.enterprise = meta.enterprise;
-                let period = self.opts.period.or(meta.period).or_else(|| facts.latest_year());
+                let period = facts.period_or_latest(self.opts.period.or(meta.period));
                 self.facts(row, &facts, period)
             }
             None => self.value(line, parse_json_line(text)),

@@ -10,15 +10,11 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-fn best_of(rounds: usize, mut f: impl FnMut() -> Decimal) -> (Duration, Decimal) {
-    let mut best = Duration::MAX;
-    let mut sum = Decimal::ZERO;
-    for _ in 0..rounds {
-        let t = Instant::now();
-        sum = black_box(f());
-        best = best.min(t.elapsed());
-    }
-    (best, sum)
+/// One timed run: how long, and the sum it computed.
+fn timed(f: impl FnOnce() -> Decimal) -> (Duration, Decimal) {
+    let t = Instant::now();
+    let sum = black_box(f());
+    (t.elapsed(), sum)
 }
 
 fn main() -> ExitCode {
@@ -50,9 +46,9 @@ fn main() -> ExitCode {
     let (mut hand_t, mut lean_t) = (Duration::MAX, Duration::MAX);
     let (mut hand_sum, mut lean_sum) = (Decimal::ZERO, Decimal::ZERO);
     for _ in 0..rounds {
-        let (t, s) = best_of(1, || inputs.iter().map(|i| total(by_hand(black_box(i)))).sum());
+        let (t, s) = timed(|| inputs.iter().map(|i| total(by_hand(black_box(i)))).sum());
         (hand_t, hand_sum) = (hand_t.min(t), s);
-        let (t, s) = best_of(1, || {
+        let (t, s) = timed(|| {
             facts
                 .iter()
                 .map(|f| match lean.run(black_box(f)) {
@@ -66,8 +62,11 @@ fn main() -> ExitCode {
         });
         (lean_t, lean_sum) = (lean_t.min(t), s);
     }
-    let (full_t, full_sum) =
-        best_of(3, || facts.iter().map(|f| total(by_full_evaluator(&prog, black_box(f)))).sum());
+    let (mut full_t, mut full_sum) = (Duration::MAX, Decimal::ZERO);
+    for _ in 0..3 {
+        let (t, s) = timed(|| facts.iter().map(|f| total(by_full_evaluator(&prog, black_box(f)))).sum());
+        (full_t, full_sum) = (full_t.min(t), s);
+    }
     let per = |d: Duration| d.as_nanos() as f64 / n as f64;
     let line = |name: &str, d: Duration| {
         println!(

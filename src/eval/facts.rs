@@ -59,6 +59,12 @@ impl Facts {
         self.values.get(f as usize).and_then(Option::as_ref)
     }
 
+    /// The period: the one given, else the latest year of any series (the rule of
+    /// [`default_period`], for callers that read `$period` themselves).
+    pub fn period_or_latest(&self, given: Option<i32>) -> Option<i32> {
+        given.or_else(|| self.latest_year())
+    }
+
     /// The latest year of any series in the facts.
     pub fn latest_year(&self) -> Option<i32> {
         self.values
@@ -80,7 +86,7 @@ pub fn default_period(json: &J, facts: &Facts) -> Option<i32> {
         J::String(s) => s.parse::<i32>().ok(),
         _ => None,
     });
-    explicit.or_else(|| facts.latest_year())
+    facts.period_or_latest(explicit)
 }
 
 /// A problem in a facts input: JSON path, code, sentence, fix.
@@ -313,14 +319,10 @@ fn read_scalar(
                 J::String(s) => parse_literal(s),
                 _ => return fail(errors, num_help(n)),
             };
-            let d = match (n, parsed) {
-                (Num::Money, Ok(Literal::Money(d) | Literal::Number(d))) => d,
-                (Num::Rate, Ok(Literal::Rate(d) | Literal::Number(d))) => d,
-                (Num::Number, Ok(Literal::Number(d))) => d,
-                (Num::Integer, Ok(Literal::Number(d))) if d.fract().is_zero() => d,
-                _ => return fail(errors, num_help(n)),
-            };
-            Some(Value::Num(d))
+            match of_kind(n, parsed) {
+                Some(d) => Some(Value::Num(d)),
+                None => fail(errors, num_help(n)),
+            }
         }
         Type::Bool => match v {
             J::Bool(b) => Some(Value::Bool(*b)),
@@ -379,6 +381,18 @@ fn read_scalar(
             }
         }
         Type::Series(_) | Type::List(_) | Type::Record(_) => fail(errors, "this needs a structured value"),
+    }
+}
+
+/// A literal read for a numeric kind: money takes money or a plain number, a rate a rate or
+/// a plain number, a number a plain number, an integer a whole one; anything else is `None`.
+pub(super) fn of_kind(n: Num, parsed: Result<Literal, String>) -> Option<Decimal> {
+    match (n, parsed) {
+        (Num::Money, Ok(Literal::Money(d) | Literal::Number(d))) => Some(d),
+        (Num::Rate, Ok(Literal::Rate(d) | Literal::Number(d))) => Some(d),
+        (Num::Number, Ok(Literal::Number(d))) => Some(d),
+        (Num::Integer, Ok(Literal::Number(d))) if d.fract().is_zero() => Some(d),
+        _ => None,
     }
 }
 

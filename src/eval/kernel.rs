@@ -768,16 +768,10 @@ impl<'f> Cx<'f> {
                 return Ok((Status::NotInForce, None));
             }
         }
-        let mut unknown = false;
-        for cond in &b.conds {
-            match self.b(cond)? {
-                Some(false) => return Ok(INELIGIBLE),
-                None => unknown = true,
-                Some(true) => {}
-            }
-        }
-        if unknown {
-            return Ok(UNDETERMINED);
+        match self.conditions(b)? {
+            Some(true) => {}
+            Some(false) => return Ok(INELIGIBLE),
+            None => return Ok(UNDETERMINED),
         }
         if let Some((years, from)) = &b.at_most {
             match from {
@@ -950,22 +944,33 @@ impl<'f> Cx<'f> {
         self.finish(&parts, caps, floor, b.rounding)
     }
 
+    /// The document's and the clause's conditions, three-valued: any false → `Some(false)`
+    /// (the rest are not evaluated); else any unknown → `None`.
+    #[inline(always)]
+    fn conditions(&mut self, b: &Body) -> R<bool> {
+        let mut unknown = false;
+        for cond in &b.conds {
+            match self.b(cond)? {
+                Some(false) => return Ok(Some(false)),
+                None => unknown = true,
+                Some(true) => {}
+            }
+        }
+        Ok(if unknown { None } else { Some(true) })
+    }
+
     /// A clause of conditions and an amount (`Body::plain`), the common case, written into
     /// its verdict (which starts ineligible) without the date, window, history and cap steps.
     #[inline(always)]
     fn plain(&mut self, b: &Body, v: &mut Verdict) -> Result<(), Delegate> {
         self.date = Date::year_end(self.period);
-        let mut unknown = false;
-        for cond in &b.conds {
-            match self.b(cond)? {
-                Some(false) => return Ok(()),
-                None => unknown = true,
-                Some(true) => {}
+        match self.conditions(b)? {
+            Some(true) => {}
+            Some(false) => return Ok(()),
+            None => {
+                v.status = Status::Undetermined;
+                return Ok(());
             }
-        }
-        if unknown {
-            v.status = Status::Undetermined;
-            return Ok(());
         }
         match &b.amount {
             KAmount::Expr(e) => match self.n(e)? {

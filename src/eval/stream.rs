@@ -1,7 +1,7 @@
 //! Facts read straight from JSON text into slots, without building a `serde_json::Value`
 //! tree: the batch path, where parsing costs more than evaluating.
 //!
-//! Invariant: [`read_facts_text`] returns exactly the [`Facts`] that
+//! Invariant: [`FactsReader::read`] returns exactly the [`Facts`] that
 //! [`super::facts::parse_facts`] returns for the same text, or `None`; it never reports an
 //! error itself. Anything it does not take in its stride (an unknown or mistyped fact, a
 //! duplicate key, an odd `$period`) gives `None`, and the caller reads the text again the
@@ -65,11 +65,6 @@ impl<'p> FactsReader<'p> {
         de.end().ok()?;
         Some(out)
     }
-}
-
-/// Reads one facts object with a reader built for this call (see [`FactsReader`]).
-pub fn read_facts_text(prog: &Program, text: &str) -> Option<(Facts, RowMeta)> {
-    FactsReader::new(prog).read(text)
 }
 
 /// Which of a small set of keys were seen (up to 64; more gives up).
@@ -323,13 +318,7 @@ fn num<E: de::Error>(n: Num, t: Tok<'_>) -> Result<rust_decimal::Decimal, E> {
         },
         Tok::Bool(_) | Tok::Null => return Err(bail()),
     };
-    match (n, parsed) {
-        (Num::Money, Ok(Literal::Money(d) | Literal::Number(d))) => Ok(d),
-        (Num::Rate, Ok(Literal::Rate(d) | Literal::Number(d))) => Ok(d),
-        (Num::Number, Ok(Literal::Number(d))) => Ok(d),
-        (Num::Integer, Ok(Literal::Number(d))) if d.fract().is_zero() => Ok(d),
-        _ => Err(bail()),
-    }
+    super::facts::of_kind(n, parsed).ok_or_else(bail)
 }
 
 /// A decimal written plainly — an optional `-`, at most 18 digits with at most one `.`

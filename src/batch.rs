@@ -16,10 +16,11 @@ use crate::eval::stream::FactsReader;
 use crate::eval::{EvalOptions, Ledger, Status, cash_total, evaluate, evaluate_clause};
 use crate::ir::{ClauseId, Program};
 use crate::value::{Date, fmt_yuan};
-use rayon::prelude::*;
+#[cfg(feature = "parallel")]
+use rayon::iter::ParallelIterator;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use crate::json::{Json as Value, Map};
 
 pub const BATCH_SCHEMA_VERSION: u32 = 1;
 
@@ -109,7 +110,7 @@ impl<'p> Batch<'p> {
     /// Parses and evaluates JSON-lines rows on every core (a row that could not be read as
     /// text carries why); the result is in input order.
     pub fn json_lines(&self, rows: Vec<(usize, Result<String, String>)>) -> Vec<Evaluated<'p>> {
-        rows.into_par_iter()
+        each(rows)
             .map(|(line, text)| match text {
                 Ok(t) => self.json_line(line, &t),
                 Err(e) => self.value(line, Err(e)),
@@ -119,7 +120,7 @@ impl<'p> Batch<'p> {
 
     /// Evaluates rows already read into JSON (CSV records) on every core, in input order.
     pub fn values(&self, rows: Vec<(usize, Result<Value, String>)>) -> Vec<Evaluated<'p>> {
-        rows.into_par_iter().map(|(line, input)| self.value(line, input)).collect()
+        each(rows).map(|(line, input)| self.value(line, input)).collect()
     }
 
     /// One JSON-lines row: read straight into facts when it is clean, else through a JSON
@@ -134,6 +135,20 @@ impl<'p> Batch<'p> {
             }
             None => self.value(line, parse_json_line(text)),
         }
+    }
+
+    /// One row already read into facts (the columnar path): evaluated as a JSON-lines row
+    /// with the same facts and metadata is.
+    pub fn evaluated_facts(&self, line: usize, facts: &Facts, meta: crate::eval::stream::RowMeta) -> Evaluated<'p> {
+        let mut row = new_row(line);
+        row.enterprise = meta.enterprise;
+        let period = facts.period_or_latest(self.opts.period.or(meta.period));
+        self.facts(row, facts, period)
+    }
+
+    /// The evaluated clauses, in the order of the CSV and Arrow output columns.
+    pub fn clauses(&self) -> impl Iterator<Item = ClauseId> + '_ {
+        self.kernel.clauses()
     }
 
     /// One row as a JSON value (or the error text of a row that is not one).
@@ -295,9 +310,22 @@ fn new_row<'p>(line: usize) -> BatchRow<'p> {
     }
 }
 
+/// The rows of a chunk, on every core with the `parallel` feature, else one after another
+/// (as on wasm32); either way the results come back in input order.
+#[cfg(feature = "parallel")]
+pub(crate) fn each<T: Send>(rows: Vec<T>) -> rayon::vec::IntoIter<T> {
+    use rayon::iter::IntoParallelIterator;
+    rows.into_par_iter()
+}
+
+#[cfg(not(feature = "parallel"))]
+pub(crate) fn each<T: Send>(rows: Vec<T>) -> std::vec::IntoIter<T> {
+    rows.into_iter()
+}
+
 /// A JSON-lines row: its facts object, or why it is not one.
 pub fn parse_json_line(text: &str) -> Result<Value, String> {
-    match serde_json::from_str::<Value>(text) {
+    match Value::parse(text) {
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(_) => Err("the row is not a JSON object of facts".into()),
         Err(e) => Err(format!("the row is not valid JSON: {e}")),
@@ -325,7 +353,7 @@ pub fn csv_row(header: &[String], record: &[String]) -> Result<Value, String> {
     Ok(root)
 }
 
-fn insert_path(root: &mut Value, path: &str, value: Value) -> Result<(), String> {
+pub(crate) fn insert_path(root: &mut Value, path: &str, value: Value) -> Result<(), String> {
     // split `贷款[0].利息.2024` into `贷款`, [0], `利息`, `2024`
     let mut steps: Vec<Result<String, usize>> = Vec::new();
     for part in path.split('.') {
@@ -356,7 +384,7 @@ fn insert_path(root: &mut Value, path: &str, value: Value) -> Result<(), String>
                 let Value::Object(m) = cur else {
                     return Err("a field of something that is not an object".into());
                 };
-                let slot = m.entry(key).or_insert(Value::Null);
+                let Some(slot) = m.slot(key) else { return Err("a field that cannot be set".into()) };
                 if last {
                     *slot = value;
                     return Ok(());

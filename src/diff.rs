@@ -454,7 +454,7 @@ pub struct Impact {
 }
 
 /// The default period of a facts row: `$period`, else the latest year of any series.
-fn row_period(json: &serde_json::Value, facts: &crate::eval::Facts) -> Option<i32> {
+fn row_period(json: &crate::json::Json, facts: &crate::eval::Facts) -> Option<i32> {
     crate::eval::facts::default_period(json, facts)
 }
 
@@ -505,7 +505,7 @@ pub fn impact(old: &Program, new: &Program, population: &str, period: Option<i32
         if t.is_empty() || t.starts_with("//") {
             continue;
         }
-        let json: serde_json::Value = match serde_json::from_str(t) {
+        let json = match crate::json::Json::parse(t) {
             Ok(v) => v,
             Err(e) => {
                 errors.push(RowError { line: n, message: format!("not valid JSON: {e}") });

@@ -5,7 +5,7 @@
 //! (revenue log-uniform 1e6..2e9 with a few years of history, industries, SRDI levels,
 //! recognitions, loans), so that the rule set grants a realistic mix.
 
-use serde_json::Value;
+use crate::json::Json as Value;
 
 /// SplitMix64: small, fast, and the same everywhere.
 #[derive(Clone, Debug)]
@@ -75,7 +75,7 @@ const LOAN_USES: &[&str] = &["转型升级项目", "技术改造项目", "流动
 
 /// One enterprise as a facts object (parsed from [`enterprise_text`], so both forms are one).
 pub fn enterprise(r: &mut SplitMix64, index: u64, period: i32) -> Value {
-    serde_json::from_str(&enterprise_text(r, index, period)).unwrap_or(Value::Null)
+    Value::parse(&enterprise_text(r, index, period)).unwrap_or(Value::Null)
 }
 
 /// `count` enterprises from `seed`, one JSON object a line.

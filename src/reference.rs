@@ -102,13 +102,13 @@ pub fn by_hand(i: &Input) -> Output {
 pub fn facts(prog: &Program, i: &Input) -> Option<Facts> {
     read_facts(
         prog,
-        &json!({
+        &crate::json::Json::from(json!({
             "revenue": i.revenue.to_string(),
             "revenue_prev_max": i.revenue_prev_max.to_string(),
             "rd_increment": i.rd_increment.to_string(),
             "is_provincial_srdi": i.is_provincial_srdi,
             "loan_interest": i.loan_interest.to_string(),
-        }),
+        })),
     )
     .ok()
 }

@@ -4,7 +4,11 @@
 
 use super::Exit;
 use huiqi::Compiled;
-use huiqi::batch::{Batch, BatchOptions, Evaluated, RowFormat, Summary, csv_row};
+use huiqi::batch::{BatchOptions, Evaluated, RowFormat, Summary, csv_row};
+use huiqi::columnar::Columnar;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::path::PathBuf;
 use huiqi::value::{fmt_money, fmt_yuan};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal, Write};
@@ -13,10 +17,17 @@ use std::sync::mpsc::sync_channel;
 /// Rows evaluated together (in parallel) before they are written.
 const CHUNK: usize = 1024;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Input {
     JsonLines,
     Csv,
+    /// A Parquet file: its columns are fact paths, read into facts straight from the arrays.
+    Parquet(PathBuf),
+}
+
+/// Where the rows go.
+pub enum Sink {
+    Stdout,
+    File(PathBuf),
 }
 
 pub struct Run {
@@ -24,6 +35,10 @@ pub struct Run {
     pub opts: BatchOptions,
     pub quiet: bool,
     pub summary: bool,
+    /// Rows as Parquet (line, enterprise, period, total, error, status and amount per clause)
+    /// rather than in `format`.
+    pub parquet: bool,
+    pub sink: Sink,
 }
 
 /// The input, as the reader thread gets it.
@@ -35,7 +50,9 @@ type Rows = Vec<(usize, Result<String, String>)>;
 /// A chunk of input rows, as the reader thread hands them over.
 enum Chunk {
     Json(Rows),
-    Csv(Vec<(usize, Result<serde_json::Value, String>)>),
+    Csv(Vec<(usize, Result<huiqi::json::Json, String>)>),
+    /// A record batch and the row number of its first row.
+    Arrow(arrow_array::RecordBatch, usize),
 }
 
 /// What the writer thread ends with.
@@ -62,21 +79,36 @@ pub fn run(c: &Compiled, input: Input, first: Vec<(usize, String)>, reader: Read
     } else {
         ProgressBar::hidden()
     };
-    let batch = Batch::new(&c.program, run.opts, run.format);
+    let sink: Box<dyn Write + Send> = match &run.sink {
+        Sink::Stdout => Box::new(std::io::stdout()),
+        Sink::File(p) => match std::fs::File::create(p) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("error: cannot write `{}`: {e}", p.display());
+                return Exit::Usage;
+            }
+        },
+    };
+    let row_format = if run.parquet { RowFormat::Table } else { run.format };
+    let columnar = Columnar::new(&c.program, run.opts, row_format);
+    let batch = columnar.batch();
     let (read, written) = std::thread::scope(|s| {
         let (tx_in, rx_in) = sync_channel::<Result<Chunk, String>>(2);
         let (tx_out, rx_out) = sync_channel::<Vec<Evaluated<'_>>>(2);
         s.spawn(move || match input {
             Input::JsonLines => read_json_lines(first, reader, &tx_in),
             Input::Csv => read_csv(reader, &tx_in),
+            Input::Parquet(path) => read_parquet(&path, &tx_in),
         });
-        let header = (run.format == RowFormat::Csv).then(|| batch.csv_header());
-        let writer = s.spawn(|| write_rows(&c.program, run.format, header, rx_out, &progress));
+        let header = (row_format == RowFormat::Csv).then(|| batch.csv_header());
+        let parquet = run.parquet.then_some(&columnar);
+        let writer = s.spawn(|| write_rows(&c.program, row_format, header, rx_out, &progress, sink, parquet));
         let mut read = Ok(());
         for chunk in rx_in {
             let done = match chunk {
                 Ok(Chunk::Json(rows)) => batch.json_lines(rows),
                 Ok(Chunk::Csv(rows)) => batch.values(rows),
+                Ok(Chunk::Arrow(rb, first)) => columnar.evaluate(&rb, first),
                 Err(e) => {
                     read = Err(e);
                     break;
@@ -112,9 +144,10 @@ pub fn run(c: &Compiled, input: Input, first: Vec<(usize, String)>, reader: Read
         eprintln!("error: {e}");
         return Exit::Usage;
     }
-    if run.summary || run.format == RowFormat::Table {
+    let table_on_stdout = run.format == RowFormat::Table && !run.parquet && matches!(run.sink, Sink::Stdout);
+    if run.summary || table_on_stdout {
         let text = summary_table(c, &summary);
-        if run.format == RowFormat::Table {
+        if table_on_stdout {
             print!("{text}");
         } else {
             eprint!("{text}");
@@ -144,16 +177,38 @@ fn write_rows(
     header: Option<String>,
     rx: std::sync::mpsc::Receiver<Vec<Evaluated<'_>>>,
     progress: &ProgressBar,
+    sink: Box<dyn Write + Send>,
+    parquet: Option<&Columnar<'_>>,
 ) -> Written {
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, sink);
     let mut w = Written { summary: Summary::new(prog), failures: Vec::new(), result: Ok(()) };
     if let Some(h) = header {
         w.result = writeln!(out, "{h}");
     }
+    let mut pq = match parquet {
+        Some(col) => {
+            let props = parquet::file::properties::WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::SNAPPY)
+                .set_max_row_group_row_count(Some(64 * 1024))
+                .build();
+            match ArrowWriter::try_new(out, col.output_schema(), Some(props)) {
+                Ok(wr) => Ok((wr, col)),
+                Err(e) => {
+                    return Written { result: Err(std::io::Error::other(e.to_string())), ..w };
+                }
+            }
+        }
+        None => Err(out),
+    };
     for done in rx {
         if w.result.is_err() {
             break;
+        }
+        if let Ok((wr, col)) = &mut pq {
+            w.result = col
+                .to_arrow(&done)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+                .and_then(|rb| wr.write(&rb).map_err(|e| std::io::Error::other(e.to_string())));
         }
         for e in &done {
             w.summary.add(e);
@@ -161,6 +216,7 @@ fn write_rows(
                 w.failures.push((e.row.line, format!("{} at `{}`: {}", first.code, first.at, first.message)));
             }
             if format != RowFormat::Table
+                && let Err(out) = &mut pq
                 && let Err(err) = out.write_all(e.text.as_bytes()).and_then(|()| out.write_all(b"\n"))
             {
                 w.result = Err(err);
@@ -170,9 +226,71 @@ fn write_rows(
         progress.inc(done.len() as u64);
     }
     if w.result.is_ok() {
-        w.result = out.flush();
+        w.result = match pq {
+            Ok((wr, _)) => wr.close().map(|_| ()).map_err(|e| std::io::Error::other(e.to_string())),
+            Err(mut out) => out.flush(),
+        };
     }
     w
+}
+
+/// The reader thread for Parquet: record batches of [`CHUNK`] rows.
+fn read_parquet(path: &std::path::Path, tx: &std::sync::mpsc::SyncSender<Result<Chunk, String>>) {
+    let reader = std::fs::File::open(path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| e.to_string()))
+        .and_then(|b| b.with_batch_size(CHUNK).build().map_err(|e| e.to_string()));
+    let reader = match reader {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = tx.send(Err(format!("cannot read Parquet `{}`: {e}", path.display())));
+            return;
+        }
+    };
+    let mut line = 1;
+    for rb in reader {
+        match rb {
+            Ok(rb) => {
+                let n = rb.num_rows();
+                if tx.send(Ok(Chunk::Arrow(rb, line))).is_err() {
+                    return;
+                }
+                line += n;
+            }
+            Err(e) => {
+                let _ = tx.send(Err(format!("cannot read Parquet `{}` after row {}: {e}", path.display(), line - 1)));
+                return;
+            }
+        }
+    }
+}
+
+/// `gen-population --format parquet`: the population drawn twice (it is deterministic), once
+/// to learn its columns and once to write them, in row groups of 64 Ki rows.
+pub fn population_parquet(prog: &huiqi::ir::Program, count: u64, seed: u64, period: i32, sink: Box<dyn Write + Send>) -> Result<(), String> {
+    use huiqi::columnar::Flattener;
+    use huiqi::json::Json;
+    let mut flat = Flattener::new(prog);
+    for text in huiqi::population::population_lines(count, seed, period) {
+        flat.observe(&Json::parse(&text).map_err(|e| e.to_string())?);
+    }
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(64 * 1024))
+        .build();
+    let mut w = ArrowWriter::try_new(std::io::BufWriter::with_capacity(1 << 20, sink), flat.schema(), Some(props))
+        .map_err(|e| e.to_string())?;
+    let mut rows = Vec::with_capacity(8192);
+    let mut lines = huiqi::population::population_lines(count, seed, period).peekable();
+    while lines.peek().is_some() {
+        rows.clear();
+        for text in lines.by_ref().take(8192) {
+            rows.push(Json::parse(&text).map_err(|e| e.to_string())?);
+        }
+        let rb = flat.to_arrow(&rows).map_err(|e| e.to_string())?;
+        w.write(&rb).map_err(|e| e.to_string())?;
+    }
+    w.close().map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// The reader thread: chunks of non-blank lines with their line numbers. A line that is not

@@ -82,6 +82,17 @@ enum EvalFormat {
     Jsonl,
     /// A population: one CSV row an enterprise, a status and amount column per clause.
     Csv,
+    /// A population: Parquet with the CSV's columns, amounts as decimal(38, 2).
+    Parquet,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum PopFormat {
+    /// One JSON object a line.
+    Jsonl,
+    /// Columns named by fact paths (as CSV headers), numbers as decimal128; needs `--output`
+    /// or a pipe.
+    Parquet,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -130,7 +141,8 @@ enum Command {
     )]
     Eval {
         /// The facts: one enterprise (a JSON object), or a population (JSON lines, `.jsonl`;
-        /// CSV with fact paths as column names, `.csv`); `-` reads standard input.
+        /// CSV or Parquet with fact paths as column names, `.csv`, `.parquet`); `-` reads
+        /// standard input.
         #[arg(long)]
         facts: String,
         /// The period (year) the facts describe; default: the facts' `$period`, else the latest
@@ -156,6 +168,10 @@ enum Command {
         /// After a population: per clause, how many enterprises were granted and the total.
         #[arg(long)]
         summary: bool,
+        /// Write a population's rows to this file (`.parquet`: Parquet) instead of standard
+        /// output.
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
     /// Evaluate year by year, threading the ledger.
     #[command(
@@ -209,6 +225,14 @@ enum Command {
         /// The period the enterprises' facts describe.
         #[arg(long, default_value_t = 2024)]
         period: i32,
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: PopFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// The rule files whose vocabulary types the Parquet columns (default: policies/).
+        #[arg(long = "policies", short = 'p')]
+        policies: Vec<PathBuf>,
     },
     /// Run the tests written beside the rule files.
     #[command(
@@ -310,7 +334,7 @@ fn run(cli: Cli) -> Exit {
             }
             Err(e) => e,
         },
-        Command::Eval { facts, period, as_of, ledger, format, lang, policies, quiet, summary } => {
+        Command::Eval { facts, period, as_of, ledger, format, lang, policies, quiet, summary, output } => {
             let c = match build(policies, DiagFormat::Human, false) {
                 Ok(c) => c,
                 Err(e) => return e,
@@ -322,13 +346,24 @@ fn run(cli: Cli) -> Exit {
             let text = match open_facts(&facts) {
                 Ok(Facts1::One(t)) => t,
                 Ok(Facts1::Many(input, first, reader)) => {
+                    let parquet = format == EvalFormat::Parquet
+                        || (output.as_ref().is_some_and(|p| p.extension().is_some_and(|e| e == "parquet"))
+                            && format == EvalFormat::Table);
                     let format = match format {
                         EvalFormat::Csv => huiqi::batch::RowFormat::Csv,
                         EvalFormat::Table => huiqi::batch::RowFormat::Table,
+                        EvalFormat::Parquet => huiqi::batch::RowFormat::Table,
                         EvalFormat::Json | EvalFormat::Jsonl => huiqi::batch::RowFormat::Jsonl,
                     };
+                    let sink = output.map_or(batch::Sink::Stdout, batch::Sink::File);
                     let opts = huiqi::batch::BatchOptions { period, as_of: as_of_d };
-                    return batch::run(&c, input, first, reader, batch::Run { format, opts, quiet, summary });
+                    return batch::run(
+                        &c,
+                        input,
+                        first,
+                        reader,
+                        batch::Run { format, opts, quiet, summary, parquet, sink },
+                    );
                 }
                 Err(e) => return e,
             };
@@ -352,7 +387,7 @@ fn run(cli: Cli) -> Exit {
             match format {
                 EvalFormat::Json => println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default()),
                 EvalFormat::Jsonl => println!("{}", serde_json::to_string(&rep).unwrap_or_default()),
-                EvalFormat::Table | EvalFormat::Csv => {
+                EvalFormat::Table | EvalFormat::Csv | EvalFormat::Parquet => {
                     print!("{}", table::eval_table(&c.program, &outcome, name.as_deref(), lang.into()))
                 }
             }
@@ -419,7 +454,42 @@ fn run(cli: Cli) -> Exit {
             if failed { Exit::Failure } else { Exit::Success }
         }
         Command::Fmt { paths, check } => fmt(paths, check),
-        Command::GenPopulation { count, seed, period } => {
+        Command::GenPopulation { count, seed, period, format, output, policies } => {
+            if format == PopFormat::Parquet {
+                let c = match build(policies, DiagFormat::Human, false) {
+                    Ok(c) => c,
+                    Err(e) => return e,
+                };
+                let sink: Box<dyn Write + Send> = match &output {
+                    Some(p) => match std::fs::File::create(p) {
+                        Ok(f) => Box::new(f),
+                        Err(e) => return usage(format!("cannot write `{}`: {e}", p.display())),
+                    },
+                    None if std::io::stdout().is_terminal() => {
+                        return usage("Parquet is binary: pass `--output FILE` or pipe it");
+                    }
+                    None => Box::new(std::io::stdout()),
+                };
+                return match batch::population_parquet(&c.program, count, seed, period, sink) {
+                    Ok(()) => Exit::Success,
+                    Err(e) => usage(format!("cannot write the population: {e}")),
+                };
+            }
+            if let Some(p) = output {
+                let mut out = match std::fs::File::create(&p) {
+                    Ok(f) => std::io::BufWriter::new(f),
+                    Err(e) => return usage(format!("cannot write `{}`: {e}", p.display())),
+                };
+                for e in huiqi::population::population_lines(count, seed, period) {
+                    if let Err(err) = out.write_all(e.as_bytes()).and_then(|()| out.write_all(b"\n")) {
+                        return usage(format!("cannot write `{}`: {err}", p.display()));
+                    }
+                }
+                return match out.flush() {
+                    Ok(()) => Exit::Success,
+                    Err(e) => usage(format!("cannot write `{}`: {e}", p.display())),
+                };
+            }
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             for e in huiqi::population::population_lines(count, seed, period) {
@@ -547,6 +617,12 @@ fn open_facts(arg: &str) -> Result<Facts1, Exit> {
         let f = std::fs::File::open(arg).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
         Box::new(std::io::BufReader::new(f))
     };
+    if arg.ends_with(".parquet") {
+        if arg == "-" {
+            return Err(usage("Parquet cannot be read from standard input; name the file"));
+        }
+        return Ok(Facts1::Many(batch::Input::Parquet(PathBuf::from(arg)), Vec::new(), reader));
+    }
     if arg.ends_with(".csv") {
         return Ok(Facts1::Many(batch::Input::Csv, Vec::new(), reader));
     }
@@ -614,7 +690,7 @@ fn read_facts_text(
             return Err(Exit::Failure);
         }
     };
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let json = huiqi::json::Json::parse(&text).unwrap_or_default();
     let name = json.get("$name").or_else(|| json.get("$id")).and_then(|v| v.as_str()).map(String::from);
     let period = huiqi::eval::facts::default_period(&json, &facts);
     Ok((facts, name, period))

@@ -8,7 +8,7 @@ use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::ir::{FactId, Num, Program, Type};
 use crate::value::{Date, Literal, as_year, parse_decimal, parse_literal};
 use rust_decimal::Decimal;
-use serde_json::Value as J;
+use crate::json::Json as J;
 use std::sync::Arc;
 
 /// A scalar value at run time.
@@ -144,7 +144,7 @@ impl std::fmt::Display for JPath<'_> {
 
 /// Parses facts JSON text (numbers kept exact) and validates it.
 pub fn parse_facts(prog: &Program, text: &str) -> Result<Facts, Vec<FactError>> {
-    let json: J = serde_json::from_str(text).map_err(|e| {
+    let json = J::parse(text).map_err(|e| {
         vec![FactError {
             code: Code::FactsSyntax,
             path: format!("line {}, column {}", e.line(), e.column()),

@@ -12,6 +12,7 @@ use super::facts::{FactValue, Facts, Item, Series, Value};
 use crate::ir::{FactId, Num, Program, RecordDef, Type};
 use crate::value::{Date, Literal, as_year, parse_decimal, parse_literal};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
@@ -182,6 +183,7 @@ fn period_of(t: Tok<'_>) -> Option<Option<i32>> {
     match t {
         Tok::Str(s) => Some(s.parse::<i32>().ok()),
         Tok::Num(n) => n.parse::<i32>().ok().map(Some),
+        Tok::Dec(_) => None,
         Tok::Bool(_) | Tok::Null => Some(None),
     }
 }
@@ -231,68 +233,48 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
 }
 
 /// A scalar JSON value as the parser hands it over: a string (borrowed when it has no
-/// escapes), a number's text (serde_json's `arbitrary_precision` keeps it), a boolean, `null`.
-enum Tok<'a> {
+/// escapes), a number's exact text, a boolean, `null`.
+pub(crate) enum Tok<'a> {
     Str(Cow<'a, str>),
-    Num(String),
+    Num(&'a str),
+    /// A number already read (an Arrow decimal or integer cell).
+    Dec(rust_decimal::Decimal),
     Bool(bool),
     Null,
 }
 
-/// Takes one scalar value; anything structured gives up.
+/// Takes one scalar value from its raw text (serde_json has checked it); anything
+/// structured gives up.
 struct TokSeed;
 
 impl<'de> DeserializeSeed<'de> for TokSeed {
     type Value = Tok<'de>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TokSeed {
-    type Value = Tok<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a scalar")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Tok::Str(Cow::Borrowed(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Tok::Str(Cow::Owned(v.to_string())))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Tok::Str(Cow::Owned(v)))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Tok::Bool(v))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Tok::Null)
-    }
-    /// An integer: serde_json hands whole numbers that fit 64 bits over as such (the tree
-    /// reader writes them back the same way).
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Tok::Num(v.to_string()))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Tok::Num(v.to_string()))
-    }
-    /// Any other number arrives, under `arbitrary_precision`, as a one-entry map; `Number`
-    /// reads it and keeps its text exactly as written.
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let n: serde_json::Number = de::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        Ok(Tok::Num(n.as_str().to_string()))
+        let raw: &'de RawValue = de::Deserialize::deserialize(d)?;
+        let t = raw.get();
+        Ok(match t.as_bytes().first() {
+            Some(b'"') => match t.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+                Some(inner) if !inner.contains('\\') => Tok::Str(Cow::Borrowed(inner)),
+                _ => Tok::Str(Cow::Owned(serde_json::from_str::<String>(t).map_err(|_| bail::<D::Error>())?)),
+            },
+            Some(b't') => Tok::Bool(true),
+            Some(b'f') => Tok::Bool(false),
+            Some(b'n') => Tok::Null,
+            Some(b'-' | b'0'..=b'9') => Tok::Num(t),
+            _ => return Err(bail()),
+        })
     }
 }
 
 /// A scalar, as `facts::read_scalar` reads it; `Ok(None)` for `null`.
-fn scalar<E: de::Error>(r: &FactsReader<'_>, ty: Type, t: Tok<'_>) -> Result<Option<Value>, E> {
+pub(crate) fn scalar<E: de::Error>(r: &FactsReader<'_>, ty: Type, t: Tok<'_>) -> Result<Option<Value>, E> {
     let v = match (ty, t) {
         (_, Tok::Null) => return Ok(None),
         (Type::Num(n), t) => Value::Num(num(n, t)?),
         (Type::Bool, Tok::Bool(b)) => Value::Bool(b),
         (Type::Date, Tok::Str(s)) => Value::Date(s.parse::<Date>().map_err(|_| bail())?),
-        (Type::Year, Tok::Num(t)) => Value::Num(year(&t)?),
+        (Type::Year, Tok::Num(t)) => Value::Num(year(t)?),
+        (Type::Year, Tok::Dec(d)) => Value::Num(as_year(d).map(rust_decimal::Decimal::from).ok_or_else(bail)?),
         (Type::Year, Tok::Str(s)) => Value::Num(year(&s)?),
         (Type::Text, Tok::Str(s)) => Value::Text(Arc::from(&*s)),
         (Type::Enum(e), Tok::Str(s)) => {
@@ -308,9 +290,10 @@ fn year<E: de::Error>(t: &str) -> Result<rust_decimal::Decimal, E> {
 }
 
 /// A number of a kind (not `null`), as `facts::read_scalar` reads it.
-fn num<E: de::Error>(n: Num, t: Tok<'_>) -> Result<rust_decimal::Decimal, E> {
+pub(crate) fn num<E: de::Error>(n: Num, t: Tok<'_>) -> Result<rust_decimal::Decimal, E> {
     let parsed = match t {
-        Tok::Num(t) => parse_decimal(&t).map(Literal::Number),
+        Tok::Num(t) => parse_decimal(t).map(Literal::Number),
+        Tok::Dec(d) => Ok(Literal::Number(d)),
         Tok::Str(s) => match plain_decimal(&s) {
             // `"17945016.52"`, the common case: what `parse_literal` makes of it, directly
             Some(d) => Ok(Literal::Number(d)),

@@ -1676,7 +1676,7 @@ impl<'a> Lowerer<'a> {
         }
         if ok {
             let (facts, facts_span) =
-                t.facts.clone().unwrap_or((serde_json::Value::Object(Default::default()), t.span));
+                t.facts.clone().unwrap_or((crate::json::Json::Object(Default::default()), t.span));
             self.prog.tests.push(TestCase {
                 name: t.name.clone(),
                 span: t.span,

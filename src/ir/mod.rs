@@ -356,7 +356,7 @@ pub struct TestCase {
     pub span: Span,
     pub period: Option<i32>,
     pub as_of: Option<Date>,
-    pub facts: serde_json::Value,
+    pub facts: crate::json::Json,
     pub facts_span: Span,
     pub ledger: Vec<crate::eval::ledger::LedgerEntry>,
     pub expects: Vec<TestExpect>,

@@ -355,7 +355,7 @@ pub struct TestDecl {
     pub period: Option<(i32, Span)>,
     pub as_of: Option<Date>,
     /// The facts as the JSON value the facts reader validates, and where they were written.
-    pub facts: Option<(serde_json::Value, Span)>,
+    pub facts: Option<(crate::json::Json, Span)>,
     pub ledger: Vec<LedgerRow>,
     pub expects: Vec<Expect>,
 }

@@ -857,12 +857,12 @@ impl Builder {
 
     /// A facts value written in a test, as the JSON value the facts reader takes. Literals
     /// keep their policy spelling (`8000万`, `20%`), which the facts reader also accepts.
-    fn value(&self, p: Pair<'_, Rule>) -> PResult<serde_json::Value> {
-        use serde_json::Value as J;
+    fn value(&self, p: Pair<'_, Rule>) -> PResult<crate::json::Json> {
+        use crate::json::{Json as J, Map, Number};
         let span = self.span(&p);
         Ok(match p.as_rule() {
             Rule::obj => {
-                let mut m = serde_json::Map::new();
+                let mut m = Map::new();
                 for e in p.into_inner() {
                     let espan = self.span(&e);
                     let mut ei = e.into_inner();
@@ -878,7 +878,7 @@ impl Builder {
             Rule::string => J::String(self.string(p)),
             Rule::boolean => J::Bool(p.as_str() == "true"),
             Rule::number => {
-                serde_json::from_str::<serde_json::Number>(p.as_str()).map(J::Number).map_err(|_| {
+                Number::from_text(p.as_str()).map(J::Number).ok_or_else(|| {
                     Box::new(
                         Diagnostic::new(Code::BadLiteral, format!("`{}` is not a number", p.as_str()))
                             .at(span, "here"),

@@ -64,7 +64,10 @@ impl Rules {
     pub fn load<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Result<Rules, Error> {
         let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().to_path_buf()).collect();
         let input = crate::load::load(&paths).map_err(|m| {
-            Error::single(Diagnostic::new(Code::NoRuleFiles, m).help("name a folder or file that holds `.policy` files"))
+            Error::single(
+                Diagnostic::new(Code::NoRuleFiles, m)
+                    .help("name a folder or file that holds `.policy` files"),
+            )
         })?;
         Rules::compile(&input)
     }
@@ -159,7 +162,7 @@ impl Rules {
     ///     .build()
     ///     .unwrap();
     /// let outcome = rules.evaluate(&facts, 2024);
-    /// assert_eq!(outcome.total().to_string(), "500000.00");
+    /// assert_eq!(huiqi::value::fmt_yuan(outcome.total()), "500000.00");
     ///
     /// // a misspelt fact is named, with the fix
     /// let err = rules.facts().text("行 业", "电子信息制造业").build().unwrap_err();
@@ -183,7 +186,12 @@ impl Rules {
     /// period is `period`, else the facts' `$period`, else the latest year of any series;
     /// `ledger` is the JSON text of earlier grants. Explanations are in Chinese; see
     /// [`Rules::evaluate_json_in`] for English.
-    pub fn evaluate_json(&self, facts: &str, period: Option<i32>, ledger: Option<&str>) -> Result<EvalReport, Error> {
+    pub fn evaluate_json(
+        &self,
+        facts: &str,
+        period: Option<i32>,
+        ledger: Option<&str>,
+    ) -> Result<EvalReport, Error> {
         self.evaluate_json_in(facts, period, ledger, Lang::Zh)
     }
 
@@ -200,16 +208,20 @@ impl Rules {
         let name = json.get("$name").or_else(|| json.get("$id")).and_then(Json::as_str).map(String::from);
         let Some(period) = period.or_else(|| default_period(&json, &facts_v)) else {
             return Err(Error::single(
-                Diagnostic::new(Code::FactType, "no period: the facts have no `$period` and no yearly series")
-                    .in_input("facts", "$period")
-                    .help("pass the period (the year the facts describe), or give the facts a `$period`"),
+                Diagnostic::new(
+                    Code::FactType,
+                    "no period: the facts have no `$period` and no yearly series",
+                )
+                .in_input("facts", "$period")
+                .help("pass the period (the year the facts describe), or give the facts a `$period`"),
             ));
         };
         let ledger = match ledger {
             Some(text) => Ledger::from_json(text, "ledger").map_err(|d| Error::single(*d))?,
             None => Ledger::default(),
         };
-        let outcome = evaluate(self.program(), &facts_v, &ledger, EvalOptions { period, as_of: None, explain: true });
+        let outcome =
+            evaluate(self.program(), &facts_v, &ledger, EvalOptions { period, as_of: None, explain: true });
         Ok(eval_report(self.program(), &outcome, name, lang))
     }
 
@@ -229,7 +241,11 @@ impl Rules {
     /// assert_eq!(out.rows[1].errors[0].at, "营业收入");
     /// assert_eq!((out.summary.rows, out.summary.failed), (2, 1));
     /// ```
-    pub fn evaluate_batch<'a>(&'a self, rows: impl IntoIterator<Item = &'a str>, period: Option<i32>) -> BatchOutput<'a> {
+    pub fn evaluate_batch<'a>(
+        &'a self,
+        rows: impl IntoIterator<Item = &'a str>,
+        period: Option<i32>,
+    ) -> BatchOutput<'a> {
         let batch = Batch::new(self.program(), BatchOptions { period, as_of: None }, RowFormat::Table);
         let lines: Vec<(usize, Result<String, String>)> =
             rows.into_iter().enumerate().map(|(i, t)| (i + 1, Ok(t.to_string()))).collect();
@@ -414,7 +430,10 @@ impl std::error::Error for Error {}
 
 impl miette::Diagnostic for Error {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.diagnostics.iter().find(|d| d.is_error()).map(|d| Box::new(d.code.id()) as Box<dyn fmt::Display>)
+        self.diagnostics
+            .iter()
+            .find(|d| d.is_error())
+            .map(|d| Box::new(d.code.id()) as Box<dyn fmt::Display + 'a>)
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
@@ -422,7 +441,7 @@ impl miette::Diagnostic for Error {
             .iter()
             .find(|d| d.is_error())
             .and_then(|d| d.help.as_ref())
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+            .map(|h| Box::new(h) as Box<dyn fmt::Display + 'a>)
     }
 }
 
@@ -442,9 +461,14 @@ mod tests {
     #[test]
     fn facts_errors_carry_their_path() {
         let rules = Rules::load(["policies"]).unwrap();
-        let e = rules.evaluate_json(r#"{"营业收入": {"2024": "abc"}}"#, None, None).unwrap_err();
+        let Err(e) = rules.evaluate_json(r#"{"营业收入": {"2024": "abc"}}"#, None, None) else {
+            panic!()
+        };
         let l = e.located();
         assert_eq!(l.len(), 1);
-        assert_eq!((l[0].code.as_str(), l[0].path.as_deref(), l[0].file.as_str()), ("E0403", Some("营业收入.2024"), "facts"));
+        assert_eq!(
+            (l[0].code.as_str(), l[0].path.as_deref(), l[0].file.as_str()),
+            ("E0403", Some("营业收入.2024"), "facts")
+        );
     }
 }

@@ -15,12 +15,12 @@ use crate::eval::kernel::{Delegate, Kernel, Verdict, Verdicts};
 use crate::eval::stream::FactsReader;
 use crate::eval::{EvalOptions, Ledger, Status, cash_total, evaluate, evaluate_clause};
 use crate::ir::{ClauseId, Program};
+use crate::json::{Json as Value, Map};
 use crate::value::{Date, fmt_yuan};
 #[cfg(feature = "parallel")]
 use rayon::iter::ParallelIterator;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use crate::json::{Json as Value, Map};
 
 pub const BATCH_SCHEMA_VERSION: u32 = 1;
 
@@ -139,7 +139,12 @@ impl<'p> Batch<'p> {
 
     /// One row already read into facts (the columnar path): evaluated as a JSON-lines row
     /// with the same facts and metadata is.
-    pub fn evaluated_facts(&self, line: usize, facts: &Facts, meta: crate::eval::stream::RowMeta) -> Evaluated<'p> {
+    pub fn evaluated_facts(
+        &self,
+        line: usize,
+        facts: &Facts,
+        meta: crate::eval::stream::RowMeta,
+    ) -> Evaluated<'p> {
         let mut row = new_row(line);
         row.enterprise = meta.enterprise;
         let period = facts.period_or_latest(self.opts.period.or(meta.period));
@@ -541,7 +546,9 @@ policy T "t" {
         let v = csv_row(&header, &record).unwrap();
         assert_eq!(
             v,
-            serde_json::json!({"$id": "E1", "行业": "电子信息制造业", "营业收入": {"2024": "1.2亿"}, "贷款": [{"利息": {"2024": "30万"}, "知识产权质押": true}]})
+            Value::from(
+                serde_json::json!({"$id": "E1", "行业": "电子信息制造业", "营业收入": {"2024": "1.2亿"}, "贷款": [{"利息": {"2024": "30万"}, "知识产权质押": true}]})
+            )
         );
     }
 }

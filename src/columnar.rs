@@ -19,9 +19,13 @@ use crate::ir::{FactId, Num, Program, Type};
 use crate::json::{Json, Map, Number};
 use arrow_array::builder::{Decimal128Builder, Int32Builder, Int64Builder, StringBuilder};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Decimal128Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type};
+use arrow_array::types::{
+    Decimal128Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
+#[cfg(feature = "parallel")]
+use rayon::iter::ParallelIterator;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -42,8 +46,19 @@ enum Target {
     Scalar(FactId, Type),
     Year(FactId, i32, Num),
     ListLen(FactId),
-    Field { fact: FactId, index: usize, field: usize, ty: Type },
-    FieldYear { fact: FactId, index: usize, field: usize, year: i32, num: Num },
+    Field {
+        fact: FactId,
+        index: usize,
+        field: usize,
+        ty: Type,
+    },
+    FieldYear {
+        fact: FactId,
+        index: usize,
+        field: usize,
+        year: i32,
+        num: Num,
+    },
     /// Not a path of the vocabulary: rows with a value here go to the facts reader, which
     /// names it.
     Unknown,
@@ -160,7 +175,11 @@ impl<'p> Columnar<'p> {
         for id in batch.clauses() {
             let r = prog.clause_ref(id);
             fields.push(Field::new(format!("status:{r}"), DataType::Utf8, true));
-            fields.push(Field::new(format!("amount:{r}"), DataType::Decimal128(AMOUNT_PRECISION, AMOUNT_SCALE), true));
+            fields.push(Field::new(
+                format!("amount:{r}"),
+                DataType::Decimal128(AMOUNT_PRECISION, AMOUNT_SCALE),
+                true,
+            ));
         }
         Columnar { batch, reader: FactsReader::new(prog), prog, schema: Arc::new(Schema::new(fields)) }
     }
@@ -235,7 +254,8 @@ impl<'p> Columnar<'p> {
                 Target::Year(fid, y, n) => {
                     let d = self.number(*n, cell)?;
                     let slot = values.get_mut(*fid as usize)?;
-                    let FactValue::Series(s) = slot.get_or_insert_with(|| FactValue::Series(Series::default()))
+                    let FactValue::Series(s) =
+                        slot.get_or_insert_with(|| FactValue::Series(Series::default()))
                     else {
                         return None;
                     };
@@ -272,7 +292,8 @@ impl<'p> Columnar<'p> {
                         items.resize_with(index + 1, || Item { fields: vec![None; width] });
                     }
                     let slot = items.get_mut(*index)?.fields.get_mut(*field)?;
-                    let FactValue::Series(s) = slot.get_or_insert_with(|| FactValue::Series(Series::default()))
+                    let FactValue::Series(s) =
+                        slot.get_or_insert_with(|| FactValue::Series(Series::default()))
                     else {
                         return None;
                     };
@@ -313,7 +334,13 @@ impl<'p> Columnar<'p> {
 
     /// The row as the facts object its cells say (for the facts reader, which names every
     /// problem with its path).
-    fn row_json(&self, names: &[&str], targets: &[Target], cells: &[Cells<'_>], i: usize) -> Result<Json, String> {
+    fn row_json(
+        &self,
+        names: &[&str],
+        targets: &[Target],
+        cells: &[Cells<'_>],
+        i: usize,
+    ) -> Result<Json, String> {
         let mut root = Json::Object(Map::new());
         let mut lists: Vec<(&str, usize)> = Vec::new();
         for ((name, t), c) in names.iter().zip(targets).zip(cells) {
@@ -327,7 +354,7 @@ impl<'p> Columnar<'p> {
             if let (Target::ListLen(_), Json::Number(n)) = (t, &v) {
                 match n.as_str().parse::<usize>() {
                     Ok(k) if k <= 10_000 => {
-                        lists.push((name, k));
+                        lists.push((*name, k));
                         continue;
                     }
                     _ => return Err(format!("column `{name}` holds the number of items of a list, not {n}")),
@@ -358,15 +385,15 @@ impl<'p> Columnar<'p> {
     pub fn to_arrow(&self, rows: &[Evaluated<'_>]) -> Result<RecordBatch, ArrowError> {
         let clauses: Vec<_> = self.batch.clauses().collect();
         let n = rows.len();
-        let dec = || {
-            Decimal128Builder::with_capacity(n).with_precision_and_scale(AMOUNT_PRECISION, AMOUNT_SCALE)
-        };
+        let dec =
+            || Decimal128Builder::with_capacity(n).with_precision_and_scale(AMOUNT_PRECISION, AMOUNT_SCALE);
         let mut line = Int64Builder::with_capacity(n);
         let mut enterprise = StringBuilder::with_capacity(n, n * 9);
         let mut period = Int32Builder::with_capacity(n);
         let mut total = dec()?;
         let mut error = StringBuilder::new();
-        let mut status: Vec<StringBuilder> = clauses.iter().map(|_| StringBuilder::with_capacity(n, n * 10)).collect();
+        let mut status: Vec<StringBuilder> =
+            clauses.iter().map(|_| StringBuilder::with_capacity(n, n * 10)).collect();
         let mut amount: Vec<Decimal128Builder> = clauses.iter().map(|_| dec()).collect::<Result<_, _>>()?;
         for e in rows {
             let r = &e.row;
@@ -376,7 +403,9 @@ impl<'p> Columnar<'p> {
             let mut total_fen = None;
             if let Some(vs) = &e.verdicts {
                 for (k, id) in clauses.iter().enumerate() {
-                    let Some(a) = vs.iter().find(|v| v.clause == *id).and_then(|v| v.amount) else { continue };
+                    let Some(a) = vs.iter().find(|v| v.clause == *id).and_then(|v| v.amount) else {
+                        continue;
+                    };
                     match to_fen(a) {
                         Some(x) => {
                             if let Some(slot) = fen.get_mut(k) {
@@ -402,7 +431,11 @@ impl<'p> Columnar<'p> {
                 error.append_null();
             } else {
                 error.append_value(
-                    errors.iter().map(|x| format!("{} at {}: {}", x.code, x.at, x.message)).collect::<Vec<_>>().join("; "),
+                    errors
+                        .iter()
+                        .map(|x| format!("{} at {}: {}", x.code, x.at, x.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
                 );
             }
             for (k, id) in clauses.iter().enumerate() {
@@ -455,13 +488,17 @@ fn target(prog: &Program, path: &str) -> Target {
             let Some((idx, after)) = r.strip_prefix('[').and_then(|x| x.split_once("].")) else {
                 return Target::Unknown;
             };
-            let Some(index) = idx.parse::<usize>().ok().filter(|i| *i <= 10_000) else { return Target::Unknown };
+            let Some(index) = idx.parse::<usize>().ok().filter(|i| *i <= 10_000) else {
+                return Target::Unknown;
+            };
             let Some(rdef) = prog.records.get(rec as usize) else { return Target::Unknown };
             let (fname, y) = match after.split_once('.') {
                 Some((f, y)) => (f, Some(y)),
                 None => (after, None),
             };
-            let Some(field) = rdef.fields.iter().position(|f| f.name == fname) else { return Target::Unknown };
+            let Some(field) = rdef.fields.iter().position(|f| f.name == fname) else {
+                return Target::Unknown;
+            };
             let Some(fty) = rdef.fields.get(field).map(|f| f.ty) else { return Target::Unknown };
             match (fty, y) {
                 (Type::Series(num), Some(y)) => match year(y) {
@@ -477,7 +514,6 @@ fn target(prog: &Program, path: &str) -> Target {
         _ => Target::Unknown,
     }
 }
-
 
 /// An amount as a whole number of fen, when it is one exactly.
 pub fn to_fen(d: Decimal) -> Option<i128> {
@@ -528,7 +564,9 @@ fn sort_series(v: &mut FactValue) -> bool {
             s.0.sort_by_key(|(y, _)| *y);
             s.0.windows(2).all(|w| w.first().map(|x| x.0) != w.get(1).map(|x| x.0))
         }
-        FactValue::List(items) => items.iter_mut().flat_map(|it| it.fields.iter_mut().flatten()).all(sort_series),
+        FactValue::List(items) => {
+            items.iter_mut().flat_map(|it| it.fields.iter_mut().flatten()).all(sort_series)
+        }
         FactValue::Scalar(_) => true,
     }
 }
@@ -648,7 +686,10 @@ impl<'p> Flattener<'p> {
     /// The schema of the rows observed.
     pub fn schema(&self) -> SchemaRef {
         Arc::new(Schema::new(
-            self.columns.iter().map(|(p, s)| Field::new(p.clone(), Flattener::kind(s), true)).collect::<Vec<_>>(),
+            self.columns
+                .iter()
+                .map(|(p, s)| Field::new(p.clone(), Flattener::kind(s), true))
+                .collect::<Vec<_>>(),
         ))
     }
 
@@ -692,7 +733,9 @@ impl<'p> Flattener<'p> {
                 ),
                 DataType::Decimal128(p, s) => Arc::new(
                     col.map(|c| match c {
-                        Some(Leaf::Text(t) | Leaf::Number(t)) => Decimal::from_str_exact(t).ok().map(|d| d.mantissa()),
+                        Some(Leaf::Text(t) | Leaf::Number(t)) => {
+                            Decimal::from_str_exact(t).ok().map(|d| d.mantissa())
+                        }
                         _ => None,
                     })
                     .collect::<arrow_array::Decimal128Array>()

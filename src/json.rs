@@ -72,7 +72,8 @@ impl Map {
 
 impl<'a> IntoIterator for &'a Map {
     type Item = (&'a String, &'a Json);
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, Json)>, fn(&'a (String, Json)) -> Self::Item>;
+    type IntoIter =
+        std::iter::Map<std::slice::Iter<'a, (String, Json)>, fn(&'a (String, Json)) -> Self::Item>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter().map(|(k, v)| (k, v))
     }
@@ -100,8 +101,12 @@ impl Json {
     /// assert!(matches!(n, Some(Json::Number(x)) if x.as_str() == "1234.5670"));
     /// ```
     pub fn parse(text: &str) -> Result<Json, serde_json::Error> {
-        let raw: &RawValue = serde_json::from_str(text)?;
-        from_raw(raw)
+        match serde_json::from_str::<&RawValue>(text) {
+            Ok(raw) => from_raw(raw),
+            // skipping a value reports some mistakes in other words than reading it does;
+            // users see the reader's words
+            Err(e) => Err(serde_json::from_str::<serde_json::Value>(text).err().unwrap_or(e)),
+        }
     }
 
     /// The value of `key` when this is an object that has it.
@@ -203,6 +208,16 @@ impl Serialize for Json {
     }
 }
 
+/// `json["key"]`: the value, or `null` when this is not an object or has no such key (as
+/// `serde_json::Value` indexes).
+impl std::ops::Index<&str> for Json {
+    type Output = Json;
+    fn index(&self, key: &str) -> &Json {
+        static NULL: Json = Json::Null;
+        self.get(key).unwrap_or(&NULL)
+    }
+}
+
 /// Compact JSON text, numbers as written.
 impl fmt::Display for Json {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -258,13 +273,17 @@ mod tests {
 
     #[test]
     fn numbers_keep_their_text() {
-        let v = Json::parse(r#" {"a": [1234.5670, -0.10, 1e3, 18446744073709551616], "b": {"c": 7}} "#).unwrap();
+        let v =
+            Json::parse(r#" {"a": [1234.5670, -0.10, 1e3, 18446744073709551616], "b": {"c": 7}} "#).unwrap();
         let a: Vec<String> = match v.get("a") {
             Some(Json::Array(a)) => a.iter().map(|x| serde_json::to_string(x).unwrap()).collect(),
             _ => panic!("{v:?}"),
         };
         assert_eq!(a, ["1234.5670", "-0.10", "1e3", "18446744073709551616"]);
-        assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"a":[1234.5670,-0.10,1e3,18446744073709551616],"b":{"c":7}}"#);
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"{"a":[1234.5670,-0.10,1e3,18446744073709551616],"b":{"c":7}}"#
+        );
     }
 
     #[test]
@@ -275,7 +294,10 @@ mod tests {
         let v = Json::parse(r#"["a\"b\u00e9"]"#).unwrap();
         assert_eq!(v, Json::Array(vec![Json::String("a\"bé".into())]));
         let e = Json::parse("{\"a\": 1,}").unwrap_err();
-        assert_eq!(e.to_string(), serde_json::from_str::<serde_json::Value>("{\"a\": 1,}").unwrap_err().to_string());
+        assert_eq!(
+            e.to_string(),
+            serde_json::from_str::<serde_json::Value>("{\"a\": 1,}").unwrap_err().to_string()
+        );
         assert!(Json::parse("[1] x").is_err());
     }
 

@@ -106,7 +106,7 @@ fn summary_equals_the_sum_of_single_evaluations() {
     let c = huiqi::compile(&input).map_err(|f| f.diagnostics.len()).unwrap();
     let mut sum = rust_decimal::Decimal::ZERO;
     for line in pop.lines() {
-        let json: serde_json::Value = serde_json::from_str(line).unwrap();
+        let json = huiqi::json::Json::parse(line).unwrap();
         let f = huiqi::eval::facts::read_facts(&c.program, &json).unwrap();
         let o =
             huiqi::eval::evaluate(&c.program, &f, &huiqi::Ledger::default(), huiqi::EvalOptions::new(2024));
@@ -151,4 +151,61 @@ fn csv_input_by_fact_paths() {
     let text = String::from_utf8(csv_out.stdout).unwrap();
     assert!(text.lines().next().unwrap().starts_with("line,enterprise,period,total,error,status:"));
     assert_eq!(text.lines().count(), 4);
+}
+
+/// Parquet in and out: the same budget as JSON lines, to the fen, and the same row totals.
+#[test]
+fn parquet_runs_agree_with_json_lines() {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Decimal128Type;
+    let dir = std::env::temp_dir().join(format!("huiqi-parquet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (pq, jl, res) = (dir.join("pop.parquet"), dir.join("pop.jsonl"), dir.join("res.parquet"));
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let gen_pq = huiqi(
+        &["gen-population", "--count", "3000", "--seed", "9", "--format", "parquet", "--output", &s(&pq)],
+        None,
+    );
+    assert_eq!(gen_pq.status.code(), Some(0), "{}", String::from_utf8_lossy(&gen_pq.stderr));
+    assert_eq!(
+        huiqi(&["gen-population", "--count", "3000", "--seed", "9", "--output", &s(&jl)], None).status.code(),
+        Some(0)
+    );
+    let budget = |f: &str| {
+        let o = huiqi(&["eval", "--facts", f, "--format", "table", "--quiet"], None);
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let (a, b) = (budget(&s(&jl)), budget(&s(&pq)));
+    assert!(a.contains("budget over 3000 enterprises (0 failed)"), "{a}");
+    assert_eq!(a, b);
+    // Parquet rows out: one per input row, totals as the JSON-lines rows have them
+    let o = huiqi(&["eval", "--facts", &s(&pq), "--output", &s(&res), "--quiet"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = huiqi(&["eval", "--facts", &s(&jl), "--format", "jsonl", "--quiet"], None);
+    let want: Vec<String> = String::from_utf8(rows.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["total"].as_str().unwrap().to_string())
+        .collect();
+    let file = std::fs::File::open(&res).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut got = Vec::new();
+    for rb in reader {
+        let rb = rb.unwrap();
+        let total = rb.column_by_name("total").unwrap().as_primitive::<Decimal128Type>();
+        assert_eq!(total.data_type(), &arrow_schema::DataType::Decimal128(38, 2));
+        for i in 0..rb.num_rows() {
+            got.push(rust_decimal::Decimal::from_i128_with_scale(total.value(i), 2).to_string());
+        }
+    }
+    assert_eq!(got, want);
+    // and Parquet on standard output, from JSON lines
+    let o = huiqi(&["eval", "--facts", &s(&jl), "--format", "parquet", "--quiet"], None);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.starts_with(b"PAR1") && o.stdout.ends_with(b"PAR1"));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -35,7 +35,9 @@ fn cases() -> Vec<Case> {
                     assert_eq!(s, "policies");
                     None
                 }
-                Json::Object(m) => Some(m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect()),
+                Json::Object(m) => {
+                    Some(m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect())
+                }
                 other => panic!("{}: rules is {other:?}", p.display()),
             };
             Case {
@@ -60,11 +62,20 @@ fn the_corpus_covers_every_status() {
     assert!(cases.len() >= 60, "{} cases; want at least 60", cases.len());
     let mut statuses: Vec<String> = cases
         .iter()
-        .flat_map(|c| c.expected["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap().to_string()))
+        .flat_map(|c| {
+            c.expected["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["status"].as_str().unwrap().to_string())
+        })
         .collect();
     statuses.sort();
     statuses.dedup();
-    assert_eq!(statuses, ["discretionary", "exhausted", "granted", "ineligible", "not_in_force", "undetermined"]);
+    assert_eq!(
+        statuses,
+        ["discretionary", "exhausted", "granted", "ineligible", "not_in_force", "undetermined"]
+    );
 }
 
 #[test]
@@ -122,8 +133,9 @@ fn the_command_line_agrees_with_every_case() {
                         }
                     };
                     let out = cmd.output().unwrap();
-                    let got: serde_json::Value = serde_json::from_slice(&out.stdout)
-                        .unwrap_or_else(|e| panic!("{}: {e}: {}", c.file, String::from_utf8_lossy(&out.stderr)));
+                    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+                        panic!("{}: {e}: {}", c.file, String::from_utf8_lossy(&out.stderr))
+                    });
                     assert_eq!(got, c.expected, "{} ({})", c.file, c.name);
                 }
             });

@@ -74,7 +74,7 @@ proptest! {
     #[test]
     fn caps_and_years_are_never_exceeded(interest in history(), start in proptest::option::of(0i64..120_000)) {
         let c = rules();
-        let facts = read_facts(&c.program, &serde_json::json!({ "利息": series(&interest) })).unwrap();
+        let facts = read_facts(&c.program, &huiqi::json::Json::from(serde_json::json!({ "利息": series(&interest) }))).unwrap();
         let mut ledger = Ledger::default();
         if let Some(a) = start {
             ledger.entries.push(LedgerEntry { policy: "H".into(), clause: "cap".into(), key: None, period: 2014, amount: Decimal::from(a), balance: None, expires: None });
@@ -103,7 +103,7 @@ proptest! {
     #[test]
     fn one_time_awards_never_pay_twice(revenue in history()) {
         let c = rules();
-        let facts = read_facts(&c.program, &serde_json::json!({ "收入": series(&revenue) })).unwrap();
+        let facts = read_facts(&c.program, &huiqi::json::Json::from(serde_json::json!({ "收入": series(&revenue) }))).unwrap();
         let years = simulate(&c.program, &facts, &Ledger::default(), 2015, 2026, false);
         let last = &years.last().unwrap().ledger;
         prop_assert!(entries(last, "once").len() <= 1);
@@ -117,7 +117,7 @@ proptest! {
     #[test]
     fn carried_credit_never_exceeds_what_was_earned_nor_outlives_expiry(invest in history(), tax in history()) {
         let c = rules();
-        let facts = read_facts(&c.program, &serde_json::json!({ "投资": series(&invest), "应纳税额": series(&tax) })).unwrap();
+        let facts = read_facts(&c.program, &huiqi::json::Json::from(serde_json::json!({ "投资": series(&invest), "应纳税额": series(&tax) }))).unwrap();
         let years = simulate(&c.program, &facts, &Ledger::default(), 2015, 2026, false);
         let last = &years.last().unwrap().ledger;
         let credit = entries(last, "credit");
@@ -143,9 +143,9 @@ proptest! {
     #[test]
     fn simulate_equals_single_years_threading_the_ledger(interest in history(), revenue in history(), invest in history()) {
         let c = rules();
-        let facts = read_facts(&c.program, &serde_json::json!({
+        let facts = read_facts(&c.program, &huiqi::json::Json::from(serde_json::json!({
             "利息": series(&interest), "收入": series(&revenue), "投资": series(&invest), "应纳税额": series(&interest)
-        })).unwrap();
+        }))).unwrap();
         let sim = simulate(&c.program, &facts, &Ledger::default(), 2015, 2026, true);
         let mut ledger = Ledger::default();
         for (i, year) in (2015..=2026).enumerate() {
@@ -165,7 +165,7 @@ fn carry_forward_worked_example() {
     let c = rules();
     let facts = read_facts(
         &c.program,
-        &serde_json::json!({ "投资": { "2013": "1000万", "2014": 0, "2015": 0, "2016": 0, "2017": 0, "2018": 0, "2019": 0 }, "应纳税额": { "2013": "30万", "2014": "50万", "2015": 0, "2016": 0, "2017": 0, "2018": 0, "2019": "90万" } }),
+        &huiqi::json::Json::from(serde_json::json!({ "投资": { "2013": "1000万", "2014": 0, "2015": 0, "2016": 0, "2017": 0, "2018": 0, "2019": 0 }, "应纳税额": { "2013": "30万", "2014": "50万", "2015": 0, "2016": 0, "2017": 0, "2018": 0, "2019": "90万" } })),
     )
     .unwrap();
     let years = simulate(&c.program, &facts, &Ledger::default(), 2013, 2019, true);
@@ -198,7 +198,9 @@ fn carry_forward_worked_example() {
 #[test]
 fn lifetime_cap_explains_itself() {
     let c = rules();
-    let facts = read_facts(&c.program, &serde_json::json!({ "利息": { "2024": "20万" } })).unwrap();
+    let facts =
+        read_facts(&c.program, &huiqi::json::Json::from(serde_json::json!({ "利息": { "2024": "20万" } })))
+            .unwrap();
     let ledger = Ledger::new(vec![LedgerEntry {
         policy: "H".into(),
         clause: "cap".into(),
@@ -228,10 +230,10 @@ fn t13_14a_equipment_credit_over_seven_years() {
     let c = compile(&input).map_err(|f| f.diagnostics.len()).unwrap();
     let facts = read_facts(
         &c.program,
-        &serde_json::json!({
+        &huiqi::json::Json::from(serde_json::json!({
             "专用设备投资": { "2013": "1000万", "2014": 0, "2015": 0, "2016": 0, "2017": 0, "2018": 0, "2019": 0 },
             "应纳所得税额": { "2013": "30万", "2014": "50万", "2015": "5万", "2016": 0, "2017": "5万", "2018": "3万", "2019": "10万" }
-        }),
+        })),
     )
     .unwrap();
     let years = simulate(&c.program, &facts, &Ledger::default(), 2013, 2019, true);

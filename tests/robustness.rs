@@ -153,7 +153,7 @@ fn rounding_is_half_away_from_zero_to_the_fen() {
 #[test]
 fn absent_fact_is_undetermined_with_its_path() {
     let c = vocab();
-    let f = read_facts(&c.program, &serde_json::json!({})).unwrap();
+    let f = read_facts(&c.program, &huiqi::json::Json::from(serde_json::json!({}))).unwrap();
     let o = evaluate(&c.program, &f, &Ledger::default(), EvalOptions::new(2024));
     let r = o.results.iter().find(|r| c.program.clause_ref(r.clause) == "P.2").unwrap();
     assert_eq!(r.status, Status::Undetermined);

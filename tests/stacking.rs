@@ -19,7 +19,8 @@ policy S "叠加" {
 
 fn run(revenue: &str) -> Vec<(String, Status, Option<Decimal>)> {
     let c = compile(&Input::from_rules([("s.policy".to_string(), RULES.to_string())])).expect("compiles");
-    let facts = read_facts(&c.program, &serde_json::json!({ "收入": revenue })).unwrap();
+    let facts =
+        read_facts(&c.program, &huiqi::json::Json::from(serde_json::json!({ "收入": revenue }))).unwrap();
     let o = evaluate(&c.program, &facts, &Ledger::default(), EvalOptions::new(2024));
     o.results.iter().map(|r| (c.program.clause_ref(r.clause), r.status, r.amount)).collect()
 }

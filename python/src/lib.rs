@@ -16,8 +16,18 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 create_exception!(huiqi, Error, PyException, "A problem huiqi found; `.diagnostics` lists each one.");
-create_exception!(huiqi, CompileError, Error, "The rule set does not compile; `.diagnostics` lists every problem.");
-create_exception!(huiqi, FactsError, Error, "The facts (or the ledger) are invalid; `.diagnostics` lists every problem.");
+create_exception!(
+    huiqi,
+    CompileError,
+    Error,
+    "The rule set does not compile; `.diagnostics` lists every problem."
+);
+create_exception!(
+    huiqi,
+    FactsError,
+    Error,
+    "The facts (or the ledger) are invalid; `.diagnostics` lists every problem."
+);
 
 /// One diagnostic: what, where (file, line, column, or the JSON path of an input problem),
 /// and how to fix it.
@@ -38,8 +48,12 @@ struct Diagnostic {
 impl Diagnostic {
     fn __repr__(&self) -> String {
         match (self.line, self.column, &self.path) {
-            (Some(l), Some(c), _) => format!("{}:{l}:{c}: {}[{}]: {}", self.file, self.severity, self.code, self.message),
-            (_, _, Some(p)) => format!("{}: {p}: {}[{}]: {}", self.file, self.severity, self.code, self.message),
+            (Some(l), Some(c), _) => {
+                format!("{}:{l}:{c}: {}[{}]: {}", self.file, self.severity, self.code, self.message)
+            }
+            (_, _, Some(p)) => {
+                format!("{}: {p}: {}[{}]: {}", self.file, self.severity, self.code, self.message)
+            }
             _ => format!("{}[{}]: {}", self.severity, self.code, self.message),
         }
     }
@@ -145,7 +159,8 @@ impl Rules {
     ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let inputs: Vec<RecordBatch> = batches.iter().map(import_batch).collect::<PyResult<_>>()?;
         let outputs = py.detach(|| {
-            let col = Columnar::new(self.rules.program(), BatchOptions { period, as_of: None }, RowFormat::Table);
+            let col =
+                Columnar::new(self.rules.program(), BatchOptions { period, as_of: None }, RowFormat::Table);
             let mut line = 1;
             let mut out = Vec::with_capacity(inputs.len().max(1));
             for rb in &inputs {
@@ -180,7 +195,8 @@ fn import_batch(b: &Bound<'_, PyAny>) -> PyResult<RecordBatch> {
 /// A Rust RecordBatch to pyarrow through the C data interface.
 fn export_batch<'py>(py: Python<'py>, rb: RecordBatch) -> PyResult<Bound<'py, PyAny>> {
     let data = StructArray::from(rb).into_data();
-    let schema = FFI_ArrowSchema::try_from(data.data_type()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let schema =
+        FFI_ArrowSchema::try_from(data.data_type()).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let array = FFI_ArrowArray::new(&data);
     let mut array = Box::new(array);
     let mut schema = Box::new(schema);

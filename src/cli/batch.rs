@@ -6,12 +6,12 @@ use super::Exit;
 use huiqi::Compiled;
 use huiqi::batch::{BatchOptions, Evaluated, RowFormat, Summary, csv_row};
 use huiqi::columnar::Columnar;
-use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use std::path::PathBuf;
 use huiqi::value::{fmt_money, fmt_yuan};
 use indicatif::{ProgressBar, ProgressStyle};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
 
 /// Rows evaluated together (in parallel) before they are written.
@@ -92,6 +92,7 @@ pub fn run(c: &Compiled, input: Input, first: Vec<(usize, String)>, reader: Read
     let row_format = if run.parquet { RowFormat::Table } else { run.format };
     let columnar = Columnar::new(&c.program, run.opts, row_format);
     let batch = columnar.batch();
+    let parquet = run.parquet.then_some(&columnar);
     let (read, written) = std::thread::scope(|s| {
         let (tx_in, rx_in) = sync_channel::<Result<Chunk, String>>(2);
         let (tx_out, rx_out) = sync_channel::<Vec<Evaluated<'_>>>(2);
@@ -101,7 +102,6 @@ pub fn run(c: &Compiled, input: Input, first: Vec<(usize, String)>, reader: Read
             Input::Parquet(path) => read_parquet(&path, &tx_in),
         });
         let header = (row_format == RowFormat::Csv).then(|| batch.csv_header());
-        let parquet = run.parquet.then_some(&columnar);
         let writer = s.spawn(|| write_rows(&c.program, row_format, header, rx_out, &progress, sink, parquet));
         let mut read = Ok(());
         for chunk in rx_in {
@@ -258,7 +258,11 @@ fn read_parquet(path: &std::path::Path, tx: &std::sync::mpsc::SyncSender<Result<
                 line += n;
             }
             Err(e) => {
-                let _ = tx.send(Err(format!("cannot read Parquet `{}` after row {}: {e}", path.display(), line - 1)));
+                let _ = tx.send(Err(format!(
+                    "cannot read Parquet `{}` after row {}: {e}",
+                    path.display(),
+                    line - 1
+                )));
                 return;
             }
         }
@@ -267,7 +271,13 @@ fn read_parquet(path: &std::path::Path, tx: &std::sync::mpsc::SyncSender<Result<
 
 /// `gen-population --format parquet`: the population drawn twice (it is deterministic), once
 /// to learn its columns and once to write them, in row groups of 64 Ki rows.
-pub fn population_parquet(prog: &huiqi::ir::Program, count: u64, seed: u64, period: i32, sink: Box<dyn Write + Send>) -> Result<(), String> {
+pub fn population_parquet(
+    prog: &huiqi::ir::Program,
+    count: u64,
+    seed: u64,
+    period: i32,
+    sink: Box<dyn Write + Send>,
+) -> Result<(), String> {
     use huiqi::columnar::Flattener;
     use huiqi::json::Json;
     let mut flat = Flattener::new(prog);
@@ -278,8 +288,9 @@ pub fn population_parquet(prog: &huiqi::ir::Program, count: u64, seed: u64, peri
         .set_compression(parquet::basic::Compression::SNAPPY)
         .set_max_row_group_row_count(Some(64 * 1024))
         .build();
-    let mut w = ArrowWriter::try_new(std::io::BufWriter::with_capacity(1 << 20, sink), flat.schema(), Some(props))
-        .map_err(|e| e.to_string())?;
+    let mut w =
+        ArrowWriter::try_new(std::io::BufWriter::with_capacity(1 << 20, sink), flat.schema(), Some(props))
+            .map_err(|e| e.to_string())?;
     let mut rows = Vec::with_capacity(8192);
     let mut lines = huiqi::population::population_lines(count, seed, period).peekable();
     while lines.peek().is_some() {

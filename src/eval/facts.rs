@@ -6,9 +6,9 @@
 
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::ir::{FactId, Num, Program, Type};
+use crate::json::Json as J;
 use crate::value::{Date, Literal, as_year, parse_decimal, parse_literal};
 use rust_decimal::Decimal;
-use crate::json::Json as J;
 use std::sync::Arc;
 
 /// A scalar value at run time.

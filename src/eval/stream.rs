@@ -274,7 +274,9 @@ pub(crate) fn scalar<E: de::Error>(r: &FactsReader<'_>, ty: Type, t: Tok<'_>) ->
         (Type::Bool, Tok::Bool(b)) => Value::Bool(b),
         (Type::Date, Tok::Str(s)) => Value::Date(s.parse::<Date>().map_err(|_| bail())?),
         (Type::Year, Tok::Num(t)) => Value::Num(year(t)?),
-        (Type::Year, Tok::Dec(d)) => Value::Num(as_year(d).map(rust_decimal::Decimal::from).ok_or_else(bail)?),
+        (Type::Year, Tok::Dec(d)) => {
+            Value::Num(as_year(d).map(rust_decimal::Decimal::from).ok_or_else(bail)?)
+        }
         (Type::Year, Tok::Str(s)) => Value::Num(year(&s)?),
         (Type::Text, Tok::Str(s)) => Value::Text(Arc::from(&*s)),
         (Type::Enum(e), Tok::Str(s)) => {

@@ -877,14 +877,12 @@ impl Builder {
             Rule::arr => J::Array(p.into_inner().map(|v| self.value(v)).collect::<PResult<_>>()?),
             Rule::string => J::String(self.string(p)),
             Rule::boolean => J::Bool(p.as_str() == "true"),
-            Rule::number => {
-                Number::from_text(p.as_str()).map(J::Number).ok_or_else(|| {
-                    Box::new(
-                        Diagnostic::new(Code::BadLiteral, format!("`{}` is not a number", p.as_str()))
-                            .at(span, "here"),
-                    )
-                })?
-            }
+            Rule::number => Number::from_text(p.as_str()).map(J::Number).ok_or_else(|| {
+                Box::new(
+                    Diagnostic::new(Code::BadLiteral, format!("`{}` is not a number", p.as_str()))
+                        .at(span, "here"),
+                )
+            })?,
             Rule::date => {
                 self.date(p.clone())?;
                 J::String(p.as_str().to_string())

@@ -228,8 +228,17 @@ impl<'p> Batch<'p> {
                 missing,
             });
         }
-        let total = cash_total(verdicts.iter().map(|v| (v.status, v.benefit, v.amount)));
-        row.total = Some(fmt_yuan(total));
+        match cash_total(verdicts.iter().map(|v| (v.clause, v.status, v.benefit, v.amount))) {
+            Ok(total) => row.total = Some(fmt_yuan(total)),
+            Err(o) => {
+                let e = o.to_clause_error();
+                row.errors.push(RowError {
+                    code: e.code.id(),
+                    at: prog.clause_ref(e.clause),
+                    message: e.message,
+                });
+            }
+        }
         self.done(row, Some(verdicts))
     }
 
@@ -393,16 +402,18 @@ pub struct Summary {
     pub per_clause: Vec<ClauseSummary>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct ClauseSummary {
     pub granted: u64,
     pub discretionary: u64,
-    pub total: Decimal,
+    /// Cash granted over the rows; `None` once the sum overflows (E0504), never a sum that
+    /// silently left an amount out.
+    pub total: Option<Decimal>,
 }
 
 impl Summary {
     pub fn new(prog: &Program) -> Summary {
-        Summary { rows: 0, failed: 0, per_clause: vec![ClauseSummary::default(); prog.clauses.len()] }
+        Summary { rows: 0, failed: 0, per_clause: vec![ClauseSummary { granted: 0, discretionary: 0, total: Some(Decimal::ZERO) }; prog.clauses.len()] }
     }
 
     pub fn add(&mut self, e: &Evaluated<'_>) {
@@ -419,7 +430,7 @@ impl Summary {
                     if r.benefit
                         && let Some(a) = r.amount
                     {
-                        s.total = s.total.checked_add(a).unwrap_or(s.total);
+                        s.total = s.total.and_then(|t| t.checked_add(a));
                     }
                 }
                 Status::Discretionary => s.discretionary += 1,
@@ -428,9 +439,15 @@ impl Summary {
         }
     }
 
-    /// The cash total over all clauses.
-    pub fn grand_total(&self) -> Decimal {
-        self.per_clause.iter().fold(Decimal::ZERO, |a, s| a.checked_add(s.total).unwrap_or(a))
+    /// The cash total over all clauses; an overflow (of a clause's sum or of the grand total)
+    /// names the clause whose amount could not be added.
+    pub fn grand_total(&self) -> Result<Decimal, crate::eval::TotalOverflow> {
+        let mut total = Decimal::ZERO;
+        for (i, s) in self.per_clause.iter().enumerate() {
+            let clause = ClauseId::try_from(i).unwrap_or(ClauseId::MAX);
+            total = s.total.and_then(|t| total.checked_add(t)).ok_or(crate::eval::TotalOverflow { clause })?;
+        }
+        Ok(total)
     }
 
     /// Clauses with something granted or discretionary, in declaration order.

@@ -20,8 +20,9 @@ pub struct EvalReport {
     pub results: Vec<ResultJson>,
     /// The ledger entries this evaluation adds.
     pub ledger: Vec<LedgerEntry>,
-    /// The sum of granted amounts, in yuan.
-    pub total: String,
+    /// The sum of granted cash amounts, in yuan; `null` only when it overflows (then `errors`
+    /// holds E0504 naming the clause).
+    pub total: Option<String>,
     /// Clauses whose evaluation failed (overflow, division by zero …).
     pub errors: Vec<ClauseErrorJson>,
 }
@@ -90,7 +91,7 @@ pub fn eval_report(prog: &Program, o: &Outcome, enterprise: Option<String>, lang
         as_of: o.as_of.to_string(),
         results: o.results.iter().map(|r| result_json(prog, r, lang)).collect(),
         ledger: o.new_entries().cloned().collect(),
-        total: fmt_yuan(o.total()),
+        total: o.total().ok().map(fmt_yuan),
         errors: o
             .errors
             .iter()
@@ -119,8 +120,9 @@ pub struct SimulateReport {
     pub years: Vec<YearReport>,
     /// The ledger after the last year.
     pub ledger: serde_json::Value,
-    /// Granted over all years, in yuan.
-    pub total: String,
+    /// Granted over all years, in yuan; `null` only when it overflows (E0504 in the years'
+    /// errors).
+    pub total: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -128,7 +130,7 @@ pub struct YearReport {
     pub period: i32,
     pub as_of: String,
     pub results: Vec<ResultJson>,
-    pub total: String,
+    pub total: Option<String>,
     pub errors: Vec<ClauseErrorJson>,
     /// The whole ledger after this year.
     pub ledger: serde_json::Value,

@@ -201,7 +201,7 @@ fn documentation(prog: &Program, c: &ClauseDef, out: &mut Vec<Diagnostic>) {
     if !c.kind.evaluated() {
         return;
     }
-    if c.quote.is_none() {
+    if c.quotes.is_empty() {
         out.push(
             Diagnostic::new(Code::NoQuote, format!("`{}` quotes no sentence of its source", cref(prog, c)))
                 .at(c.span, "no `quote`")

@@ -384,12 +384,12 @@ fn run(cli: Cli) -> Exit {
             let failed = years.iter().any(|y| !y.outcome.errors.is_empty());
             match format {
                 SimFormat::Json => {
-                    let mut grand = rust_decimal::Decimal::ZERO;
+                    let mut grand = Some(rust_decimal::Decimal::ZERO);
                     let ys: Vec<report::YearReport> = years
                         .iter()
                         .map(|y| {
                             let r = report::eval_report(&c.program, &y.outcome, None, lang.into());
-                            grand += y.outcome.total();
+                            grand = grand.zip(y.outcome.total().ok()).and_then(|(a, b)| a.checked_add(b));
                             report::YearReport {
                                 period: r.period,
                                 as_of: r.as_of,
@@ -408,7 +408,7 @@ fn run(cli: Cli) -> Exit {
                         to,
                         years: ys,
                         ledger: last,
-                        total: huiqi::value::fmt_yuan(grand),
+                        total: grand.map(huiqi::value::fmt_yuan),
                     };
                     println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
                 }

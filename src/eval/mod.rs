@@ -113,6 +113,10 @@ impl ClauseError {
                 "guard the division with a condition (`when 分母 超过 0元`) or use a fact that cannot be zero"
             }
             Code::NoParamVersion => "add a parameter version that takes effect on or before that date",
+            Code::BoundBelowPrevious => {
+                "make every parameter version of the bracket bounds rise from one bracket to the next"
+            }
+            Code::TotalOverflow => "the amounts are too large to add: check the magnitudes of the facts",
             _ => "check the magnitudes of the facts; amounts are exact decimals of at most 28 digits",
         };
         crate::diag::Diagnostic::new(self.code, format!("`{cref}`: {}", self.message))
@@ -130,9 +134,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The sum of granted amounts.
-    pub fn total(&self) -> Decimal {
-        cash_total(self.results.iter().map(|r| (r.status, r.benefit, r.amount)))
+    /// The sum of granted cash amounts; an overflow is an error naming the clause whose amount
+    /// no longer fits (never a total that silently leaves an amount out).
+    pub fn total(&self) -> Result<Decimal, ClauseError> {
+        cash_total(self.results.iter().map(|r| (r.clause, r.status, r.benefit, r.amount)))
+            .map_err(|o| o.to_clause_error())
     }
 
     /// The ledger entries this evaluation adds.
@@ -142,12 +148,38 @@ impl Outcome {
 }
 
 /// Cash granted: the granted amounts of `benefit` clauses (a tax relief or a ceiling is not
-/// cash), from `(status, benefit, amount)` per clause.
-pub fn cash_total(items: impl Iterator<Item = (Status, bool, Option<Decimal>)>) -> Decimal {
-    items
-        .filter(|(status, benefit, _)| *status == Status::Granted && *benefit)
-        .filter_map(|(_, _, amount)| amount)
-        .fold(Decimal::ZERO, |a, b| a.checked_add(b).unwrap_or(a))
+/// cash), from `(clause, status, benefit, amount)` per clause. Fails on overflow, naming the
+/// clause whose amount could not be added.
+pub fn cash_total(
+    items: impl Iterator<Item = (ClauseId, Status, bool, Option<Decimal>)>,
+) -> Result<Decimal, TotalOverflow> {
+    let mut total = Decimal::ZERO;
+    for (clause, status, benefit, amount) in items {
+        if status == Status::Granted
+            && benefit
+            && let Some(a) = amount
+        {
+            total = total.checked_add(a).ok_or(TotalOverflow { clause })?;
+        }
+    }
+    Ok(total)
+}
+
+/// A sum of amounts that no longer fits an exact decimal; `clause` is the one whose amount
+/// could not be added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TotalOverflow {
+    pub clause: ClauseId,
+}
+
+impl TotalOverflow {
+    pub fn to_clause_error(self) -> ClauseError {
+        ClauseError {
+            clause: self.clause,
+            code: Code::TotalOverflow,
+            message: "the total overflows when this clause's amount is added (more than an exact decimal of 28 digits holds)".into(),
+        }
+    }
 }
 
 /// An evaluation failure inside an expression.
@@ -161,6 +193,19 @@ type V = Result<Option<Value>, Fail>;
 
 /// The pieces an amount is paid in, each with its ledger key (a tier or category, or none).
 type Parts = smallvec::SmallVec<[(Option<std::sync::Arc<str>>, Decimal); 1]>;
+
+/// A bracket bound (a parameter's value on the day) that is not above the bound before it:
+/// paying on would drop or double a slice, so the clause fails instead.
+fn bound_not_rising(bound: Decimal, lower: Decimal) -> Fail {
+    Fail {
+        code: Code::BoundBelowPrevious,
+        message: format!(
+            "the bracket bound {} is not above the bound before it ({}), so a slice would be lost",
+            crate::value::fmt_money(bound),
+            crate::value::fmt_money(lower)
+        ),
+    }
+}
 
 fn overflow() -> Fail {
     Fail {
@@ -198,7 +243,11 @@ pub fn evaluate(prog: &Program, facts: &Facts, ledger: &Ledger, opts: EvalOption
         }
     }
     stack(prog, &mut results);
-    Outcome { period: opts.period, as_of, results, errors }
+    let mut outcome = Outcome { period: opts.period, as_of, results, errors };
+    if let Err(e) = outcome.total() {
+        outcome.errors.push(e);
+    }
+    outcome
 }
 
 /// Stacking (language.md §8): by default every benefit a firm qualifies for pays (应享尽享).
@@ -404,10 +453,10 @@ impl<'p> Evaluator<'p> {
                 return Ok(r);
             }
         }
-        if let Some(q) = &c.quote
-            && self.explain
+        if self.explain
+            && let Some(q) = c.quote_text()
         {
-            r.steps.push(Step::Quote { text: q.clone() });
+            r.steps.push(Step::Quote { text: q });
         }
         // eligibility, three-valued: any false → ineligible; else any unknown → undetermined
         let mut unknown = false;
@@ -1028,7 +1077,7 @@ impl<'p> Evaluator<'p> {
         let Some(value) = self.num(subject)? else { return Ok(None) };
         let mut lower = Decimal::ZERO;
         let mut total = Decimal::ZERO;
-        for b in brackets {
+        for (i, b) in brackets.iter().enumerate() {
             let upper = match &b.upper {
                 Some(u) => match self.num(u)? {
                     Some(x) => Some(x),
@@ -1037,8 +1086,15 @@ impl<'p> Evaluator<'p> {
                 None => None,
             };
             let Some(rate) = self.num(&b.rate)? else { return Ok(None) };
+            if let Some(u) = upper
+                && i > 0
+                && u <= lower
+            {
+                return Err(bound_not_rising(u, lower));
+            }
             let top = upper.map_or(value, |u| u.min(value));
             if top <= lower {
+                // the value is used up; the remaining brackets hold nothing of it
                 break;
             }
             let slice = top.checked_sub(lower).ok_or_else(overflow)?;

@@ -580,8 +580,7 @@ impl<'a> Lowerer<'a> {
             kind: ast::ClauseKind::Benefit,
             id: c.id.clone(),
             title: c.title.clone(),
-            quote: None,
-            quote_span: c.span,
+            quotes: Vec::new(),
             responsible: Vec::new(),
             conditions: Vec::new(),
             window: None,
@@ -601,10 +600,7 @@ impl<'a> Lowerer<'a> {
         let mut has_amount = false;
         for part in &c.parts {
             match part {
-                ast::ClausePart::Quote(q, s) => {
-                    cd.quote = Some(q.clone());
-                    cd.quote_span = *s;
-                }
+                ast::ClausePart::Quote(q, s) => cd.quotes.push(Quote { text: q.clone(), span: *s }),
                 ast::ClausePart::Responsible(ids) => {
                     cd.responsible.extend(ids.iter().map(|i| i.name.clone()))
                 }

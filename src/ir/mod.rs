@@ -165,8 +165,9 @@ pub struct ClauseDef {
     pub kind: crate::syntax::ast::ClauseKind,
     pub id: String,
     pub title: String,
-    pub quote: Option<String>,
-    pub quote_span: Span,
+    /// The sentences this clause encodes, in the order written; each is verified against the
+    /// source on its own (a clause may be built from non-adjacent sentences).
+    pub quotes: Vec<Quote>,
     pub responsible: Vec<String>,
     pub conditions: Vec<Condition>,
     pub window: Option<Window>,
@@ -184,6 +185,23 @@ pub struct ClauseDef {
     /// A group in which only the largest granted amount pays.
     pub largest_in: Option<String>,
     pub span: Span,
+}
+
+/// One quoted sentence of the source, where it is written in the rule file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quote {
+    pub text: String,
+    pub span: Span,
+}
+
+impl ClauseDef {
+    /// The quoted sentences as one text (non-adjacent sentences joined by `……`), or `None`.
+    pub fn quote_text(&self) -> Option<String> {
+        if self.quotes.is_empty() {
+            return None;
+        }
+        Some(self.quotes.iter().map(|q| q.text.as_str()).collect::<Vec<_>>().join("……"))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

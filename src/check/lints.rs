@@ -44,17 +44,8 @@ fn tiers(prog: &Program, c: &ClauseDef, out: &mut Vec<Diagnostic>) {
         let (Some(th), amount) = (constant(&t.threshold), constant(&t.amount)) else { continue };
         if let Some((pth, pamount, pt)) = prev {
             let rising = matches!(t.op, CmpOp::Ge | CmpOp::Gt);
-            if th == pth {
-                out.push(
-                    Diagnostic::new(
-                        Code::TiersOutOfOrder,
-                        format!("`{}`: two tiers have the threshold {}", cref(prog, c), t.key),
-                    )
-                    .at(t.span, "this tier")
-                    .also(pt.span, "overlaps this one")
-                    .help("remove one of them, or correct the threshold the text gives"),
-                );
-            } else if rising && th < pth {
+            // equal thresholds are an error (E0309, check::bounds), not linted here
+            if rising && th < pth {
                 out.push(
                     Diagnostic::new(
                         Code::TiersOutOfOrder,
@@ -64,6 +55,7 @@ fn tiers(prog: &Program, c: &ClauseDef, out: &mut Vec<Diagnostic>) {
                     .help("list tiers from the lowest threshold to the highest, as the text does"),
                 );
             } else if rising
+                && th != pth
                 && *pay == crate::syntax::ast::PayRule::Highest
                 && let (Some(a), Some(pa)) = (amount, pamount)
                 && a < pa
@@ -82,25 +74,10 @@ fn tiers(prog: &Program, c: &ClauseDef, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Bracket bounds must rise, and the last bracket should be `above` (or the rest is unpaid).
+/// The last bracket should be `above` (or the rest is unpaid). Bounds that do not rise are an
+/// error (E0309, `check::bounds`).
 fn brackets(c: &ClauseDef, out: &mut Vec<Diagnostic>) {
     let Amount::Brackets { brackets, .. } = &c.amount else { return };
-    let mut prev: Option<Decimal> = None;
-    for b in brackets {
-        if let Some(u) = b.upper.as_ref().and_then(constant) {
-            if prev.is_some_and(|p| u <= p) {
-                out.push(
-                    Diagnostic::new(
-                        Code::BracketsGap,
-                        "brackets must rise: this bound is not above the previous one",
-                    )
-                    .at(b.span, "out of order")
-                    .help("list `up to` bounds from the lowest to the highest"),
-                );
-            }
-            prev = Some(u);
-        }
-    }
     if let Some(last) = brackets.last()
         && last.upper.is_some()
     {

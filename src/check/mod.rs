@@ -4,6 +4,7 @@
 //!
 //! Invariant: checks only read the program; they never change what it means.
 
+pub mod bounds;
 pub mod lints;
 
 use crate::diag::{Code, Diagnostic};
@@ -18,6 +19,7 @@ pub fn run(prog: &Program, sources: &SourceMap, texts: &BTreeMap<String, String>
     if !texts.is_empty() {
         quotes(prog, texts, &mut out);
     }
+    bounds::run(prog, &mut out);
     lints::run(prog, &mut out);
     let _ = sources;
     out
@@ -31,6 +33,13 @@ fn tests(prog: &Program, out: &mut Vec<Diagnostic>) {
                     .at(t.span, "no `period` in this test")
                     .help("add `period 2024` (the year the facts describe)"),
             );
+        }
+        if let Err(errors) = crate::eval::Ledger::new(t.ledger.clone()).check(prog, "") {
+            for mut e in errors {
+                let at = e.input.take().map(|i| i.path).unwrap_or_default();
+                e.message = format!("in test `{}`: {} ({at} of its ledger)", t.name, e.message);
+                out.push(e.at(t.span, "in this test's `ledger`"));
+            }
         }
         if let Err(errors) = read_facts(prog, &t.facts) {
             for e in errors {

@@ -342,7 +342,7 @@ fn run(cli: Cli) -> Exit {
                 );
             };
             let as_of = as_of_d;
-            let ledger = match read_ledger(ledger) {
+            let ledger = match read_ledger(&c.program, ledger) {
                 Ok(l) => l,
                 Err(e) => return e,
             };
@@ -376,7 +376,7 @@ fn run(cli: Cli) -> Exit {
                 Ok(x) => x,
                 Err(e) => return e,
             };
-            let ledger = match read_ledger(ledger) {
+            let ledger = match read_ledger(&c.program, ledger) {
                 Ok(l) => l,
                 Err(e) => return e,
             };
@@ -620,12 +620,20 @@ fn read_facts_text(
     Ok((facts, name, period))
 }
 
-fn read_ledger(path: Option<PathBuf>) -> Result<Ledger, Exit> {
+/// Reads a ledger and validates it against the rule set (an entry that names nothing is an
+/// error, never ignored).
+fn read_ledger(prog: &huiqi::ir::Program, path: Option<PathBuf>) -> Result<Ledger, Exit> {
     let Some(p) = path else { return Ok(Ledger::default()) };
     let text = std::fs::read_to_string(&p)
         .map_err(|e| usage(format!("cannot read ledger `{}`: {e}", p.display())))?;
-    Ledger::from_json(&text, &p.display().to_string()).map_err(|d| {
+    let file = p.display().to_string();
+    let ledger = Ledger::from_json(&text, &file).map_err(|d| {
         eprint!("{}", render_human(&[*d], &SourceMap::new(), color()));
         Exit::Failure
-    })
+    })?;
+    ledger.check(prog, &file).map_err(|ds| {
+        eprint!("{}", render_human(&ds, &SourceMap::new(), color()));
+        Exit::Failure
+    })?;
+    Ok(ledger)
 }

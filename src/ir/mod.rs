@@ -421,6 +421,11 @@ impl Program {
         }
     }
 
+    /// `E23.5` for a clause definition.
+    pub fn clause_ref_of(&self, c: &ClauseDef) -> String {
+        format!("{}.{}", self.policy_of(c).map_or("?", |p| p.key.as_str()), c.id)
+    }
+
     pub fn find_clause(&self, policy: &str, clause: &str) -> Option<ClauseId> {
         self.clause_index.get(&(policy.to_string(), clause.to_string())).copied()
     }

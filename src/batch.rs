@@ -47,6 +47,8 @@ pub struct RowResult<'p> {
     /// workers.
     pub policy: &'p str,
     pub clause: &'p str,
+    /// `benefit`, `tax`, `ceiling`, `provides` … as in `eval --format json`.
+    pub kind: &'static str,
     pub status: Status,
     pub amount: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -223,6 +225,7 @@ impl<'p> Batch<'p> {
             row.results.push(RowResult {
                 policy: &c.ledger_names.0,
                 clause: &c.ledger_names.1,
+                kind: crate::report::result_kind(c),
                 status: r.status,
                 amount: r.amount.map(fmt_yuan),
                 missing,

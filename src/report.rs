@@ -33,6 +33,10 @@ pub struct ResultJson {
     pub number: Option<String>,
     pub clause: String,
     pub title: String,
+    /// What the result is: `benefit` (cash, counted in `total`), `tax` (a tax relief),
+    /// `ceiling` (a limit binding a third party), `provides` (a non-cash benefit: a service, a
+    /// right, a priority), `priority`, `definition`. Only `benefit` amounts are cash.
+    pub kind: &'static str,
     pub status: Status,
     pub amount: Option<String>,
     pub cap: Option<String>,
@@ -64,6 +68,15 @@ fn steps(prog: &Program, cref: &str, s: &[Step], lang: Lang) -> Vec<StepJson> {
         .collect()
 }
 
+/// The `kind` of a clause's result: its clause kind, or `provides` for a clause that grants
+/// something other than money.
+pub fn result_kind(c: &crate::ir::ClauseDef) -> &'static str {
+    match c.amount {
+        crate::ir::Amount::Provides { .. } => "provides",
+        _ => c.kind.as_str(),
+    }
+}
+
 pub fn result_json(prog: &Program, r: &ClauseResult, lang: Lang) -> ResultJson {
     let c = prog.clause(r.clause);
     let p = c.and_then(|c| prog.policy_of(c));
@@ -73,6 +86,7 @@ pub fn result_json(prog: &Program, r: &ClauseResult, lang: Lang) -> ResultJson {
         number: p.and_then(|p| p.number.clone()),
         clause: c.map_or_else(String::new, |c| c.id.clone()),
         title: c.map_or_else(String::new, |c| c.title.clone()),
+        kind: c.map_or("benefit", result_kind),
         status: r.status,
         amount: r.amount.map(fmt_yuan),
         cap: r.cap.map(fmt_yuan),

@@ -161,7 +161,14 @@ fn window(prog: &Program, c: &ClauseDef, out: &mut Vec<Diagnostic>) {
     let (Some(w), Some(doc)) = (&c.window, prog.policy_of(c).and_then(|p| p.in_force.as_ref())) else {
         return;
     };
-    let starts_before = matches!((w.start, doc.start), (Some(a), Some(b)) if a < b);
+    // A window on an event date may begin before the document (it covers loans or
+    // recognitions since a date the text names, 自2023年1月1日起); a window on the period is
+    // tested by year, like the document's own, so only an earlier year reaches outside.
+    let starts_before = match (w.start, doc.start, &c.window_on) {
+        (_, _, Some(_)) => false,
+        (Some(a), Some(b), None) => a.year < b.year,
+        _ => false,
+    };
     let ends_after =
         matches!((w.end, doc.end), (Some(a), Some(b)) if a > b) || (w.end.is_none() && doc.end.is_some());
     if starts_before || ends_after {

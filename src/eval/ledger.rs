@@ -50,6 +50,10 @@ pub struct LedgerEntry {
     /// For a carried credit: the last year it may be used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<i32>,
+    /// For an entry of a clause that is not a cash benefit (a tax relief's one-time use or
+    /// carried credit): its kind, so that no reader adds it to cash. Absent for cash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<crate::syntax::ast::ClauseKind>,
 }
 
 /// Amounts in the canonical form of the JSON contract (`"500000.00"`).
@@ -238,6 +242,14 @@ fn check_entry(prog: &Program, e: &LedgerEntry) -> Result<(), Diagnostic> {
         return Err(bad(
             format!("the balance of a `{policy}.{clause}` entry is negative"),
             "a balance is what is left of a credit: zero or more".into(),
+        ));
+    }
+    if let Some(k) = e.kind
+        && k != c.kind
+    {
+        return Err(bad(
+            format!("the entry says `{policy}.{clause}` is of kind `{}`, but it is `{}`", k.as_str(), c.kind.as_str()),
+            "remove `kind` (huiqi writes it for entries that are not cash) or name the right clause".into(),
         ));
     }
     if !(1900..=2200).contains(&e.period) {

@@ -545,15 +545,7 @@ impl<'p> Evaluator<'p> {
                 // a discretionary grant under a history limit is recorded (amount 0: decided
                 // by the department) so that `once` and `at most N years` can count it
                 if c.once.is_some() || c.at_most.is_some() {
-                    r.entries.push(LedgerEntry {
-                        policy: c.ledger_names.0.clone(),
-                        clause: c.ledger_names.1.clone(),
-                        key: None,
-                        period: self.period,
-                        amount: Decimal::ZERO,
-                        balance: None,
-                        expires: None,
-                    });
+                    r.entries.push(entry(c, None, self.period, Decimal::ZERO));
                 }
                 return Ok(r);
             }
@@ -878,20 +870,17 @@ impl<'p> Evaluator<'p> {
         r.amount = Some(rounded);
         r.status = Status::Granted;
         let _ = c;
+        // a clause that is not cash writes to the ledger only what its own history limits
+        // need to read (a tax relief used once); its entries carry its kind
+        if !r.benefit && !needs_history(c) {
+            return Ok(r);
+        }
         let mut left = rounded;
         let n = parts.len();
         for (i, (key, part)) in parts.into_iter().enumerate() {
             let take = if i + 1 == n { left } else { part.min(left) };
             left = left.checked_sub(take).ok_or_else(overflow)?;
-            r.entries.push(LedgerEntry {
-                policy: c.ledger_names.0.clone(),
-                clause: c.ledger_names.1.clone(),
-                key,
-                period: self.period,
-                amount: take,
-                balance: None,
-                expires: None,
-            });
+            r.entries.push(entry(c, key, self.period, take));
         }
         Ok(r)
     }
@@ -966,13 +955,9 @@ impl<'p> Evaluator<'p> {
                 r.steps.push(Step::CreditUsed { origin, used, balance, expires: exp, capacity: cap });
             }
             r.entries.push(LedgerEntry {
-                policy: c.ledger_names.0.clone(),
-                clause: c.ledger_names.1.clone(),
-                key: Some(origin.to_string().into()),
-                period: self.period,
-                amount: used,
                 balance: Some(balance),
                 expires: Some(exp),
+                ..entry(c, Some(origin.to_string().into()), self.period, used)
             });
         }
         r.amount = Some(used_total);
@@ -1577,6 +1562,27 @@ fn sort_key(v: &Value) -> (i64, Decimal) {
         Value::Num(d) => (0, *d),
         _ => (0, Decimal::ZERO),
     }
+}
+
+/// A ledger entry of a clause: cash for a `benefit`, marked with its kind otherwise.
+fn entry(c: &ClauseDef, key: Option<std::sync::Arc<str>>, period: i32, amount: Decimal) -> LedgerEntry {
+    let kind = c.kind;
+    LedgerEntry {
+        policy: c.ledger_names.0.clone(),
+        clause: c.ledger_names.1.clone(),
+        key,
+        period,
+        amount,
+        balance: None,
+        expires: None,
+        kind: (kind != crate::syntax::ast::ClauseKind::Benefit).then_some(kind),
+    }
+}
+
+/// Whether a clause reads its own ledger history (once, at most N years, yearly or lifetime
+/// caps): then even a clause that is not cash records what it gave.
+fn needs_history(c: &ClauseDef) -> bool {
+    c.once.is_some() || c.at_most.is_some() || c.caps.iter().any(|k| k.scope != CapScope::PerGrant)
 }
 
 #[inline]

@@ -550,6 +550,33 @@ impl<'a> Lowerer<'a> {
                 ast::Meta::Rounding(r, _) => def.rounding = *r,
             }
         }
+        if let Some(w) = &def.in_force
+            && let (Some(s), Some(e)) = (w.start, w.end)
+            && e < s
+        {
+            self.err(
+                Diagnostic::new(
+                    Code::BadLiteral,
+                    format!("the document `{}` ends ({e}) before it takes effect ({s})", p.key.name),
+                )
+                .at(w.span, "empty window")
+                .help("swap the dates, or check the dates the text gives (施行日期, 有效期)"),
+            );
+        }
+        // a document takes effect from its own date: an explicit `in force`, else `issued`
+        if def.in_force.is_none()
+            && let Some(d) = def.issued
+        {
+            let span = p
+                .meta
+                .iter()
+                .find_map(|m| match m {
+                    ast::Meta::Issued(_, s) => Some(*s),
+                    _ => None,
+                })
+                .unwrap_or(p.key.span);
+            def.in_force = Some(Window { start: Some(d), end: None, span });
+        }
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for c in &p.clauses {
             if let Some(prev) = seen.insert(c.id.as_str(), c.id_span) {
@@ -1639,6 +1666,7 @@ impl<'a> Lowerer<'a> {
                 amount,
                 balance,
                 expires,
+                kind: None,
             });
         }
         for e in &t.expects {

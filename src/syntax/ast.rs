@@ -159,7 +159,7 @@ pub enum ClausePart {
 
 /// What kind of rule a catalogue row is. `guidance`, `stacking` and `target` rows are written
 /// down and listed but not evaluated per enterprise.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClauseKind {
     #[default]
@@ -179,6 +179,20 @@ impl ClauseKind {
     /// Whether the clause gives a per-enterprise result.
     pub fn evaluated(self) -> bool {
         !matches!(self, ClauseKind::Guidance | ClauseKind::Stacking | ClauseKind::Target)
+    }
+
+    /// The word used in reports (`benefit`, `tax`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClauseKind::Benefit => "benefit",
+            ClauseKind::Tax => "tax",
+            ClauseKind::Priority => "priority",
+            ClauseKind::Ceiling => "ceiling",
+            ClauseKind::Definition => "definition",
+            ClauseKind::Guidance => "guidance",
+            ClauseKind::Stacking => "stacking",
+            ClauseKind::Target => "target",
+        }
     }
 }
 

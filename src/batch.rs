@@ -132,7 +132,7 @@ impl<'p> Batch<'p> {
                 let mut row = new_row(line);
                 row.enterprise = meta.enterprise;
                 let period = facts.period_or_latest(self.opts.period.or(meta.period));
-                self.facts(row, &facts, period)
+                self.facts(row, &facts, period, self.opts.as_of)
             }
             None => self.value(line, parse_json_line(text)),
         }
@@ -157,7 +157,9 @@ impl<'p> Batch<'p> {
         match read_facts(self.prog, &json) {
             Ok(facts) => {
                 let period = self.opts.period.or_else(|| default_period(&json, &facts));
-                self.facts(row, &facts, period)
+                // `--as-of` wins; else the row's own `$as_of` (validated by `read_facts`)
+                let as_of = self.opts.as_of.or(crate::eval::facts::meta_as_of(&json).ok().flatten());
+                self.facts(row, &facts, period, as_of)
             }
             Err(errs) => {
                 row.errors.extend(errs.into_iter().map(|e| RowError {
@@ -173,7 +175,13 @@ impl<'p> Batch<'p> {
     /// Evaluates valid facts: on the lean path, or with the full evaluator when a clause
     /// fails arithmetically (it names the failure); undetermined clauses get their missing
     /// facts from the full evaluator.
-    fn facts(&self, mut row: BatchRow<'p>, facts: &Facts, period: Option<i32>) -> Evaluated<'p> {
+    fn facts(
+        &self,
+        mut row: BatchRow<'p>,
+        facts: &Facts,
+        period: Option<i32>,
+        as_of: Option<Date>,
+    ) -> Evaluated<'p> {
         let Some(period) = period else {
             row.errors.push(RowError {
                 code: Code::FactType.id(),
@@ -184,9 +192,9 @@ impl<'p> Batch<'p> {
         };
         row.period = Some(period);
         let prog = self.prog;
-        let opts = EvalOptions { period, as_of: self.opts.as_of, explain: false };
+        let opts = EvalOptions { period, as_of, explain: false };
         let mut v = Verdicts::default();
-        let verdicts = match self.kernel.evaluate(prog, facts, period, self.opts.as_of, &mut v) {
+        let verdicts = match self.kernel.evaluate(prog, facts, period, as_of, &mut v) {
             Ok(()) => v.items,
             Err(Delegate) => {
                 let outcome = evaluate(prog, facts, &Ledger::default(), opts);

@@ -332,7 +332,7 @@ fn run(cli: Cli) -> Exit {
                 }
                 Err(e) => return e,
             };
-            let (facts_v, name, fperiod) = match read_facts_text(&c, &facts, &text) {
+            let (facts_v, name, fperiod, fas_of) = match read_facts_text(&c, &facts, &text) {
                 Ok(x) => x,
                 Err(e) => return e,
             };
@@ -341,7 +341,8 @@ fn run(cli: Cli) -> Exit {
                     "no period: pass `--period YEAR` (the year the facts describe), or give the facts a `$period` or a yearly series",
                 );
             };
-            let as_of = as_of_d;
+            // `--as-of` wins; else the facts' own `$as_of`; else the period's last day
+            let as_of = as_of_d.or(fas_of);
             let ledger = match read_ledger(&c.program, ledger) {
                 Ok(l) => l,
                 Err(e) => return e,
@@ -372,10 +373,15 @@ fn run(cli: Cli) -> Exit {
                 Ok(c) => c,
                 Err(e) => return e,
             };
-            let (facts_v, name, _) = match read_facts_arg(&c, &facts) {
+            let (facts_v, name, _, fas_of) = match read_facts_arg(&c, &facts) {
                 Ok(x) => x,
                 Err(e) => return e,
             };
+            if let Some(d) = fas_of {
+                return usage(format!(
+                    "the facts give `$as_of` {d}, but `simulate` evaluates each year at its last day; remove `$as_of`, or use `eval --period YEAR`"
+                ));
+            }
             let ledger = match read_ledger(&c.program, ledger) {
                 Ok(l) => l,
                 Err(e) => return e,
@@ -591,7 +597,10 @@ fn open_facts(arg: &str) -> Result<Facts1, Exit> {
 }
 
 /// Reads one enterprise's facts (a population is a usage error here).
-fn read_facts_arg(c: &Compiled, arg: &str) -> Result<(Facts, Option<String>, Option<i32>), Exit> {
+fn read_facts_arg(
+    c: &Compiled,
+    arg: &str,
+) -> Result<(Facts, Option<String>, Option<i32>, Option<Date>), Exit> {
     match open_facts(arg)? {
         Facts1::One(text) => read_facts_text(c, arg, &text),
         Facts1::Many(..) => Err(usage("this command takes one enterprise (a JSON object), not a population")),
@@ -603,7 +612,7 @@ fn read_facts_text(
     c: &Compiled,
     arg: &str,
     text: &str,
-) -> Result<(Facts, Option<String>, Option<i32>), Exit> {
+) -> Result<(Facts, Option<String>, Option<i32>, Option<Date>), Exit> {
     let text = text.to_string();
     let facts = match parse_facts(&c.program, &text) {
         Ok(f) => f,
@@ -617,7 +626,8 @@ fn read_facts_text(
     let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     let name = json.get("$name").or_else(|| json.get("$id")).and_then(|v| v.as_str()).map(String::from);
     let period = huiqi::eval::facts::default_period(&json, &facts);
-    Ok((facts, name, period))
+    let as_of = huiqi::eval::facts::meta_as_of(&json).ok().flatten();
+    Ok((facts, name, period, as_of))
 }
 
 /// Reads a ledger and validates it against the rule set (an entry that names nothing is an

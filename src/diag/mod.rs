@@ -68,6 +68,7 @@ codes! {
     UnknownFact = "E0402", Error, "unknown fact";
     FactType = "E0403", Error, "fact has the wrong type";
     LedgerInvalid = "E0404", Error, "invalid ledger";
+    FactOutOfRange = "E0405", Error, "fact value out of range";
     Overflow = "E0501", Error, "arithmetic overflow";
     DivisionByZero = "E0502", Error, "division by zero";
     NoParamVersion = "E0503", Error, "no parameter version in force";

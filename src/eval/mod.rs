@@ -114,7 +114,7 @@ impl ClauseError {
             }
             Code::NoParamVersion => "add a parameter version that takes effect on or before that date",
             Code::BoundBelowPrevious => {
-                "make every parameter version of the bracket bounds rise from one bracket to the next"
+                "check the facts that give the bracket bounds: each bound must be above the one before it"
             }
             Code::TotalOverflow => "the amounts are too large to add: check the magnitudes of the facts",
             _ => "check the magnitudes of the facts; amounts are exact decimals of at most 28 digits",

@@ -166,7 +166,13 @@ impl<'a> Lowerer<'a> {
                         continue;
                     }
                     if let Ok(ty) = self.type_expr(&f.ty, false) {
-                        fields.push(FieldDef { name: f.name.name.clone(), label: f.label.clone(), ty });
+                        self.check_signed(f.signed, ty, f.name.span);
+                        fields.push(FieldDef {
+                            name: f.name.name.clone(),
+                            label: f.label.clone(),
+                            ty,
+                            signed: f.signed,
+                        });
                     }
                 }
                 if let Some(rd) = self.prog.records.get_mut(id as usize) {
@@ -179,6 +185,7 @@ impl<'a> Lowerer<'a> {
             match item {
                 ast::Item::Fact(f) => {
                     let Ok(ty) = self.type_expr(&f.ty, true) else { continue };
+                    self.check_signed(f.signed, ty, f.name.span);
                     if self.declare_value(&f.name) {
                         let id = idx(self.prog.facts.len());
                         self.values.insert(f.name.name.clone(), ValueName::Fact(id));
@@ -187,6 +194,7 @@ impl<'a> Lowerer<'a> {
                             name: f.name.name.clone(),
                             label: f.label.clone(),
                             ty,
+                            signed: f.signed,
                             span: f.name.span,
                         });
                     }
@@ -276,6 +284,18 @@ impl<'a> Lowerer<'a> {
         }
         self.value_spans.insert(name.name.clone(), name.span);
         true
+    }
+
+    /// `signed` belongs to numbers (money, rates, counts) and series of them.
+    fn check_signed(&mut self, signed: bool, ty: Type, span: Span) {
+        if signed && !matches!(ty, Type::Num(_) | Type::Series(_)) {
+            let t = self.prog.type_name(ty);
+            self.err(
+                Diagnostic::new(Code::ConstructMisuse, format!("`signed` is for numbers, and this is {t}"))
+                    .at(span, "declared `signed`")
+                    .help("remove `signed`: only money, rates and counts (or series of them) can be negative"),
+            );
+        }
     }
 
     fn type_expr(&mut self, t: &ast::TypeExpr, allow_list: bool) -> R<Type> {

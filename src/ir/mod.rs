@@ -78,6 +78,8 @@ pub struct FieldDef {
     pub name: String,
     pub label: Option<String>,
     pub ty: Type,
+    /// May be negative (and, for a rate, above 100%); see [`FactDef::signed`].
+    pub signed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -85,6 +87,10 @@ pub struct FactDef {
     pub name: String,
     pub label: Option<String>,
     pub ty: Type,
+    /// Declared `signed`: the value may be negative (a profit, an increment) and a rate may
+    /// exceed 100%. Otherwise facts input rejects negative money and counts and rates outside
+    /// 0–100% (a typo, never a fact).
+    pub signed: bool,
     pub span: Span,
 }
 

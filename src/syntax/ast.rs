@@ -45,6 +45,8 @@ pub struct RecordDecl {
 pub struct FieldDecl {
     pub name: Ident,
     pub ty: TypeExpr,
+    /// Declared `signed`: may be negative (and a rate may exceed 100%).
+    pub signed: bool,
     pub label: Option<String>,
 }
 
@@ -59,6 +61,8 @@ pub enum TypeExpr {
 pub struct FactDecl {
     pub name: Ident,
     pub ty: TypeExpr,
+    /// Declared `signed`: may be negative (and a rate may exceed 100%).
+    pub signed: bool,
     pub label: Option<String>,
 }
 

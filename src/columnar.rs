@@ -469,6 +469,8 @@ fn target(prog: &Program, path: &str) -> Target {
         "$id" => return Target::Id,
         "$name" => return Target::Name,
         "$period" => return Target::Period,
+        // a row's own evaluation date: the facts reader validates and honours it
+        "$as_of" => return Target::Unknown,
         p if p.starts_with('$') => return Target::Meta,
         _ => {}
     }

@@ -225,6 +225,24 @@ impl fmt::Display for Json {
     }
 }
 
+/// A JSON value the facts reader takes: [`Json`] as it is, or a `serde_json::Value` built in
+/// Rust (converted; its numbers are what serde_json prints for them).
+pub trait AsJson {
+    fn as_json(&self) -> std::borrow::Cow<'_, Json>;
+}
+
+impl AsJson for Json {
+    fn as_json(&self) -> std::borrow::Cow<'_, Json> {
+        std::borrow::Cow::Borrowed(self)
+    }
+}
+
+impl AsJson for serde_json::Value {
+    fn as_json(&self) -> std::borrow::Cow<'_, Json> {
+        std::borrow::Cow::Owned(Json::from(self))
+    }
+}
+
 /// A `serde_json::Value` built in Rust: its numbers are what serde_json prints for them.
 impl From<&serde_json::Value> for Json {
     fn from(v: &serde_json::Value) -> Json {

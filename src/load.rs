@@ -4,6 +4,26 @@
 use crate::compile::Input;
 use std::path::{Path, PathBuf};
 
+/// The largest rule file, source text or single facts input huiqi reads (16 MiB). Real ones
+/// are kilobytes (the five Jilin documents with their tests: about 150 KB); the bound keeps
+/// memory within a known multiple of the input (docs/performance.md) and turns a wrong file
+/// into a clear error instead of an exhausted machine.
+pub const MAX_INPUT_BYTES: u64 = 16 << 20;
+
+/// Reads a text file of at most [`MAX_INPUT_BYTES`].
+fn read_bounded(p: &Path, what: &str) -> Result<String, String> {
+    let len = std::fs::metadata(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?.len();
+    if len > MAX_INPUT_BYTES {
+        return Err(format!(
+            "`{}` is {} MiB; a {what} may be at most {} MiB (split the rule set into files, or check that this is the file you meant)",
+            p.display(),
+            len >> 20,
+            MAX_INPUT_BYTES >> 20
+        ));
+    }
+    std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))
+}
+
 /// Collects `*.policy` files under the given paths (files or folders, recursively, sorted),
 /// and the source texts (`*.txt`) found in any `sources/` folder beside them.
 pub fn load(paths: &[PathBuf]) -> Result<Input, String> {
@@ -30,16 +50,50 @@ pub fn load(paths: &[PathBuf]) -> Result<Input, String> {
     texts.dedup();
     let mut input = Input::default();
     for r in rules {
-        let text = std::fs::read_to_string(&r).map_err(|e| format!("cannot read `{}`: {e}", r.display()))?;
+        let text = read_bounded(&r, "rule file")?;
         input.rule_files.push((display(&r), text));
     }
     for t in texts {
-        let text = std::fs::read_to_string(&t).map_err(|e| format!("cannot read `{}`: {e}", t.display()))?;
+        let text = read_bounded(&t, "source text")?;
         if let Some(name) = t.file_name().and_then(|n| n.to_str()) {
             input.source_texts.insert(name.to_string(), text);
         }
     }
     Ok(input)
+}
+
+/// The rule set a list of paths belongs to. A rule file named on its own is checked within the
+/// rule set of its folder when that folder holds a vocabulary (`vocabulary*.policy`): its
+/// facts, definitions and the documents its tests name are declared there. Returns the paths
+/// to load and, when widened, the files named (whose diagnostics are the ones to report).
+pub fn rule_set_of(paths: &[PathBuf]) -> (Vec<PathBuf>, Option<Vec<PathBuf>>) {
+    let widen = !paths.is_empty()
+        && paths.iter().all(|p| {
+            p.is_file()
+                && p.parent().is_some_and(|d| {
+                    std::fs::read_dir(if d.as_os_str().is_empty() { Path::new(".") } else { d })
+                        .map(|rd| {
+                            rd.flatten().any(|e| {
+                                let n = e.file_name();
+                                let n = n.to_string_lossy();
+                                n.starts_with("vocabulary") && n.ends_with(".policy")
+                            })
+                        })
+                        .unwrap_or(false)
+                })
+        });
+    if !widen {
+        return (paths.to_vec(), None);
+    }
+    let mut dirs: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| {
+            p.parent().map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d.to_path_buf() })
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    (dirs, Some(paths.to_vec()))
 }
 
 /// The rule files (`*.policy`) under the given paths, sorted; source texts are skipped.

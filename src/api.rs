@@ -88,7 +88,7 @@ impl Rules {
     ///        }"#,
     /// )])?;
     /// let r = rules.evaluate_json(r#"{"营业收入": {"2024": "1.5亿"}}"#, None, None)?;
-    /// assert_eq!(r.total, "100000.00");
+    /// assert_eq!(r.total.as_deref(), Some("100000.00"));
     ///
     /// // a broken rule file: every diagnostic, with where it is
     /// let err = huiqi::Rules::from_texts([("bad.policy", "policy X {")]).unwrap_err();

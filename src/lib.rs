@@ -12,7 +12,7 @@
 //! ```
 //! let rules = huiqi::Rules::load(["policies"])?;
 //! let report = rules.evaluate_json(r#"{"行业": "电子信息制造业", "营业收入": {"2023": "8000万", "2024": "1.2亿"}}"#, None, None)?;
-//! assert_eq!(report.total, "300000.00");
+//! assert_eq!(report.total.as_deref(), Some("300000.00"));
 //! # Ok::<(), huiqi::Error>(())
 //! ```
 //!
@@ -33,6 +33,7 @@ pub mod diag;
 pub mod diff;
 pub mod eval;
 pub mod fmt;
+pub mod forecast;
 pub mod ir;
 pub mod json;
 pub mod junit;

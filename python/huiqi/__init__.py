@@ -32,9 +32,19 @@ def _jsonable(v: Any) -> Any:
     raise TypeError(f"facts hold JSON values, Decimal and dates; not {type(v).__name__}")
 
 
-def _dumps(v: Any) -> str:
+def _no_floats(v: Any, path: str) -> None:
     if isinstance(v, float):
-        raise TypeError("write money as decimal.Decimal or text, not float")
+        raise TypeError(f"{path or 'the value'} is a float; write numbers as decimal.Decimal, int or text")
+    if isinstance(v, dict):
+        for k, x in v.items():
+            _no_floats(x, f"{path}.{k}" if path else str(k))
+    elif isinstance(v, (list, tuple)):
+        for i, x in enumerate(v):
+            _no_floats(x, f"{path}[{i}]")
+
+
+def _dumps(v: Any) -> str:
+    _no_floats(v, "")
     return _json.dumps(v, ensure_ascii=False, default=_jsonable)
 
 

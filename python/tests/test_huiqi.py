@@ -60,13 +60,19 @@ def test_compile_errors_carry_diagnostics(tmp_path):
     assert d.line >= 1 and d.column >= 1 and d.message
 
 
-def test_ledger_and_lang(rules):
-    facts = {"行业": "电子信息制造业", "营业收入": {"2023": "8000万", "2024": "5.6亿"}}
+def test_ledger_and_lang(rules, tmp_path):
+    facts = {"行业": "电子信息制造业", "营业收入": {"2023": "8000万", "2024": "5.6亿", "2025": "12亿"}}
     first = rules.evaluate(facts, period=2024, lang="en")
     assert first["ledger"], first
-    again = rules.evaluate(facts, period=2024, ledger={"schema_version": 1, "entries": first["ledger"]})
+    ledger = {"schema_version": 1, "entries": first["ledger"]}
+    again = rules.evaluate(facts, period=2025, ledger=ledger, lang="en")
+    (tmp_path / "f.json").write_text(json.dumps(facts, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "l.json").write_text(json.dumps(ledger, ensure_ascii=False), encoding="utf-8")
+    want = cli("eval", "--facts", str(tmp_path / "f.json"), "--period", "2025", "--ledger", str(tmp_path / "l.json"),
+               "--format", "json", "--lang", "en")
+    assert again == json.loads(want.stdout)
     e5 = next(x for x in again["results"] if x["policy"] == "E23" and x["clause"] == "5")
-    assert e5["status"] == "exhausted"
+    assert e5["status"] == "granted" and e5["amount"] == "1000000.00"  # the 10亿 tier, not paid before
     with pytest.raises(ValueError):
         rules.evaluate(facts, lang="fr")
 

@@ -7,7 +7,7 @@ import sys
 from decimal import Decimal
 
 huiqi, pop, budget_file = sys.argv[1:4]
-table = subprocess.run([huiqi, "eval", "--facts", pop, "--format", "table", "--quiet"], capture_output=True, text=True)
+table = subprocess.run([huiqi, "eval", "--facts", pop, "--format", "table", "--quiet", "--lang", "en"], capture_output=True, text=True)
 want = {}
 for line in table.stdout.splitlines():
     m = re.match(r"^(\S+)\s+(\d+)\s+(\d+)\s+(-?[\d.]+)$", line.strip())

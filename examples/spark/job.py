@@ -40,8 +40,11 @@ def output_schema(policies):
     ]
     import pyarrow as pa
 
-    # the columns are the ones huiqi returns: ask it once on the driver
-    empty = rules_for(policies).evaluate_arrow(pa.table({"$id": pa.array([], pa.string())}))
+    # the columns are the ones huiqi returns: ask it once on the driver (not through the
+    # workers' cache, which must stay empty here: the function shipped to them captures it)
+    import huiqi
+
+    empty = huiqi.load(policies).evaluate_arrow(pa.table({"$id": pa.array([], pa.string())}))
     for name in empty.column_names[5:]:
         kind = DecimalType(38, 2) if name.startswith("amount:") else StringType()
         fields.append(StructField(name, kind, True))
@@ -66,19 +69,35 @@ def main():
         builder = builder.master(a.master)
     spark = builder.getOrCreate()
 
+    df = spark.read.parquet(a.population)
+    # fact paths (`营业收入.2024`) are column names Spark would read as struct fields: the
+    # columns cross mapInArrow under plain names and get their paths back inside the worker
+    names = df.columns
+    schema = output_schema(policies)
+    out_names = schema.fieldNames()
+    from pyspark.sql.types import StructField, StructType
+
+    plain_schema = StructType([StructField(f"o{i}", f.dataType, f.nullable) for i, f in enumerate(schema.fields)])
+
     def evaluate(batches):
+        import pyarrow as pa
+
         rules = rules_for(policies)
         for b in batches:
-            yield from rules.evaluate_arrow(b, period=a.period).to_batches()
+            b = pa.RecordBatch.from_arrays(b.columns, names=names)
+            for r in rules.evaluate_arrow(b, period=a.period).to_batches():
+                yield pa.RecordBatch.from_arrays(r.columns, names=[f"o{i}" for i in range(r.num_columns)])
 
-    df = spark.read.parquet(a.population)
-    rows = df.mapInArrow(evaluate, output_schema(policies))
+    plain = df.toDF(*[f"c{i}" for i in range(len(names))])
+    rows = plain.mapInArrow(evaluate, plain_schema).toDF(*out_names)
     rows.write.mode("overwrite").parquet(os.path.join(a.out, "rows"))
 
     # the budget: per clause, enterprises granted / discretionary and the cash total of the
     # clauses that pay cash (kind benefit), read back from the written rows
     res = spark.read.parquet(os.path.join(a.out, "rows"))
-    cash = {f"{c['policy']}.{c['clause']}" for c in rules_for(policies).clauses() if c["kind"] == "benefit"}
+    import huiqi
+
+    cash = {f"{c['policy']}.{c['clause']}" for c in huiqi.load(policies).clauses() if c["kind"] == "benefit"}
     aggs = []
     clauses = [n[len("status:"):] for n in res.columns if n.startswith("status:")]
     for c in clauses:

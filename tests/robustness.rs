@@ -212,3 +212,77 @@ fn the_deepest_accepted_rule_evaluates_on_a_worker_stack() {
     // d0 = 1; each further definition adds k + 1 ones: 1 + 31 × (k + 1)
     assert_eq!(total.1, rust_decimal::Decimal::from(1 + 31 * (total.0 + 1)));
 }
+
+// ---------------------------------------------------------------- no panic, no stack overflow
+
+/// `if … then … else if …` without brackets nests as deep as the chain is long: refused before
+/// pest or the builder recurse (it overflowed the main thread at about 4,500 rows).
+#[test]
+fn unbracketed_else_if_chain_is_a_diagnostic() {
+    for rows in [65, 4_500, 20_000] {
+        let src = format!("fact x: boolean\ndefine d = {}0\n", "if x then 1 else ".repeat(rows));
+        let got = on_small_stack(move || codes(&src));
+        assert_eq!(got, vec![Code::TooDeep], "{rows} rows");
+    }
+    // as the `then` branch and as the condition too
+    let src =
+        format!("fact x: boolean\ndefine d = {}1{}\n", "if x then ".repeat(5_000), " else 0".repeat(5_000));
+    assert_eq!(on_small_stack(move || codes(&src)), vec![Code::TooDeep]);
+    let src =
+        format!("fact x: boolean\ndefine d = {}x{}\n", "if ".repeat(5_000), " then x else x".repeat(5_000));
+    assert_eq!(on_small_stack(move || codes(&src)), vec![Code::TooDeep]);
+    // inside brackets: the `if`s and the brackets count together
+    let src = format!(
+        "fact x: boolean\ndefine d = {}{}0{}\n",
+        "(".repeat(40),
+        "if x then 1 else ".repeat(40),
+        ")".repeat(40)
+    );
+    assert_eq!(on_small_stack(move || codes(&src)), vec![Code::TooDeep]);
+}
+
+/// Runs on a thread with a 1 MiB stack (half a test thread's or a rayon worker's): what the
+/// compiler accepts at its limits must compile on it, also in a debug build.
+fn on_mib_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new().stack_size(1024 * 1024).spawn(f).unwrap().join().expect("no stack overflow")
+}
+
+/// A decision table as long as the nesting limit allows still compiles, and `if`s that follow
+/// one another (one definition, set item or tier after another) do not add up.
+#[test]
+fn else_if_chains_within_the_limit_compile() {
+    let src = format!("fact x: boolean\ndefine d = {}0\n", "if x then 1 else ".repeat(64));
+    assert_eq!(on_mib_stack(move || codes(&src)), vec![]);
+    let src = format!(
+        "fact x: boolean\ndefine d = {}{}0{}\n",
+        "(".repeat(32),
+        "if x then 1 else ".repeat(32),
+        ")".repeat(32)
+    );
+    assert_eq!(on_mib_stack(move || codes(&src)), vec![]);
+    let mut src = String::from("fact x: boolean\nfact y: number\n");
+    for i in 0..200 {
+        src.push_str(&format!("define d{i} = if x then {i} else 0\n"));
+    }
+    src.push_str("define t = {");
+    src.push_str(&vec!["if x then 1 else 2"; 200].join(", "));
+    src.push_str("}\npolicy P \"p\" {\n  clause 1 \"c\" {\n    quote \"q\"\n    responsible r\n");
+    src.push_str("    amount tiers y pay highest {\n");
+    for i in 0..100 {
+        src.push_str(&format!("      达到 {i} => if x then 1万 else 2万;\n"));
+    }
+    src.push_str("    }\n  }\n}\n");
+    let got = on_mib_stack(move || codes(&src));
+    assert!(!got.contains(&Code::TooDeep) && !got.contains(&Code::SyntaxError), "{got:?}");
+}
+
+/// A `//` comment ends at `\r` as in the grammar: brackets after it are counted.
+#[test]
+fn brackets_after_a_comment_ended_by_a_carriage_return_are_counted() {
+    let src = format!("fact x: money // c\rdefine d = {}x{}\n", "(".repeat(10_000), ")".repeat(10_000));
+    assert_eq!(on_small_stack(move || codes(&src)), vec![Code::TooDeep]);
+    let src = format!("fact x: boolean // c\rdefine d = {}0\n", "if x then 1 else ".repeat(10_000));
+    assert_eq!(on_small_stack(move || codes(&src)), vec![Code::TooDeep]);
+    // and a comment ended by `\r` compiles as one ended by `\n`
+    assert_eq!(codes("// c\rfact x: money \"x\"\r\n"), vec![]);
+}

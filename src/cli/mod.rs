@@ -4,6 +4,8 @@
 //! Invariant: every failure leaves through [`Exit`]: 0 success, 1 diagnostics or failed
 //! tests, 2 usage or input/output errors.
 
+#[macro_use]
+mod out;
 mod batch;
 mod diff;
 mod table;
@@ -17,7 +19,7 @@ use huiqi::report;
 use huiqi::span::SourceMap;
 use huiqi::value::Date;
 use huiqi::{Compiled, Input, compile};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -238,11 +240,13 @@ pub fn main() -> ExitCode {
             return if e.use_stderr() { Exit::Usage.into() } else { Exit::Success.into() };
         }
     };
-    run(cli).into()
+    let exit = run(cli);
+    // standard output that failed (other than by a closed pipe) is an input/output error
+    if out::failed() { Exit::Usage.into() } else { exit.into() }
 }
 
 fn usage(msg: impl std::fmt::Display) -> Exit {
-    eprintln!("error: {msg}");
+    errln!("error: {msg}");
     Exit::Usage
 }
 
@@ -256,16 +260,16 @@ fn color() -> bool {
 
 fn print_diags(diags: &[Diagnostic], sources: &SourceMap, format: DiagFormat) {
     match format {
-        DiagFormat::Human => eprint!("{}", render_human(diags, sources, color())),
-        DiagFormat::Short => eprint!("{}", render_short(diags, sources)),
+        DiagFormat::Human => err!("{}", render_human(diags, sources, color())),
+        DiagFormat::Short => err!("{}", render_short(diags, sources)),
         DiagFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&to_json(diags, sources)).unwrap_or_default())
+            outln!("{}", serde_json::to_string_pretty(&to_json(diags, sources)).unwrap_or_default())
         }
         DiagFormat::Sarif => {
             let log = huiqi::diag::ci::to_sarif(diags, sources);
-            println!("{}", serde_json::to_string_pretty(&log).unwrap_or_default())
+            outln!("{}", serde_json::to_string_pretty(&log).unwrap_or_default())
         }
-        DiagFormat::Github => print!("{}", huiqi::diag::ci::render_github(diags, sources)),
+        DiagFormat::Github => out!("{}", huiqi::diag::ci::render_github(diags, sources)),
     }
 }
 
@@ -290,7 +294,7 @@ fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check { paths, format, deny } => match build(paths, format, true) {
             Ok(c) if deny.is_some() && !c.warnings.is_empty() => {
-                eprintln!("error: {} warning(s) denied by `--deny warnings`", c.warnings.len());
+                errln!("error: {} warning(s) denied by `--deny warnings`", c.warnings.len());
                 Exit::Failure
             }
             Ok(c) => {
@@ -300,7 +304,7 @@ fn run(cli: Cli) -> Exit {
                     }
                 } else {
                     let n = c.program.clauses.len();
-                    eprintln!(
+                    errln!(
                         "ok: {} documents, {n} clauses, {} tests",
                         c.program.policies.len(),
                         c.program.tests.len()
@@ -350,14 +354,14 @@ fn run(cli: Cli) -> Exit {
                 evaluate(&c.program, &facts_v, &ledger, EvalOptions { period, as_of, explain: true });
             let rep = report::eval_report(&c.program, &outcome, name.clone(), lang.into());
             match format {
-                EvalFormat::Json => println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default()),
-                EvalFormat::Jsonl => println!("{}", serde_json::to_string(&rep).unwrap_or_default()),
+                EvalFormat::Json => outln!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default()),
+                EvalFormat::Jsonl => outln!("{}", serde_json::to_string(&rep).unwrap_or_default()),
                 EvalFormat::Table | EvalFormat::Csv => {
-                    print!("{}", table::eval_table(&c.program, &outcome, name.as_deref(), lang.into()))
+                    out!("{}", table::eval_table(&c.program, &outcome, name.as_deref(), lang.into()))
                 }
             }
             for e in &rep.errors {
-                eprintln!("error[{}]: {}.{}: {}", e.code, e.policy, e.clause, e.message);
+                errln!("error[{}]: {}.{}: {}", e.code, e.policy, e.clause, e.message);
             }
             if rep.errors.is_empty() { Exit::Success } else { Exit::Failure }
         }
@@ -410,10 +414,10 @@ fn run(cli: Cli) -> Exit {
                         ledger: last,
                         total: huiqi::value::fmt_yuan(grand),
                     };
-                    println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
+                    outln!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
                 }
                 SimFormat::Table => {
-                    print!("{}", table::simulate_table(&c.program, &years, name.as_deref(), lang.into()))
+                    out!("{}", table::simulate_table(&c.program, &years, name.as_deref(), lang.into()))
                 }
             }
             if failed { Exit::Failure } else { Exit::Success }
@@ -450,7 +454,7 @@ fn run(cli: Cli) -> Exit {
             };
             match text {
                 Ok(t) => {
-                    println!("{t}");
+                    outln!("{t}");
                     Exit::Success
                 }
                 Err(e) => usage(e),
@@ -463,8 +467,8 @@ fn run(cli: Cli) -> Exit {
             };
             let r = huiqi::testing::run(&c.program, &c.sources);
             match format {
-                TestFormat::Text => print!("{}", huiqi::testing::render(&r)),
-                TestFormat::Junit => print!("{}", huiqi::junit::render(&r)),
+                TestFormat::Text => out!("{}", huiqi::testing::render(&r)),
+                TestFormat::Junit => out!("{}", huiqi::junit::render(&r)),
             }
             let _ = std::io::stdout().flush();
             let mut exit = if r.failed() == 0 { Exit::Success } else { Exit::Failure };
@@ -473,13 +477,13 @@ fn run(cli: Cli) -> Exit {
                 let text = huiqi::coverage::render(&cov);
                 // JUnit XML owns standard output; the table then goes to standard error
                 match format {
-                    TestFormat::Text => print!("\n{text}"),
-                    TestFormat::Junit => eprint!("{text}"),
+                    TestFormat::Text => out!("\n{text}"),
+                    TestFormat::Junit => err!("{text}"),
                 }
                 if let Some(min) = min_coverage
                     && !cov.meets(min)
                 {
-                    eprintln!("error: clause coverage {}% is below --min-coverage {min}%", cov.percent());
+                    errln!("error: clause coverage {}% is below --min-coverage {min}%", cov.percent());
                     exit = Exit::Failure;
                 }
             }
@@ -506,12 +510,12 @@ fn fmt(paths: Vec<PathBuf>, check: bool) -> Exit {
         let mut sources = SourceMap::new();
         let id = sources.add(path.display().to_string(), text.clone());
         if let Err(diags) = huiqi::syntax::parse(id, &text) {
-            eprint!("{}", render_short(&diags, &sources));
+            err!("{}", render_short(&diags, &sources));
             broken = true;
             continue;
         }
         let Some(formatted) = huiqi::fmt::format_source(&text) else {
-            eprintln!(
+            errln!(
                 "error: `{}` cannot be formatted without changing more than white space (please report this)",
                 path.display()
             );
@@ -522,7 +526,7 @@ fn fmt(paths: Vec<PathBuf>, check: bool) -> Exit {
             continue;
         }
         changed += 1;
-        println!("{}", path.display());
+        outln!("{}", path.display());
         if !check && let Err(e) = std::fs::write(&path, formatted) {
             return usage(format!("cannot write `{}`: {e}", path.display()));
         }
@@ -533,15 +537,44 @@ fn fmt(paths: Vec<PathBuf>, check: bool) -> Exit {
 enum Facts1 {
     /// One enterprise: the whole text.
     One(String),
-    /// A population: its kind, the rows already read, and the rest of the input.
-    Many(batch::Input, Vec<(usize, String)>, Box<dyn std::io::BufRead + Send>),
+    /// A population: its kind, the rows already read (a row that is not UTF-8 text carries
+    /// why), and the rest of the input.
+    Many(batch::Input, Vec<(usize, Result<String, String>)>, Box<dyn std::io::BufRead + Send>),
+}
+
+/// The next line that is not blank (as bytes, which need not be UTF-8) and its number; an
+/// empty line at the end of the input.
+fn next_line(reader: &mut dyn std::io::BufRead, line_no: &mut usize, arg: &str) -> Result<Vec<u8>, Exit> {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+        *line_no += 1;
+        if n == 0 || !String::from_utf8_lossy(&line).trim().is_empty() {
+            return Ok(line);
+        }
+    }
+}
+
+/// A population row's text, or why it is not text (the row then fails with E0401, as any
+/// other row that is not UTF-8 does).
+fn row_text(line: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(line)
+        .map(|t| t.trim_end().to_string())
+        .map_err(|e| format!("the row is not UTF-8 text: {}; facts are JSON in UTF-8", e.utf8_error()))
+}
+
+fn is_object(line: &[u8]) -> bool {
+    matches!(serde_json::from_slice::<serde_json::Value>(line), Ok(serde_json::Value::Object(_)))
 }
 
 /// Opens `--facts` and decides: one enterprise, or a population (`.jsonl`, `.csv`, or more
-/// than one line that each hold a whole JSON object).
+/// than one line that each hold a whole JSON object). A first line that is not UTF-8 text is
+/// a population's first row when the file is `.jsonl` or its next line is a whole object.
 fn open_facts(arg: &str) -> Result<Facts1, Exit> {
-    use std::io::BufRead;
-    let mut reader: Box<dyn BufRead + Send> = if arg == "-" {
+    let mut reader: Box<dyn std::io::BufRead + Send> = if arg == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
         let f = std::fs::File::open(arg).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
@@ -551,43 +584,36 @@ fn open_facts(arg: &str) -> Result<Facts1, Exit> {
         return Ok(Facts1::Many(batch::Input::Csv, Vec::new(), reader));
     }
     let jsonl = arg.ends_with(".jsonl");
-    let mut first = String::new();
     let mut line_no = 0;
-    while first.trim().is_empty() {
-        first.clear();
-        let n = reader.read_line(&mut first).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
-        line_no += 1;
-        if n == 0 {
-            break;
-        }
-    }
-    let whole_object =
-        matches!(serde_json::from_str::<serde_json::Value>(first.trim()), Ok(serde_json::Value::Object(_)));
-    if jsonl || whole_object {
-        let mut second = String::new();
-        let mut line2 = line_no;
-        loop {
-            second.clear();
-            let n = reader
-                .read_line(&mut second)
-                .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
-            line2 += 1;
-            if n == 0 || !second.trim().is_empty() {
-                break;
-            }
-        }
-        if jsonl || !second.trim().is_empty() {
-            let mut rows = vec![(line_no, first.trim_end().to_string())];
-            if !second.trim().is_empty() {
-                rows.push((line2, second.trim_end().to_string()));
+    let first = next_line(&mut reader, &mut line_no, arg)?;
+    let first_no = line_no;
+    let text = std::str::from_utf8(&first).is_ok();
+    if jsonl || !text || is_object(&first) {
+        let second = next_line(&mut reader, &mut line_no, arg)?;
+        let blank = second.is_empty();
+        if jsonl || (!blank && (text || is_object(&second))) {
+            let mut rows = vec![(first_no, row_text(first))];
+            if !blank {
+                rows.push((line_no, row_text(second)));
             }
             return Ok(Facts1::Many(batch::Input::JsonLines, rows, reader));
         }
-        return Ok(Facts1::One(first));
+        if text && blank {
+            return Ok(Facts1::One(String::from_utf8_lossy(&first).into_owned()));
+        }
+        let mut rest = first;
+        rest.extend_from_slice(&second);
+        return one(arg, rest, &mut reader);
     }
-    let mut rest = String::new();
-    reader.read_to_string(&mut rest).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
-    Ok(Facts1::One(first + &rest))
+    one(arg, first, &mut reader)
+}
+
+/// One enterprise: the lines read so far and the rest of the input, as UTF-8 text.
+fn one(arg: &str, mut bytes: Vec<u8>, reader: &mut dyn std::io::BufRead) -> Result<Facts1, Exit> {
+    reader.read_to_end(&mut bytes).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+    String::from_utf8(bytes)
+        .map(Facts1::One)
+        .map_err(|e| usage(format!("cannot read facts `{arg}`: the text is not UTF-8 ({})", e.utf8_error())))
 }
 
 /// Reads one enterprise's facts (a population is a usage error here).
@@ -609,8 +635,8 @@ fn read_facts_text(
         Ok(f) => f,
         Err(errs) => {
             let diags: Vec<Diagnostic> = errs.into_iter().map(|e| e.into_diagnostic(arg)).collect();
-            eprint!("{}", render_human(&diags, &c.sources, color()));
-            eprintln!("{} problem(s) in the facts; nothing was evaluated", diags.len());
+            err!("{}", render_human(&diags, &c.sources, color()));
+            errln!("{} problem(s) in the facts; nothing was evaluated", diags.len());
             return Err(Exit::Failure);
         }
     };
@@ -625,7 +651,7 @@ fn read_ledger(path: Option<PathBuf>) -> Result<Ledger, Exit> {
     let text = std::fs::read_to_string(&p)
         .map_err(|e| usage(format!("cannot read ledger `{}`: {e}", p.display())))?;
     Ledger::from_json(&text, &p.display().to_string()).map_err(|d| {
-        eprint!("{}", render_human(&[*d], &SourceMap::new(), color()));
+        err!("{}", render_human(&[*d], &SourceMap::new(), color()));
         Exit::Failure
     })
 }

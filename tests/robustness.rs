@@ -173,44 +173,123 @@ fn program_is_send_and_sync() {
     check::<huiqi::Compiled>();
 }
 
-/// The deepest rule the compiler accepts: a chain of 31 definitions, each nesting brackets as
-/// deep as allowed. Both evaluators must run it on a rayon worker's default stack (2 MiB).
+/// A rule whose clause pays `d{n-1}`, where `d0 = x` and each further definition uses the one
+/// before at the bottom of `k` more levels: `"left"` as `d + x + x …` (left-deep), `"right"`
+/// as `d + (x + (x + …))` (brackets, right-deep).
+fn chain_rule(n: usize, k: usize, shape: &str) -> String {
+    let mut src = String::from("fact x: money \"x\"\ndefine d0 = x\n");
+    for i in 1..n {
+        let body = match shape {
+            "left" => format!("d{}{}", i - 1, " + x".repeat(k)),
+            _ => format!(
+                "d{} + {}x{}",
+                i - 1,
+                "(x + ".repeat(k.saturating_sub(1)),
+                ")".repeat(k.saturating_sub(1))
+            ),
+        };
+        src.push_str(&format!("define d{i} = {body}\n"));
+    }
+    src.push_str(&format!(
+        "policy T \"t\" {{\n  rounding none\n  clause 1 \"c\" {{\n    quote \"q\"\n    responsible r\n    amount d{}\n  }}\n}}\n",
+        n - 1
+    ));
+    src
+}
+
+/// The largest `k` in 1..=100 for which `ok` holds (it holds up to some `k` and not after); 0
+/// when it never does.
+fn deepest(ok: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, 101); // ok(lo) (or lo = 0), !ok(hi)
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if ok(mid) { lo = mid } else { hi = mid }
+    }
+    lo
+}
+
+/// The deepest rules the compiler accepts (definition chains at their limits of length, of
+/// depth per definition and of depth counted through the chain) evaluate on both evaluators
+/// on a quarter of a batch worker's stack, in a debug build; one level more is refused
+/// (E0102). 32 definitions that each nested 100 deep used to compile and overflow a rayon
+/// worker's stack in batch runs.
 #[test]
-fn the_deepest_accepted_rule_evaluates_on_a_worker_stack() {
-    let rule = |k: usize| {
-        let mut src = String::from("fact x: money \"x\"\ndefine d0 = x\n");
-        for i in 1..32 {
-            let nest = format!("{}x{}", "(x + ".repeat(k), ")".repeat(k));
-            src.push_str(&format!("define d{i} = d{} + {nest}\n", i - 1));
+fn the_deepest_accepted_rules_evaluate_on_a_quarter_of_a_worker_stack() {
+    use huiqi::ir::lower::MAX_EVAL_DEPTH;
+    let mut shapes = 0;
+    for (n, shape) in [(32, "left"), (32, "right"), (6, "left"), (5, "right")] {
+        // the largest k the compiler accepts for this chain
+        let compiles = |k: usize| {
+            huiqi::compile(&Input::from_rules([("t.policy".to_string(), chain_rule(n, k, shape))]))
+        };
+        let k = deepest(|k| compiles(k).is_ok());
+        assert!(k >= 1, "{n} × {shape}: nothing compiles");
+        if k < 100 {
+            let refused =
+                compiles(k + 1).err().map(|f| f.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>());
+            assert!(
+                refused.is_some_and(|c| c.contains(&Code::TooDeep)),
+                "{n} × {shape}: one level more is E0102"
+            );
         }
-        src.push_str(
-            "policy T \"t\" {\n  rounding none\n  clause 1 \"c\" {\n    quote \"q\"\n    responsible r\n    amount d31\n  }\n}\n",
-        );
-        src
-    };
-    let compiled = [95, 90, 80, 60, 40, 20].into_iter().find_map(|k| {
-        huiqi::compile(&huiqi::Input::from_rules([("t.policy".to_string(), rule(k))])).ok().map(|c| (k, c))
-    });
-    let (k, compiled) = compiled.expect("some depth compiles");
-    assert!(k >= 40, "the compiler accepts bracket depth {k}");
-    let total = std::thread::Builder::new()
-        .stack_size(2 * 1024 * 1024)
-        .spawn(move || {
+        let compiled = compiles(k).unwrap();
+        let want = rust_decimal::Decimal::from(1 + (n - 1) * k);
+        let quarter = std::thread::Builder::new().stack_size(huiqi::batch::WORKER_STACK / 4);
+        let total = quarter.spawn(move || {
             let prog = &compiled.program;
             let facts = huiqi::eval::facts::parse_facts(prog, r#"{"x": 1}"#).unwrap();
-            let full =
-                huiqi::evaluate(prog, &facts, &huiqi::Ledger::default(), huiqi::EvalOptions::new(2024));
+            let full = evaluate(prog, &facts, &Ledger::default(), EvalOptions::new(2024));
             let kernel = huiqi::eval::kernel::Kernel::new(prog);
             let mut v = huiqi::eval::kernel::Verdicts::default();
             kernel.evaluate(prog, &facts, 2024, None, &mut v).unwrap();
             assert_eq!(v.total(), full.total());
-            (k, full.total())
-        })
-        .unwrap()
-        .join()
-        .expect("no stack overflow");
-    // d0 = 1; each further definition adds k + 1 ones: 1 + 31 × (k + 1)
-    assert_eq!(total.1, rust_decimal::Decimal::from(1 + 31 * (total.0 + 1)));
+            full.total()
+        });
+        let total = total.unwrap().join().expect("no stack overflow");
+        assert_eq!(total, want, "{n} × {shape} (k = {k})");
+        shapes += 1;
+    }
+    assert_eq!(shapes, 4);
+    assert!(MAX_EVAL_DEPTH >= 400, "room for real rules: {MAX_EVAL_DEPTH}");
+}
+
+/// The same deepest rule in a batch (rayon workers) and through the command line, one
+/// enterprise and a population: no stack overflow on either path.
+#[test]
+fn the_deepest_accepted_rule_evaluates_in_a_batch_and_on_the_command_line() {
+    let k = deepest(|k| {
+        huiqi::compile(&Input::from_rules([("t.policy".to_string(), chain_rule(32, k, "left"))])).is_ok()
+    });
+    let rule = chain_rule(32, k, "left");
+    let want = (1 + 31 * k).to_string();
+    let c = huiqi::compile(&Input::from_rules([("t.policy".to_string(), rule.clone())])).unwrap();
+    let batch = huiqi::batch::Batch::new(
+        &c.program,
+        huiqi::batch::BatchOptions { period: Some(2024), as_of: None },
+        huiqi::batch::RowFormat::Jsonl,
+    );
+    let rows: Vec<(usize, Result<String, String>)> =
+        (1..=64).map(|i| (i, Ok(r#"{"x": 1}"#.to_string()))).collect();
+    for e in batch.json_lines(rows) {
+        assert!(e.row.errors.is_empty(), "{:?}", e.row.errors);
+        assert!(e.text.contains(&format!("\"total\":\"{want}")), "{}", e.text);
+    }
+    let dir = std::env::temp_dir().join(format!("huiqi-deep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("t.policy"), rule).unwrap();
+    std::fs::write(dir.join("one.json"), r#"{"x": 1, "$period": 2024}"#).unwrap();
+    std::fs::write(dir.join("many.jsonl"), "{\"x\": 1, \"$period\": 2024}\n".repeat(50)).unwrap();
+    let policies = dir.join("t.policy");
+    for facts in ["one.json", "many.jsonl"] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_huiqi"))
+            .args(["eval", "--quiet", "--format", "json", "-p", policies.to_str().unwrap(), "--facts"])
+            .arg(dir.join(facts))
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(0), "{facts}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(out.contains(&want), "{facts}: {out}");
+    }
 }
 
 // ---------------------------------------------------------------- no panic, no stack overflow

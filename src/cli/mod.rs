@@ -240,7 +240,20 @@ pub fn main() -> ExitCode {
             return if e.use_stderr() { Exit::Usage.into() } else { Exit::Success.into() };
         }
     };
-    let exit = run(cli);
+    // evaluation recurses as deep as a rule nests (bounded by the compiler; see
+    // `huiqi::batch::WORKER_STACK`): the command runs on a stack sized for that, not the main
+    // thread's
+    let exit = match std::thread::Builder::new()
+        .name("huiqi".into())
+        .stack_size(huiqi::batch::WORKER_STACK)
+        .spawn(move || run(cli))
+    {
+        Ok(h) => h.join().unwrap_or(Exit::Failure),
+        Err(e) => {
+            errln!("error: cannot start the command's thread: {e}");
+            Exit::Usage
+        }
+    };
     // standard output that failed (other than by a closed pipe) is an input/output error
     if out::failed() { Exit::Usage.into() } else { exit.into() }
 }

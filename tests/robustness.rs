@@ -365,3 +365,131 @@ fn brackets_after_a_comment_ended_by_a_carriage_return_are_counted() {
     // and a comment ended by `\r` compiles as one ended by `\n`
     assert_eq!(codes("// c\rfact x: money \"x\"\r\n"), vec![]);
 }
+
+// ---------------------------------------------------------------- closed output pipes
+
+/// Runs the command line with standard output (and, with `both`, standard error) on a pipe
+/// whose reader is already gone: every write fails with a broken pipe.
+fn closed_pipe(args: &[&str], both: bool) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_huiqi"));
+    cmd.args(args).stdout(writer.try_clone().unwrap());
+    if both {
+        cmd.stderr(writer);
+    } else {
+        cmd.stderr(std::process::Stdio::piped());
+    }
+    let o = cmd.output().unwrap();
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// `huiqi … | head -c1`: a reader that closes the pipe ends the output quietly, with the exit
+/// code the command has anyway; `println!` used to panic (exit 101). Standard error on the same
+/// closed pipe (`2>&1 | head`) too.
+#[test]
+fn a_closed_output_pipe_ends_every_command_quietly() {
+    let dir = std::env::temp_dir().join(format!("huiqi-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let messy = dir.join("messy.policy");
+    std::fs::write(&messy, "fact   x: money\n").unwrap();
+    let pop = dir.join("pop.jsonl");
+    let rows: Vec<String> = huiqi::population::population_lines(300, 3, 2024).collect();
+    std::fs::write(&pop, rows.join("\n")).unwrap();
+    let (pop, messy) = (pop.to_str().unwrap(), messy.to_str().unwrap());
+    let ex = "examples/光电子科技.json";
+    let commands: &[&[&str]] = &[
+        &["eval", "--facts", ex, "--format", "json"],
+        &["eval", "--facts", ex, "--format", "jsonl"],
+        &["eval", "--facts", ex],
+        &["eval", "--facts", ex, "--lang", "en"],
+        &["eval", "--facts", pop, "--format", "jsonl", "--quiet"],
+        &["eval", "--facts", pop, "--format", "csv", "--quiet"],
+        &["eval", "--facts", pop, "--format", "table", "--quiet"],
+        &["eval", "--facts", pop, "--format", "jsonl", "--summary", "--quiet"],
+        &["simulate", "--facts", ex, "--from", "2023", "--to", "2025"],
+        &["simulate", "--facts", ex, "--from", "2023", "--to", "2025", "--format", "json"],
+        &["ir"],
+        &["ir", "--format", "yaml"],
+        &["check", "--format", "sarif"],
+        &["check", "--format", "json"],
+        &["check", "--format", "github"],
+        &["test", "policies"],
+        &["test", "policies", "--format", "junit", "--coverage"],
+        &["test", "policies", "--coverage"],
+        &["diff", "policies", "policies"],
+        &["diff", "policies", "policies", "--format", "json", "--population", "tests/data/population.jsonl"],
+        &["fmt", "--check", messy],
+        &["gen-population", "--count", "2000"],
+        &["--help"],
+        &["eval", "--help"],
+    ];
+    for args in commands {
+        let usual = std::process::Command::new(env!("CARGO_BIN_EXE_huiqi")).args(*args).output().unwrap();
+        for both in [false, true] {
+            // the pipe is closed before the command starts, so one run shows it; the first
+            // command (the contract's) is run more often all the same
+            let runs = if args == &commands[0] { 10 } else { 1 };
+            for _ in 0..runs {
+                let (code, stderr) = closed_pipe(args, both);
+                assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+                assert_ne!(code, Some(101), "{args:?} (stderr too: {both}) panicked");
+                assert_eq!(code, usual.status.code(), "{args:?} (stderr too: {both}): the usual exit code");
+            }
+        }
+    }
+}
+
+/// A population whose first (or second) line is not UTF-8: that row fails with E0401 and the
+/// others are evaluated, as for any later line; it used to end the run (exit 2, no rows).
+#[test]
+fn a_population_line_that_is_not_utf8_is_a_row_error_wherever_it_stands() {
+    let dir = std::env::temp_dir().join(format!("huiqi-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rows: Vec<String> = huiqi::population::population_lines(5, 1, 2024).collect();
+    let good = rows.join("\n").into_bytes();
+    let bad = b"{\"$name\": \"\xff\xfe\"}".to_vec();
+    for (name, bytes, bad_line) in [
+        ("first.jsonl", [bad.clone(), b"\n".to_vec(), good.clone()].concat(), 1),
+        ("first.json", [bad.clone(), b"\n".to_vec(), good.clone()].concat(), 1),
+        ("blank-then-first.jsonl", [b"\n\n".to_vec(), bad.clone(), b"\n".to_vec(), good.clone()].concat(), 3),
+        (
+            "second.json",
+            [rows[0].clone().into_bytes(), b"\n".to_vec(), bad.clone(), b"\n".to_vec(), good.clone()]
+                .concat(),
+            2,
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_huiqi"))
+            .args(["eval", "--format", "jsonl", "--quiet", "--facts"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{name}: one row failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let want = if name == "second.json" { 7 } else { 6 };
+        assert_eq!(lines.len(), want, "{name}: every row has its output row:\n{out}");
+        let failed: Vec<&&str> = lines.iter().filter(|l| l.contains("E0401")).collect();
+        assert_eq!(failed.len(), 1, "{name}: {out}");
+        assert!(failed[0].contains(&format!("\"line\":{bad_line}")), "{name}: {}", failed[0]);
+        assert!(failed[0].contains("UTF-8"), "{name}: {}", failed[0]);
+    }
+    // one enterprise that is not UTF-8 stays an input error (exit 2) that says so
+    let one = dir.join("one.json");
+    std::fs::write(&one, b"{\"$name\": \"\xff\"\n}\n").unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_huiqi"))
+        .args(["eval", "--facts"])
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("UTF-8"), "{}", String::from_utf8_lossy(&o.stderr));
+}

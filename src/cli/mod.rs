@@ -349,7 +349,7 @@ fn run(cli: Cli) -> Exit {
                 }
                 Err(e) => return e,
             };
-            let (facts_v, name, fperiod) = match read_facts_text(&c, &facts, &text) {
+            let (facts_v, name, fperiod, fas_of) = match read_facts_text(&c, &facts, &text) {
                 Ok(x) => x,
                 Err(e) => return e,
             };
@@ -358,8 +358,9 @@ fn run(cli: Cli) -> Exit {
                     "no period: pass `--period YEAR` (the year the facts describe), or give the facts a `$period` or a yearly series",
                 );
             };
-            let as_of = as_of_d;
-            let ledger = match read_ledger(ledger) {
+            // `--as-of` wins; else the facts' own `$as_of`; else the period's last day
+            let as_of = as_of_d.or(fas_of);
+            let ledger = match read_ledger(&c.program, ledger) {
                 Ok(l) => l,
                 Err(e) => return e,
             };
@@ -389,11 +390,16 @@ fn run(cli: Cli) -> Exit {
                 Ok(c) => c,
                 Err(e) => return e,
             };
-            let (facts_v, name, _) = match read_facts_arg(&c, &facts) {
+            let (facts_v, name, _, fas_of) = match read_facts_arg(&c, &facts) {
                 Ok(x) => x,
                 Err(e) => return e,
             };
-            let ledger = match read_ledger(ledger) {
+            if let Some(d) = fas_of {
+                return usage(format!(
+                    "the facts give `$as_of` {d}, but `simulate` evaluates each year at its last day; remove `$as_of`, or use `eval --period YEAR`"
+                ));
+            }
+            let ledger = match read_ledger(&c.program, ledger) {
                 Ok(l) => l,
                 Err(e) => return e,
             };
@@ -401,12 +407,12 @@ fn run(cli: Cli) -> Exit {
             let failed = years.iter().any(|y| !y.outcome.errors.is_empty());
             match format {
                 SimFormat::Json => {
-                    let mut grand = rust_decimal::Decimal::ZERO;
+                    let mut grand = Some(rust_decimal::Decimal::ZERO);
                     let ys: Vec<report::YearReport> = years
                         .iter()
                         .map(|y| {
                             let r = report::eval_report(&c.program, &y.outcome, None, lang.into());
-                            grand += y.outcome.total();
+                            grand = grand.zip(y.outcome.total().ok()).and_then(|(a, b)| a.checked_add(b));
                             report::YearReport {
                                 period: r.period,
                                 as_of: r.as_of,
@@ -425,7 +431,7 @@ fn run(cli: Cli) -> Exit {
                         to,
                         years: ys,
                         ledger: last,
-                        total: huiqi::value::fmt_yuan(grand),
+                        total: grand.map(huiqi::value::fmt_yuan),
                     };
                     outln!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
                 }
@@ -630,7 +636,10 @@ fn one(arg: &str, mut bytes: Vec<u8>, reader: &mut dyn std::io::BufRead) -> Resu
 }
 
 /// Reads one enterprise's facts (a population is a usage error here).
-fn read_facts_arg(c: &Compiled, arg: &str) -> Result<(Facts, Option<String>, Option<i32>), Exit> {
+fn read_facts_arg(
+    c: &Compiled,
+    arg: &str,
+) -> Result<(Facts, Option<String>, Option<i32>, Option<Date>), Exit> {
     match open_facts(arg)? {
         Facts1::One(text) => read_facts_text(c, arg, &text),
         Facts1::Many(..) => Err(usage("this command takes one enterprise (a JSON object), not a population")),
@@ -642,7 +651,7 @@ fn read_facts_text(
     c: &Compiled,
     arg: &str,
     text: &str,
-) -> Result<(Facts, Option<String>, Option<i32>), Exit> {
+) -> Result<(Facts, Option<String>, Option<i32>, Option<Date>), Exit> {
     let text = text.to_string();
     let facts = match parse_facts(&c.program, &text) {
         Ok(f) => f,
@@ -656,15 +665,24 @@ fn read_facts_text(
     let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     let name = json.get("$name").or_else(|| json.get("$id")).and_then(|v| v.as_str()).map(String::from);
     let period = huiqi::eval::facts::default_period(&json, &facts);
-    Ok((facts, name, period))
+    let as_of = huiqi::eval::facts::meta_as_of(&json).ok().flatten();
+    Ok((facts, name, period, as_of))
 }
 
-fn read_ledger(path: Option<PathBuf>) -> Result<Ledger, Exit> {
+/// Reads a ledger and validates it against the rule set (an entry that names nothing is an
+/// error, never ignored).
+fn read_ledger(prog: &huiqi::ir::Program, path: Option<PathBuf>) -> Result<Ledger, Exit> {
     let Some(p) = path else { return Ok(Ledger::default()) };
     let text = std::fs::read_to_string(&p)
         .map_err(|e| usage(format!("cannot read ledger `{}`: {e}", p.display())))?;
-    Ledger::from_json(&text, &p.display().to_string()).map_err(|d| {
+    let file = p.display().to_string();
+    let ledger = Ledger::from_json(&text, &file).map_err(|d| {
         err!("{}", render_human(&[*d], &SourceMap::new(), color()));
         Exit::Failure
-    })
+    })?;
+    ledger.check(prog, &file).map_err(|ds| {
+        err!("{}", render_human(&ds, &SourceMap::new(), color()));
+        Exit::Failure
+    })?;
+    Ok(ledger)
 }

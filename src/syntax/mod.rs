@@ -410,7 +410,8 @@ impl Builder {
                             let mut f = q.into_inner();
                             let name = self.ident(next(&mut f, span)?);
                             let ty = self.type_expr(next(&mut f, span)?, span)?;
-                            fields.push(FieldDecl { name, ty, label: f.next().map(|l| self.string(l)) });
+                            let (signed, label) = self.signed_and_label(f);
+                            fields.push(FieldDecl { name, ty, signed, label });
                         }
                         _ => {}
                     }
@@ -420,7 +421,8 @@ impl Builder {
             Rule::fact_decl => {
                 let name = self.ident(next(&mut it, span)?);
                 let ty = self.type_expr(next(&mut it, span)?, span)?;
-                Item::Fact(FactDecl { name, ty, label: it.next().map(|l| self.string(l)) })
+                let (signed, label) = self.signed_and_label(it);
+                Item::Fact(FactDecl { name, ty, signed, label })
             }
             Rule::define_decl => {
                 let name = self.ident(next(&mut it, span)?);
@@ -464,6 +466,19 @@ impl Builder {
             Rule::test_decl => self.test(it, span)?,
             _ => return Err(missing(span)),
         })
+    }
+
+    /// The optional `signed` and label after a fact's or field's type.
+    fn signed_and_label<'i>(&self, rest: impl Iterator<Item = Pair<'i, Rule>>) -> (bool, Option<String>) {
+        let (mut signed, mut label) = (false, None);
+        for q in rest {
+            match q.as_rule() {
+                Rule::signed => signed = true,
+                Rule::label => label = Some(self.string(q)),
+                _ => {}
+            }
+        }
+        (signed, label)
     }
 
     fn type_expr(&self, p: Pair<'_, Rule>, span: Span) -> PResult<TypeExpr> {

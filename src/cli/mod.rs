@@ -303,9 +303,47 @@ fn build(paths: Vec<PathBuf>, format: DiagFormat, show_warnings: bool) -> Result
     }
 }
 
+/// `check FILE`: the file within the rule set of its folder (see `load::rule_set_of`), with
+/// the diagnostics of the named files shown and those of the rest counted.
+fn build_focused(paths: Vec<PathBuf>, format: DiagFormat) -> Result<Compiled, Exit> {
+    let (load_paths, focus) = huiqi::load::rule_set_of(&paths);
+    let Some(focus) = focus else { return build(paths, format, true) };
+    let input: Input = huiqi::load::load(&load_paths).map_err(usage)?;
+    let canon = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let names: Vec<PathBuf> = focus.iter().map(|p| canon(p)).collect();
+    let mine = |d: &Diagnostic, sources: &SourceMap| {
+        d.primary_span()
+            .and_then(|s| sources.get(s.file))
+            .is_none_or(|f| names.contains(&canon(std::path::Path::new(&f.name))))
+    };
+    let report = |diags: &[Diagnostic], sources: &SourceMap| {
+        let (shown, rest): (Vec<Diagnostic>, Vec<Diagnostic>) =
+            diags.iter().cloned().partition(|d| mine(d, sources));
+        print_diags(&shown, sources, format);
+        if !rest.is_empty() {
+            eprintln!(
+                "note: {} problem(s) in other files of the rule set ({}) are not shown; check the folder to see them",
+                rest.len(),
+                load_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            );
+        }
+        shown
+    };
+    match compile(&input) {
+        Ok(mut c) => {
+            c.warnings = report(&c.warnings, &c.sources);
+            Ok(c)
+        }
+        Err(f) => {
+            report(&f.diagnostics, &f.sources);
+            Err(Exit::Failure)
+        }
+    }
+}
+
 fn run(cli: Cli) -> Exit {
     match cli.command {
-        Command::Check { paths, format, deny } => match build(paths, format, true) {
+        Command::Check { paths, format, deny } => match build_focused(paths, format) {
             Ok(c) if deny.is_some() && !c.warnings.is_empty() => {
                 errln!("error: {} warning(s) denied by `--deny warnings`", c.warnings.len());
                 Exit::Failure
@@ -344,11 +382,29 @@ fn run(cli: Cli) -> Exit {
                         EvalFormat::Table => huiqi::batch::RowFormat::Table,
                         EvalFormat::Json | EvalFormat::Jsonl => huiqi::batch::RowFormat::Jsonl,
                     };
+                    if ledger.is_some() {
+                        return usage(
+                            "--ledger is one enterprise's history and does not apply to a population; evaluate the enterprise on its own, or use `simulate` year by year",
+                        );
+                    }
                     let opts = huiqi::batch::BatchOptions { period, as_of: as_of_d };
-                    return batch::run(&c, input, first, reader, batch::Run { format, opts, quiet, summary });
+                    let lang = lang.into();
+                    return batch::run(
+                        &c,
+                        input,
+                        first,
+                        reader,
+                        batch::Run { format, opts, quiet, summary, lang },
+                    );
                 }
                 Err(e) => return e,
             };
+            if summary {
+                return usage("--summary is the budget over a population (JSON lines or CSV); for one enterprise the table already ends with its total");
+            }
+            if matches!(format, EvalFormat::Csv) {
+                return usage("--format csv writes one row per enterprise of a population; for one enterprise use --format table or json");
+            }
             let (facts_v, name, fperiod, fas_of) = match read_facts_text(&c, &facts, &text) {
                 Ok(x) => x,
                 Err(e) => return e,

@@ -84,6 +84,7 @@ codes! {
     Unused = "W0106", Warning, "declared and never used";
     NoQuote = "W0107", Warning, "clause without a quote";
     NoResponsible = "W0108", Warning, "clause without a responsible department";
+    NumberNotInQuote = "W0109", Warning, "a number the quote does not state";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, PartialOrd, Ord)]

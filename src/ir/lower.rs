@@ -685,6 +685,7 @@ impl<'a> Lowerer<'a> {
             at_most: None,
             excludes: Vec::new(),
             largest_in: None,
+            unquoted: Vec::new(),
             span: c.id_span,
         };
         let before = self.diags.len();
@@ -787,6 +788,17 @@ impl<'a> Lowerer<'a> {
                     self.pending_excludes.extend(refs.iter().map(|r| (me, r.clone())));
                 }
                 ast::ClausePart::LargestIn(g, _) => cd.largest_in = Some(g.clone()),
+                ast::ClausePart::Unquoted(lit, reason, span) => {
+                    let value = match lit {
+                        crate::value::Literal::Money(d)
+                        | crate::value::Literal::Rate(d)
+                        | crate::value::Literal::Number(d) => Some(*d),
+                        _ => None,
+                    };
+                    if let Some(value) = value {
+                        cd.unquoted.push(Unquoted { value, reason: reason.clone(), span: *span });
+                    }
+                }
                 ast::ClausePart::Provides(what, span) => {
                     if has_amount {
                         self.err(

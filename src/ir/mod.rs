@@ -190,6 +190,16 @@ pub struct ClauseDef {
     pub excludes: Vec<ClauseId>,
     /// A group in which only the largest granted amount pays.
     pub largest_in: Option<String>,
+    /// Numbers the encoding uses that no quote states, each with where it comes from.
+    pub unquoted: Vec<Unquoted>,
+    pub span: Span,
+}
+
+/// `unquoted 0.5 "why"`: a number of the encoding that its quote does not state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unquoted {
+    pub value: Decimal,
+    pub reason: String,
     pub span: Span,
 }
 

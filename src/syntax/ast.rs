@@ -159,6 +159,9 @@ pub enum ClausePart {
     Excludes(Vec<ClauseRef>),
     /// Of the clauses naming the same group, only the largest granted amount pays.
     LargestIn(String, Span),
+    /// `unquoted 0.5 "why"`: a number the encoding uses that the quote does not state, and
+    /// where it comes from.
+    Unquoted(Literal, String, Span),
 }
 
 /// What kind of rule a catalogue row is. `guidance`, `stacking` and `target` rows are written

@@ -267,8 +267,9 @@ fn rule_words(r: Rule) -> &'static str {
         | Rule::c_provides
         | Rule::c_kind
         | Rule::c_excludes
-        | Rule::c_largest => {
-            "a clause part (`kind`, `quote`, `responsible`, `when`, `valid`, `dated`, `amount`, `provides`, `cap`, `floor`, `once`, `at most`, `excludes`, `only largest in`)"
+        | Rule::c_largest
+        | Rule::c_unquoted => {
+            "a clause part (`kind`, `quote`, `responsible`, `when`, `valid`, `dated`, `amount`, `provides`, `cap`, `floor`, `once`, `at most`, `excludes`, `only largest in`, `unquoted`)"
         }
         Rule::cap_scope => "`per grant`, `per year` or `total`",
         Rule::once_scope => "`per tier` or `per category`",
@@ -591,6 +592,14 @@ impl Builder {
                 Rule::c_provides => ClausePart::Provides(self.string(next(&mut inner, qspan)?), qspan),
                 Rule::c_excludes => ClausePart::Excludes(inner.map(|r| self.clause_ref(r)).collect()),
                 Rule::c_largest => ClausePart::LargestIn(self.string(next(&mut inner, qspan)?), qspan),
+                Rule::c_unquoted => {
+                    let n = next(&mut inner, qspan)?;
+                    let nspan = self.span(&n);
+                    let lit = parse_literal(n.as_str()).map_err(|m| {
+                        Box::new(Diagnostic::new(Code::BadLiteral, m).at(nspan, "invalid literal"))
+                    })?;
+                    ClausePart::Unquoted(lit, self.string(next(&mut inner, qspan)?), qspan)
+                }
                 Rule::c_kind => {
                     let k = match next(&mut inner, qspan)?.as_str() {
                         "priority" => ClauseKind::Priority,

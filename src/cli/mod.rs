@@ -321,7 +321,7 @@ fn build_focused(paths: Vec<PathBuf>, format: DiagFormat) -> Result<Compiled, Ex
             diags.iter().cloned().partition(|d| mine(d, sources));
         print_diags(&shown, sources, format);
         if !rest.is_empty() {
-            eprintln!(
+            errln!(
                 "note: {} problem(s) in other files of the rule set ({}) are not shown; check the folder to see them",
                 rest.len(),
                 load_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")

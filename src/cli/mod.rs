@@ -2,7 +2,9 @@
 //! codes. All the work is done by the library.
 //!
 //! Invariant: every failure leaves through [`Exit`]: 0 success, 1 diagnostics or failed
-//! tests, 2 usage or input/output errors.
+//! tests, 2 usage or input/output errors. Output goes through [`out`] (`outln!`, `errln!` …),
+//! which a closed pipe cannot make panic; `println!` and `eprintln!` are denied here.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 #[macro_use]
 mod out;
@@ -400,10 +402,14 @@ fn run(cli: Cli) -> Exit {
                 Err(e) => return e,
             };
             if summary {
-                return usage("--summary is the budget over a population (JSON lines or CSV); for one enterprise the table already ends with its total");
+                return usage(
+                    "--summary is the budget over a population (JSON lines or CSV); for one enterprise the table already ends with its total",
+                );
             }
             if matches!(format, EvalFormat::Csv) {
-                return usage("--format csv writes one row per enterprise of a population; for one enterprise use --format table or json");
+                return usage(
+                    "--format csv writes one row per enterprise of a population; for one enterprise use --format table or json",
+                );
             }
             let (facts_v, name, fperiod, fas_of) = match read_facts_text(&c, &facts, &text) {
                 Ok(x) => x,

@@ -109,11 +109,7 @@ fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
                     return Some(too_deep(file, i, i + 1, message));
                 }
             }
-            b')' | b']' | b'}' => {
-                if ifs.len() > 1 {
-                    open_ifs -= ifs.pop().unwrap_or(0);
-                }
-            }
+            b')' | b']' | b'}' if ifs.len() > 1 => open_ifs -= ifs.pop().unwrap_or(0),
             b',' | b';' => open_ifs -= ifs.last_mut().map_or(0, std::mem::take),
             b'=' => {
                 let prev = i.checked_sub(1).and_then(|k| bytes.get(k));

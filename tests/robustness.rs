@@ -493,3 +493,21 @@ fn a_population_line_that_is_not_utf8_is_a_row_error_wherever_it_stands() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("UTF-8"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// 30 definitions that each use the one before twice stand for 2³⁰ operations: refused
+/// (E0102) instead of compiling into a rule whose evaluation (and the kernel's inlining) never
+/// ends.
+#[test]
+fn definitions_that_double_at_each_step_are_a_diagnostic() {
+    let mut src = String::from("fact x: money \"x\"\ndefine d0 = x\n");
+    for i in 1..30 {
+        src.push_str(&format!("define d{i} = d{p} + d{p}\n", p = i - 1));
+    }
+    src.push_str(
+        "policy T \"t\" {\n  clause 1 \"c\" {\n    quote \"q\"\n    responsible r\n    amount d29\n  }\n}\n",
+    );
+    let started = std::time::Instant::now();
+    let got = on_small_stack(move || codes(&src));
+    assert!(got.contains(&Code::TooDeep), "{got:?}");
+    assert!(started.elapsed().as_secs() < 10, "refused at once");
+}

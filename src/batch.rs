@@ -40,8 +40,8 @@ static WORKERS: std::sync::LazyLock<Option<rayon::ThreadPool>> = std::sync::Lazy
 });
 
 /// Runs `f` (which uses rayon) on the batch workers; on rayon's global pool if they could
-/// not be started.
-fn on_workers<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+/// not be started. Every parallel evaluation goes through here.
+pub fn on_workers<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     match WORKERS.as_ref() {
         Some(pool) => pool.install(f),
         None => f(),

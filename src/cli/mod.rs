@@ -10,6 +10,7 @@
 mod out;
 mod batch;
 mod diff;
+mod forecast;
 mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -92,6 +93,10 @@ enum EvalFormat {
 enum SimFormat {
     Table,
     Json,
+    /// A population: one object per input row.
+    Jsonl,
+    /// A population: one row per enterprise and year.
+    Csv,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -160,6 +165,10 @@ enum Command {
         /// After a population: per clause, how many enterprises were granted and the total.
         #[arg(long)]
         summary: bool,
+        /// For each clause that does not pay (or could pay more): the smallest change of one
+        /// fact that would make it pay, and what it would then pay (one enterprise).
+        #[arg(long)]
+        advise: bool,
     },
     /// Evaluate year by year, threading the ledger.
     #[command(
@@ -180,6 +189,9 @@ enum Command {
         lang: LangArg,
         #[arg(long = "policies", short = 'p')]
         policies: Vec<PathBuf>,
+        /// After a population's rows: the budget per clause and year (on stderr).
+        #[arg(long)]
+        summary: bool,
     },
     /// Print the typed IR.
     #[command(after_help = "Examples:\n  huiqi ir --format json\n  huiqi ir --clause E23.5 --format yaml")]
@@ -367,7 +379,7 @@ fn run(cli: Cli) -> Exit {
             }
             Err(e) => e,
         },
-        Command::Eval { facts, period, as_of, ledger, format, lang, policies, quiet, summary } => {
+        Command::Eval { facts, period, as_of, ledger, format, lang, policies, quiet, summary, advise } => {
             let c = match build(policies, DiagFormat::Human, false) {
                 Ok(c) => c,
                 Err(e) => return e,
@@ -384,6 +396,11 @@ fn run(cli: Cli) -> Exit {
                         EvalFormat::Table => huiqi::batch::RowFormat::Table,
                         EvalFormat::Json | EvalFormat::Jsonl => huiqi::batch::RowFormat::Jsonl,
                     };
+                    if advise {
+                        return usage(
+                            "--advise is advice to one enterprise; evaluate the enterprise on its own",
+                        );
+                    }
                     if ledger.is_some() {
                         return usage(
                             "--ledger is one enterprise's history and does not apply to a population; evaluate the enterprise on its own, or use `simulate` year by year",
@@ -426,14 +443,31 @@ fn run(cli: Cli) -> Exit {
                 Ok(l) => l,
                 Err(e) => return e,
             };
-            let outcome =
-                evaluate(&c.program, &facts_v, &ledger, EvalOptions { period, as_of, explain: true });
-            let rep = report::eval_report(&c.program, &outcome, name.clone(), lang.into());
+            let opts = EvalOptions { period, as_of, explain: true };
+            let outcome = evaluate(&c.program, &facts_v, &ledger, opts);
+            let mut rep = report::eval_report(&c.program, &outcome, name.clone(), lang.into());
+            let advice: Vec<huiqi::eval::advise::ClauseAdvice> = if advise {
+                outcome
+                    .results
+                    .iter()
+                    .map(|r| huiqi::eval::advise::advise(&c.program, &facts_v, &ledger, opts, r))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for (r, a) in rep.results.iter_mut().zip(&advice) {
+                let (adv, fixed) = report::advice_json(a, lang.into());
+                r.advice = Some(adv);
+                r.unchangeable = Some(fixed);
+            }
             match format {
                 EvalFormat::Json => outln!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default()),
                 EvalFormat::Jsonl => outln!("{}", serde_json::to_string(&rep).unwrap_or_default()),
                 EvalFormat::Table | EvalFormat::Csv => {
-                    out!("{}", table::eval_table(&c.program, &outcome, name.as_deref(), lang.into()))
+                    out!("{}", table::eval_table(&c.program, &outcome, name.as_deref(), lang.into()));
+                    if advise {
+                        out!("{}", table::advice_section(&c.program, &outcome, &advice, lang.into()));
+                    }
                 }
             }
             for e in &rep.errors {
@@ -441,7 +475,7 @@ fn run(cli: Cli) -> Exit {
             }
             if rep.errors.is_empty() { Exit::Success } else { Exit::Failure }
         }
-        Command::Simulate { facts, from, to, ledger, format, lang, policies } => {
+        Command::Simulate { facts, from, to, ledger, format, lang, policies, summary } => {
             if to < from {
                 return usage(format!("--to {to} is before --from {from}"));
             }
@@ -452,10 +486,41 @@ fn run(cli: Cli) -> Exit {
                 Ok(c) => c,
                 Err(e) => return e,
             };
-            let (facts_v, name, _, fas_of) = match read_facts_arg(&c, &facts) {
-                Ok(x) => x,
+            let (facts_v, name, fas_of) = match open_facts(&facts) {
+                Ok(Facts1::Many(batch::Input::JsonLines, first, reader)) => {
+                    if ledger.is_some() {
+                        return usage(
+                            "--ledger is one enterprise's history; a population simulation starts every enterprise with an empty ledger",
+                        );
+                    }
+                    let format = match format {
+                        SimFormat::Jsonl | SimFormat::Json => forecast::Format::Jsonl,
+                        SimFormat::Csv => forecast::Format::Csv,
+                        SimFormat::Table => forecast::Format::Table,
+                    };
+                    return forecast::run(&c, first, reader, from, to, format, summary, lang.into());
+                }
+                Ok(Facts1::Many(batch::Input::Csv, ..)) => {
+                    return usage(
+                        "a population simulation reads JSON lines (`.jsonl` or `-`); convert the CSV with `eval --format jsonl`-style rows first",
+                    );
+                }
+                Ok(Facts1::One(text)) => match read_facts_text(&c, &facts, &text) {
+                    Ok((f, n, _, a)) => (f, n, a),
+                    Err(e) => return e,
+                },
                 Err(e) => return e,
             };
+            if summary {
+                return usage(
+                    "--summary is the budget over a population; for one enterprise the table already ends with its totals",
+                );
+            }
+            if matches!(format, SimFormat::Jsonl | SimFormat::Csv) {
+                return usage(
+                    "--format jsonl and csv write one row per enterprise of a population; for one enterprise use table or json",
+                );
+            }
             if let Some(d) = fas_of {
                 return usage(format!(
                     "the facts give `$as_of` {d}, but `simulate` evaluates each year at its last day; remove `$as_of`, or use `eval --period YEAR`"
@@ -497,7 +562,7 @@ fn run(cli: Cli) -> Exit {
                     };
                     outln!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
                 }
-                SimFormat::Table => {
+                SimFormat::Table | SimFormat::Jsonl | SimFormat::Csv => {
                     out!("{}", table::simulate_table(&c.program, &years, name.as_deref(), lang.into()))
                 }
             }
@@ -623,15 +688,28 @@ enum Facts1 {
     Many(batch::Input, Vec<(usize, Result<String, String>)>, Box<dyn std::io::BufRead + Send>),
 }
 
+/// The usage error for facts past [`huiqi::load::MAX_INPUT_BYTES`].
+fn too_large(arg: &str) -> Exit {
+    usage(format!(
+        "the facts in `{arg}` hold a row (or one enterprise) larger than {} MiB; one enterprise's facts are far smaller: check the file, or split it into JSON lines",
+        huiqi::load::MAX_INPUT_BYTES >> 20
+    ))
+}
+
 /// The next line that is not blank (as bytes, which need not be UTF-8) and its number; an
 /// empty line at the end of the input.
 fn next_line(reader: &mut dyn std::io::BufRead, line_no: &mut usize, arg: &str) -> Result<Vec<u8>, Exit> {
+    use std::io::{BufRead, Read};
     let mut line = Vec::new();
     loop {
         line.clear();
         let n = reader
+            .take(huiqi::load::MAX_INPUT_BYTES + 1)
             .read_until(b'\n', &mut line)
             .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+        if line.len() as u64 > huiqi::load::MAX_INPUT_BYTES {
+            return Err(too_large(arg));
+        }
         *line_no += 1;
         if n == 0 || !String::from_utf8_lossy(&line).trim().is_empty() {
             return Ok(line);
@@ -691,21 +769,17 @@ fn open_facts(arg: &str) -> Result<Facts1, Exit> {
 
 /// One enterprise: the lines read so far and the rest of the input, as UTF-8 text.
 fn one(arg: &str, mut bytes: Vec<u8>, reader: &mut dyn std::io::BufRead) -> Result<Facts1, Exit> {
-    reader.read_to_end(&mut bytes).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+    use std::io::Read;
+    reader
+        .take(huiqi::load::MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+    if bytes.len() as u64 > huiqi::load::MAX_INPUT_BYTES {
+        return Err(too_large(arg));
+    }
     String::from_utf8(bytes)
         .map(Facts1::One)
         .map_err(|e| usage(format!("cannot read facts `{arg}`: the text is not UTF-8 ({})", e.utf8_error())))
-}
-
-/// Reads one enterprise's facts (a population is a usage error here).
-fn read_facts_arg(
-    c: &Compiled,
-    arg: &str,
-) -> Result<(Facts, Option<String>, Option<i32>, Option<Date>), Exit> {
-    match open_facts(arg)? {
-        Facts1::One(text) => read_facts_text(c, arg, &text),
-        Facts1::Many(..) => Err(usage("this command takes one enterprise (a JSON object), not a population")),
-    }
 }
 
 /// Validates one enterprise's facts; returns them with `$name` and a default period.

@@ -96,7 +96,9 @@ impl ForecastSummary {
         }
         for (y, verdicts) in s.years.iter().enumerate() {
             for (clause, status, amount) in verdicts {
-                let Some(cell) = self.cells.get_mut(*clause as usize).and_then(|c| c.get_mut(y)) else { continue };
+                let Some(cell) = self.cells.get_mut(*clause as usize).and_then(|c| c.get_mut(y)) else {
+                    continue;
+                };
                 match status {
                     Status::Granted => {
                         cell.granted += 1;
@@ -113,13 +115,31 @@ impl ForecastSummary {
 }
 
 /// Simulates one JSON-lines row from `from` to `to`.
-pub fn simulate_row<'p>(prog: &'p Program, line: usize, text: Result<&str, String>, from: i32, to: i32) -> Simulated<'p> {
-    let mut row = ForecastRow { schema_version: 1, line, enterprise: None, years: Vec::new(), ledger: Vec::new(), errors: Vec::new() };
-    let err = |code: Code, at: String, message: String| crate::batch::RowError { code: code.id(), at, message };
+pub fn simulate_row<'p>(
+    prog: &'p Program,
+    line: usize,
+    text: Result<&str, String>,
+    from: i32,
+    to: i32,
+) -> Simulated<'p> {
+    let mut row = ForecastRow {
+        schema_version: 1,
+        line,
+        enterprise: None,
+        years: Vec::new(),
+        ledger: Vec::new(),
+        errors: Vec::new(),
+    };
+    let err =
+        |code: Code, at: String, message: String| crate::batch::RowError { code: code.id(), at, message };
     let json: serde_json::Value = match text.map(serde_json::from_str::<serde_json::Value>) {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {
-            row.errors.push(err(Code::FactsSyntax, format!("line {line}"), format!("the row is not valid JSON: {e}")));
+            row.errors.push(err(
+                Code::FactsSyntax,
+                format!("line {line}"),
+                format!("the row is not valid JSON: {e}"),
+            ));
             return Simulated { row, years: Vec::new() };
         }
         Err(m) => {
@@ -140,7 +160,11 @@ pub fn simulate_row<'p>(prog: &'p Program, line: usize, text: Result<&str, Strin
     for y in &outcomes {
         let o = &y.outcome;
         for e in &o.errors {
-            row.errors.push(err(e.code, format!("{} ({})", prog.clause_ref(e.clause), o.period), e.message.clone()));
+            row.errors.push(err(
+                e.code,
+                format!("{} ({})", prog.clause_ref(e.clause), o.period),
+                e.message.clone(),
+            ));
         }
         let mut results = Vec::new();
         let mut verdicts = Vec::with_capacity(o.results.len());

@@ -94,7 +94,8 @@ pub fn advice_json(a: &crate::eval::advise::ClauseAdvice, lang: Lang) -> (Vec<Ad
             text: advice_text(x, lang),
         })
         .collect();
-    let fixed = a.fixed.iter().map(|f| FixedJson { fact: f.fact.clone(), condition: f.condition.clone() }).collect();
+    let fixed =
+        a.fixed.iter().map(|f| FixedJson { fact: f.fact.clone(), condition: f.condition.clone() }).collect();
     (advice, fixed)
 }
 
@@ -105,13 +106,23 @@ pub fn advice_text(a: &crate::eval::advise::Advice, lang: Lang) -> String {
         crate::ir::Num::Rate => crate::value::fmt_rate(d),
         _ => d.normalize().to_string(),
     };
-    let now = a.now.map_or_else(|| if lang == Lang::Zh { "未提供".to_string() } else { "not given".to_string() }, show);
+    let now = a
+        .now
+        .map_or_else(|| if lang == Lang::Zh { "未提供".to_string() } else { "not given".to_string() }, show);
     let gap = a.gap.map(show).unwrap_or_default();
     let before = a.amount_now.map_or_else(|| "0".to_string(), crate::value::fmt_money);
     let after = a.amount_after.map_or_else(|| "—".to_string(), crate::value::fmt_money);
     match lang {
-        Lang::Zh => format!("{} 现为 {now}，需达到 {}（差 {gap}）；金额将由 {before} 变为 {after}", a.fact, show(a.needed)),
-        Lang::En => format!("{} is {now}; it would need {} ({gap} short); the amount would go from {before} to {after}", a.fact, show(a.needed)),
+        Lang::Zh => format!(
+            "{} 现为 {now}，需达到 {}（差 {gap}）；金额将由 {before} 变为 {after}",
+            a.fact,
+            show(a.needed)
+        ),
+        Lang::En => format!(
+            "{} is {now}; it would need {} ({gap} short); the amount would go from {before} to {after}",
+            a.fact,
+            show(a.needed)
+        ),
     }
 }
 

@@ -3,6 +3,7 @@
     clippy::panic,
     clippy::unwrap_used,
     clippy::indexing_slicing,
+    clippy::string_slice,
     reason = "tests fail loudly"
 )]
 //! No silent wrong answers: every path that paid twice, dropped an amount or skipped a check
@@ -93,7 +94,8 @@ fn a_tier_key_in_another_spelling_is_an_error_naming_the_canonical_one() {
 fn ledger_amounts_written_by_huiqi_are_canonical() {
     let o = huiqi(&["eval", "--facts", EXAMPLE, "--format", "json"]);
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let amounts: Vec<&str> = j["ledger"].as_array().unwrap().iter().map(|e| e["amount"].as_str().unwrap()).collect();
+    let amounts: Vec<&str> =
+        j["ledger"].as_array().unwrap().iter().map(|e| e["amount"].as_str().unwrap()).collect();
     assert!(!amounts.is_empty());
     for a in amounts {
         let (_, frac) = a.split_once('.').unwrap_or((a, ""));
@@ -212,7 +214,8 @@ fn a_rate_too_large_to_show_in_per_cent_is_shown_without_a_panic() {
 #[test]
 fn every_result_has_a_kind_and_non_cash_clauses_write_no_cash_entries() {
     let c = policies();
-    let facts = parse_facts(&c.program, &std::fs::read_to_string("examples/长春光学精密.json").unwrap()).unwrap();
+    let facts =
+        parse_facts(&c.program, &std::fs::read_to_string("examples/长春光学精密.json").unwrap()).unwrap();
     let o = evaluate(&c.program, &facts, &Ledger::default(), EvalOptions::new(2024));
     let r = huiqi::report::eval_report(&c.program, &o, None, huiqi::eval::Lang::Zh);
     for x in &r.results {
@@ -229,7 +232,9 @@ fn every_result_has_a_kind_and_non_cash_clauses_write_no_cash_entries() {
         }
     }
     // the ceiling S22.15 and the tax reliefs T13.14b/c write nothing: they read no history
-    assert!(o.new_entries().all(|e| !matches!((&*e.policy, &*e.clause), ("S22", "15") | ("T13", "14b" | "14c"))));
+    assert!(
+        o.new_entries().all(|e| !matches!((&*e.policy, &*e.clause), ("S22", "15") | ("T13", "14b" | "14c")))
+    );
 }
 
 // ---------------------------------------------------------------- 5–7. checks that were skipped
@@ -318,7 +323,8 @@ fn a_document_window_that_ends_before_it_starts_is_an_error() {
 #[test]
 fn implausible_facts_are_rejected_with_their_paths() {
     let c = policies();
-    let errs = parse_facts(&c.program, r#"{"营业收入": {"2024": "-5.6亿"}, "研发投入": {"2024": 1e40}}"#).unwrap_err();
+    let errs = parse_facts(&c.program, r#"{"营业收入": {"2024": "-5.6亿"}, "研发投入": {"2024": 1e40}}"#)
+        .unwrap_err();
     let paths: Vec<(&str, Code)> = errs.iter().map(|e| (e.path.as_str(), e.code)).collect();
     assert!(paths.contains(&("营业收入.2024", Code::FactOutOfRange)), "{errs:?}");
     assert!(paths.contains(&("研发投入.2024", Code::FactOutOfRange)), "{errs:?}");
@@ -394,7 +400,11 @@ fn an_exhausted_tier_names_the_earlier_grant() {
         let o = evaluate(&c.program, &facts, &ledger, EvalOptions { period: 2024, as_of: None, explain });
         let r = o.results.iter().find(|r| c.program.clause_ref(r.clause) == "E23.5").unwrap();
         assert_eq!(r.status, Status::Exhausted, "explain {explain}");
-        assert!(matches!(r.reasons.as_slice(), [huiqi::eval::Step::Once { period: 2023, .. }]), "{:?}", r.reasons);
+        assert!(
+            matches!(r.reasons.as_slice(), [huiqi::eval::Step::Once { period: 2023, .. }]),
+            "{:?}",
+            r.reasons
+        );
     }
 }
 
@@ -404,7 +414,11 @@ fn a_broken_vocabulary_is_one_error_not_a_flood() {
     copy_dir(std::path::Path::new("policies"), &dir);
     let p = dir.join("vocabulary.policy");
     let s = std::fs::read_to_string(&p).unwrap();
-    std::fs::write(&p, s.replacen("fact 行业: 行业类别 \"所属行业\"", "fact 行业: 行业类别 \"所属行业\" }", 1)).unwrap();
+    std::fs::write(
+        &p,
+        s.replacen("fact 行业: 行业类别 \"所属行业\"", "fact 行业: 行业类别 \"所属行业\" }", 1),
+    )
+    .unwrap();
     let o = huiqi(&["check", dir.to_str().unwrap(), "--format", "short"]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1));

@@ -49,7 +49,12 @@ fn one_time_awards_are_paid_once_over_the_years() {
         .row
         .years
         .iter()
-        .flat_map(|y| y.results.iter().filter(|r| r.policy == "E23" && r.clause == "5").map(move |r| (y.period, r.amount.as_deref())))
+        .flat_map(|y| {
+            y.results
+                .iter()
+                .filter(|r| r.policy == "E23" && r.clause == "5")
+                .map(move |r| (y.period, r.amount.as_deref()))
+        })
         .collect();
     assert_eq!(e23_5, vec![(2023, Some("300000.00"))]);
 }
@@ -89,7 +94,12 @@ fn advice_applied_gives_what_it_says_and_no_smaller_change_does() {
                     evaluate_clause(prog, r.clause, &f, &Ledger::default(), opts).unwrap()
                 };
                 let after = with(a.needed);
-                assert_eq!((after.status, after.amount), (a.status_after, a.amount_after), "{}: {a:?}", prog.clause_ref(r.clause));
+                assert_eq!(
+                    (after.status, after.amount),
+                    (a.status_after, a.amount_after),
+                    "{}: {a:?}",
+                    prog.clause_ref(r.clause)
+                );
                 // one step less (a fen of money, a hundredth of a point, one) pays no more than now
                 let step = match a.num {
                     huiqi::ir::Num::Money => Decimal::new(1, 2),
@@ -98,8 +108,14 @@ fn advice_applied_gives_what_it_says_and_no_smaller_change_does() {
                 };
                 if a.gap.is_some_and(|g| g > Decimal::ZERO) {
                     let less = with(a.needed - step);
-                    let more = less.status == Status::Granted && less.amount.unwrap_or_default() > r.amount.unwrap_or_default();
-                    assert!(!more, "{}: {} less than advised already pays more", prog.clause_ref(r.clause), step);
+                    let more = less.status == Status::Granted
+                        && less.amount.unwrap_or_default() > r.amount.unwrap_or_default();
+                    assert!(
+                        !more,
+                        "{}: {} less than advised already pays more",
+                        prog.clause_ref(r.clause),
+                        step
+                    );
                 }
                 checked += 1;
             }

@@ -36,7 +36,8 @@ pub fn run(
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut sum = ForecastSummary::new(prog, from, to);
     let mut failures: Vec<(usize, String)> = Vec::new();
-    let mut chunk: Vec<(usize, Result<String, String>)> = first.into_iter().map(|(l, t)| (l, Ok(t))).collect();
+    let mut chunk: Vec<(usize, Result<String, String>)> =
+        first.into_iter().map(|(l, t)| (l, Ok(t))).collect();
     let mut line_no = chunk.last().map_or(0, |(l, _)| *l);
     let mut buf = Vec::with_capacity(4096);
     if format == Format::Csv && writeln!(out, "line,enterprise,period,total,error").is_err() {
@@ -113,12 +114,23 @@ pub fn run(
 
 fn csv_rows(out: &mut impl Write, s: &Simulated<'_>) -> std::io::Result<()> {
     let enterprise = s.row.enterprise.as_deref().unwrap_or_default().replace('"', "\"\"");
-    let error = s.row.errors.first().map(|e| format!("{} {}", e.code, e.message).replace('"', "\"\"")).unwrap_or_default();
+    let error = s
+        .row
+        .errors
+        .first()
+        .map(|e| format!("{} {}", e.code, e.message).replace('"', "\"\""))
+        .unwrap_or_default();
     if s.row.years.is_empty() {
         return writeln!(out, "{},\"{enterprise}\",,,\"{error}\"", s.row.line);
     }
     for y in &s.row.years {
-        writeln!(out, "{},\"{enterprise}\",{},{},\"{error}\"", s.row.line, y.period, y.total.as_deref().unwrap_or_default())?;
+        writeln!(
+            out,
+            "{},\"{enterprise}\",{},{},\"{error}\"",
+            s.row.line,
+            y.period,
+            y.total.as_deref().unwrap_or_default()
+        )?;
     }
     Ok(())
 }
@@ -152,12 +164,14 @@ fn budget(c: &Compiled, s: &ForecastSummary, lang: Lang) -> String {
         let i = usize::try_from(year - s.from).unwrap_or(usize::MAX);
         for (id, cells) in s.lines() {
             let Some(cell) = cells.get(i) else { continue };
-            let upto = cells.iter().take(i + 1).try_fold(rust_decimal::Decimal::ZERO, |t, x| t.checked_add(x.cash?));
+            let upto =
+                cells.iter().take(i + 1).try_fold(rust_decimal::Decimal::ZERO, |t, x| t.checked_add(x.cash?));
             if cell.granted == 0 && cell.exhausted == 0 {
                 continue;
             }
             // only cash benefits have a budget; the others are counted, not summed
-            let cash = c.program.clause(id).is_some_and(|x| x.kind == huiqi::syntax::ast::ClauseKind::Benefit);
+            let cash =
+                c.program.clause(id).is_some_and(|x| x.kind == huiqi::syntax::ast::ClauseKind::Benefit);
             let (this, cum) = if cash { (show(cell.cash), show(upto)) } else { ("—".into(), "—".into()) };
             out.push_str(&format!(
                 "{} {} {} {} {} {}\n",
@@ -172,9 +186,17 @@ fn budget(c: &Compiled, s: &ForecastSummary, lang: Lang) -> String {
         let year_total = s.year_total(year);
         cumulative = cumulative.zip(year_total).and_then(|(a, b)| a.checked_add(b));
         out.push_str(&if zh {
-            format!("{year} 年合计 {}（累计 {}）\n", year_total.map_or_else(|| "E0504".into(), fmt_money), cumulative.map_or_else(|| "E0504".into(), fmt_money))
+            format!(
+                "{year} 年合计 {}（累计 {}）\n",
+                year_total.map_or_else(|| "E0504".into(), fmt_money),
+                cumulative.map_or_else(|| "E0504".into(), fmt_money)
+            )
         } else {
-            format!("{year} total {} (cumulative {})\n", year_total.map_or_else(|| "E0504".into(), fmt_money), cumulative.map_or_else(|| "E0504".into(), fmt_money))
+            format!(
+                "{year} total {} (cumulative {})\n",
+                year_total.map_or_else(|| "E0504".into(), fmt_money),
+                cumulative.map_or_else(|| "E0504".into(), fmt_money)
+            )
         });
     }
     out

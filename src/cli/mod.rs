@@ -378,7 +378,9 @@ fn run(cli: Cli) -> Exit {
                         EvalFormat::Json | EvalFormat::Jsonl => huiqi::batch::RowFormat::Jsonl,
                     };
                     if advise {
-                        return usage("--advise is advice to one enterprise; evaluate the enterprise on its own");
+                        return usage(
+                            "--advise is advice to one enterprise; evaluate the enterprise on its own",
+                        );
                     }
                     if ledger.is_some() {
                         return usage(
@@ -398,10 +400,14 @@ fn run(cli: Cli) -> Exit {
                 Err(e) => return e,
             };
             if summary {
-                return usage("--summary is the budget over a population (JSON lines or CSV); for one enterprise the table already ends with its total");
+                return usage(
+                    "--summary is the budget over a population (JSON lines or CSV); for one enterprise the table already ends with its total",
+                );
             }
             if matches!(format, EvalFormat::Csv) {
-                return usage("--format csv writes one row per enterprise of a population; for one enterprise use --format table or json");
+                return usage(
+                    "--format csv writes one row per enterprise of a population; for one enterprise use --format table or json",
+                );
             }
             let (facts_v, name, fperiod, fas_of) = match read_facts_text(&c, &facts, &text) {
                 Ok(x) => x,
@@ -476,7 +482,9 @@ fn run(cli: Cli) -> Exit {
                     return forecast::run(&c, first, reader, from, to, format, summary, lang.into());
                 }
                 Ok(Facts1::Many(batch::Input::Csv, ..)) => {
-                    return usage("a population simulation reads JSON lines (`.jsonl` or `-`); convert the CSV with `eval --format jsonl`-style rows first");
+                    return usage(
+                        "a population simulation reads JSON lines (`.jsonl` or `-`); convert the CSV with `eval --format jsonl`-style rows first",
+                    );
                 }
                 Ok(Facts1::One(text)) => match read_facts_text(&c, &facts, &text) {
                     Ok((f, n, _, a)) => (f, n, a),
@@ -485,10 +493,14 @@ fn run(cli: Cli) -> Exit {
                 Err(e) => return e,
             };
             if summary {
-                return usage("--summary is the budget over a population; for one enterprise the table already ends with its totals");
+                return usage(
+                    "--summary is the budget over a population; for one enterprise the table already ends with its totals",
+                );
             }
             if matches!(format, SimFormat::Jsonl | SimFormat::Csv) {
-                return usage("--format jsonl and csv write one row per enterprise of a population; for one enterprise use table or json");
+                return usage(
+                    "--format jsonl and csv write one row per enterprise of a population; for one enterprise use table or json",
+                );
             }
             if let Some(d) = fas_of {
                 return usage(format!(
@@ -731,12 +743,11 @@ fn open_facts(arg: &str) -> Result<Facts1, Exit> {
     Ok(Facts1::One(first + &rest))
 }
 
+/// One enterprise's facts with its `$name`, default period and `$as_of`.
+type OneEnterprise = (Facts, Option<String>, Option<i32>, Option<Date>);
+
 /// Validates one enterprise's facts; returns them with `$name` and a default period.
-fn read_facts_text(
-    c: &Compiled,
-    arg: &str,
-    text: &str,
-) -> Result<(Facts, Option<String>, Option<i32>, Option<Date>), Exit> {
+fn read_facts_text(c: &Compiled, arg: &str, text: &str) -> Result<OneEnterprise, Exit> {
     let text = text.to_string();
     let facts = match parse_facts(&c.program, &text) {
         Ok(f) => f,

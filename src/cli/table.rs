@@ -205,7 +205,10 @@ pub fn eval_table(prog: &Program, o: &Outcome, name: Option<&str>, lang: Lang) -
             huiqi::value::fmt_yuan(total)
         ),
         (Err(_), true) => "\n合计给予资金：无法计算（合计溢出，见下方错误 E0504）\n".to_string(),
-        (Err(_), false) => "\ntotal cash granted: cannot be computed (the sum overflows, see error E0504 below)\n".to_string(),
+        (Err(_), false) => {
+            "\ntotal cash granted: cannot be computed (the sum overflows, see error E0504 below)\n"
+                .to_string()
+        }
     });
     for e in &o.errors {
         out.push_str(&format!("error[{}] {}: {}\n", e.code.id(), prog.clause_ref(e.clause), e.message));
@@ -285,9 +288,17 @@ pub fn simulate_table(prog: &Program, years: &[YearOutcome], name: Option<&str>,
     }
     out.push_str(&render(&rows, &[false, false, false, false, true, true, false, false]));
     out.push_str(&if zh {
-        format!("\n{} 年累计给予 {}\n", years.len(), grand.map_or_else(|| "E0504 (overflow)".into(), fmt_money))
+        format!(
+            "\n{} 年累计给予 {}\n",
+            years.len(),
+            grand.map_or_else(|| "E0504 (overflow)".into(), fmt_money)
+        )
     } else {
-        format!("\ngranted over {} years: {}\n", years.len(), grand.map_or_else(|| "E0504 (overflow)".into(), fmt_money))
+        format!(
+            "\ngranted over {} years: {}\n",
+            years.len(),
+            grand.map_or_else(|| "E0504 (overflow)".into(), fmt_money)
+        )
     });
     out
 }
@@ -300,7 +311,11 @@ pub fn advice_section(
     lang: Lang,
 ) -> String {
     let zh = lang == Lang::Zh;
-    let mut out = String::from(if zh { "\n还差多少（每项只改一个事实）\n" } else { "\nwhat it would take (one fact changed at a time)\n" });
+    let mut out = String::from(if zh {
+        "\n还差多少（每项只改一个事实）\n"
+    } else {
+        "\nwhat it would take (one fact changed at a time)\n"
+    });
     let mut any = false;
     for (r, a) in o.results.iter().zip(advice) {
         let cref = prog.clause_ref(r.clause);
@@ -314,13 +329,20 @@ pub fn advice_section(
                 out.push_str(&if zh {
                     format!("  {cref}  `{}` 取决于 {}，企业无法改变\n", f.condition, f.fact)
                 } else {
-                    format!("  {cref}  `{}` depends on {}, which the enterprise cannot change\n", f.condition, f.fact)
+                    format!(
+                        "  {cref}  `{}` depends on {}, which the enterprise cannot change\n",
+                        f.condition, f.fact
+                    )
                 });
             }
         }
     }
     if !any {
-        out.push_str(if zh { "  （没有只改一个事实就能获得或增加的支持）\n" } else { "  (no clause would pay, or pay more, with one fact changed)\n" });
+        out.push_str(if zh {
+            "  （没有只改一个事实就能获得或增加的支持）\n"
+        } else {
+            "  (no clause would pay, or pay more, with one fact changed)\n"
+        });
     }
     out
 }

@@ -60,7 +60,13 @@ struct Probe {
 
 /// Advice for one clause's result, under the same facts, ledger and options it was evaluated
 /// with. Empty for clauses that pay their most already, or whose numbers do not move.
-pub fn advise(prog: &Program, facts: &Facts, ledger: &Ledger, opts: EvalOptions, r: &ClauseResult) -> ClauseAdvice {
+pub fn advise(
+    prog: &Program,
+    facts: &Facts,
+    ledger: &Ledger,
+    opts: EvalOptions,
+    r: &ClauseResult,
+) -> ClauseAdvice {
     let mut out = ClauseAdvice::default();
     let Some(c) = prog.clause(r.clause) else { return out };
     if !matches!(r.status, Status::Ineligible | Status::Undetermined | Status::Granted) {
@@ -95,7 +101,8 @@ pub fn advise(prog: &Program, facts: &Facts, ledger: &Ledger, opts: EvalOptions,
         let Some(needed) = needed(p, now) else { continue };
         let mut changed = facts.clone();
         set(&mut changed, p, needed);
-        let Ok(after) = evaluate_clause(prog, r.clause, &changed, ledger, EvalOptions { explain: false, ..opts })
+        let Ok(after) =
+            evaluate_clause(prog, r.clause, &changed, ledger, EvalOptions { explain: false, ..opts })
         else {
             continue;
         };
@@ -194,7 +201,9 @@ fn flip(op: CmpOp) -> CmpOp {
 fn fact_of(e: &Expr, period: i32) -> Option<(FactId, Option<i32>)> {
     match &e.kind {
         ExprKind::Fact(f) => Some((*f, None)),
-        ExprKind::SeriesAt(SeriesRef::Fact(f), y) if matches!(y.kind, ExprKind::Period) => Some((*f, Some(period))),
+        ExprKind::SeriesAt(SeriesRef::Fact(f), y) if matches!(y.kind, ExprKind::Period) => {
+            Some((*f, Some(period)))
+        }
         _ => None,
     }
 }
@@ -203,7 +212,9 @@ fn fact_of(e: &Expr, period: i32) -> Option<(FactId, Option<i32>)> {
 fn constant(prog: &Program, e: &Expr, date: Date) -> Option<Decimal> {
     match &e.kind {
         ExprKind::Const(Const::Num(d)) => Some(*d),
-        ExprKind::Param(p) => prog.params.get(*p as usize)?.versions.iter().rev().find(|v| v.from <= date).map(|v| v.value),
+        ExprKind::Param(p) => {
+            prog.params.get(*p as usize)?.versions.iter().rev().find(|v| v.from <= date).map(|v| v.value)
+        }
         _ => None,
     }
 }

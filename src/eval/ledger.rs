@@ -162,8 +162,8 @@ fn clause_keys(c: &ClauseDef) -> Option<Vec<&str>> {
     }
 }
 
-fn check_entry(prog: &Program, e: &LedgerEntry) -> Result<(), Diagnostic> {
-    let bad = |msg: String, help: String| Diagnostic::new(Code::LedgerInvalid, msg).help(help);
+fn check_entry(prog: &Program, e: &LedgerEntry) -> Result<(), Box<Diagnostic>> {
+    let bad = |msg: String, help: String| Box::new(Diagnostic::new(Code::LedgerInvalid, msg).help(help));
     let policy = &*e.policy;
     if !prog.policies.iter().any(|p| p.key == policy) {
         let hint = did_you_mean(policy, prog.policies.iter().map(|p| p.key.as_str()));
@@ -208,7 +208,9 @@ fn check_entry(prog: &Program, e: &LedgerEntry) -> Result<(), Diagnostic> {
         }
         (Some(k), None) if credit && k.parse::<i32>().is_err() => {
             return Err(bad(
-                format!("`{k}` is not a year: an entry of the credit `{policy}.{clause}` is keyed by the year it was earned"),
+                format!(
+                    "`{k}` is not a year: an entry of the credit `{policy}.{clause}` is keyed by the year it was earned"
+                ),
                 "write the year, e.g. `\"key\": \"2023\"`".into(),
             ));
         }
@@ -248,7 +250,11 @@ fn check_entry(prog: &Program, e: &LedgerEntry) -> Result<(), Diagnostic> {
         && k != c.kind
     {
         return Err(bad(
-            format!("the entry says `{policy}.{clause}` is of kind `{}`, but it is `{}`", k.as_str(), c.kind.as_str()),
+            format!(
+                "the entry says `{policy}.{clause}` is of kind `{}`, but it is `{}`",
+                k.as_str(),
+                c.kind.as_str()
+            ),
             "remove `kind` (huiqi writes it for entries that are not cash) or name the right clause".into(),
         ));
     }

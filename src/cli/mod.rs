@@ -782,12 +782,11 @@ fn one(arg: &str, mut bytes: Vec<u8>, reader: &mut dyn std::io::BufRead) -> Resu
         .map_err(|e| usage(format!("cannot read facts `{arg}`: the text is not UTF-8 ({})", e.utf8_error())))
 }
 
+/// One enterprise's facts with its `$name`, default period and `$as_of`.
+type OneEnterprise = (Facts, Option<String>, Option<i32>, Option<Date>);
+
 /// Validates one enterprise's facts; returns them with `$name` and a default period.
-fn read_facts_text(
-    c: &Compiled,
-    arg: &str,
-    text: &str,
-) -> Result<(Facts, Option<String>, Option<i32>, Option<Date>), Exit> {
+fn read_facts_text(c: &Compiled, arg: &str, text: &str) -> Result<OneEnterprise, Exit> {
     let text = text.to_string();
     let facts = match parse_facts(&c.program, &text) {
         Ok(f) => f,

@@ -130,3 +130,29 @@ fn formatting_treats_white_space_as_the_grammar_does() {
     assert_eq!(huiqi::fmt::format_source("fact x: money \"x"), None);
     assert_eq!(huiqi::fmt::format_source("fact x: money /* x"), None);
 }
+
+/// Inputs the `fmt` fuzz target found (`tests/fuzz/fmt/`, each named for what it broke): each
+/// keeps the target's properties. `align-subtract-overflow`: on the `fmt.rs` before issue 10,
+/// aligning its arrows subtracted past zero (a panic).
+#[test]
+fn fuzz_findings_keep_the_formatter_properties() {
+    let parses = |t: &str| huiqi::syntax::parse(huiqi::span::FileId(0), t).is_ok();
+    let mut n = 0;
+    for e in std::fs::read_dir("tests/fuzz/fmt").unwrap() {
+        let p = e.unwrap().path();
+        let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+        n += 1;
+        let Some(once) = huiqi::fmt::format_source(&text) else {
+            assert!(!parses(&text), "{}: a text that parses formats", p.display());
+            continue;
+        };
+        assert_eq!(parses(&once), parses(&text), "{}: parses as before", p.display());
+        assert_eq!(
+            huiqi::fmt::format_source(&once).as_deref(),
+            Some(once.as_str()),
+            "{}: idempotent",
+            p.display()
+        );
+    }
+    assert!(n >= 1);
+}

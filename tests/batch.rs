@@ -110,7 +110,7 @@ fn summary_equals_the_sum_of_single_evaluations() {
         let f = huiqi::eval::facts::read_facts(&c.program, &json).unwrap();
         let o =
             huiqi::eval::evaluate(&c.program, &f, &huiqi::Ledger::default(), huiqi::EvalOptions::new(2024));
-        sum += o.total();
+        sum += o.total().unwrap();
     }
     assert!(total_line.contains(&format!("({} yuan)", huiqi::value::fmt_yuan(sum))), "{total_line} vs {sum}");
 }

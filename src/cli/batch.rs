@@ -120,6 +120,9 @@ pub fn run(c: &Compiled, input: Input, first: Vec<(usize, String)>, reader: Read
             eprint!("{text}");
         }
     }
+    if summary.grand_total().is_err() {
+        return Exit::Failure;
+    }
     if !failures.is_empty() {
         eprintln!(
             "{} of {} rows failed (each has its errors in its output row):",
@@ -258,10 +261,15 @@ fn summary_table(c: &Compiled, s: &Summary) -> String {
             c.program.clause_ref(id),
             cs.granted,
             cs.discretionary,
-            fmt_yuan(cs.total)
+            cs.total.map_or_else(|| "E0504 overflow".into(), fmt_yuan)
         ));
     }
-    let g = s.grand_total();
-    out.push_str(&format!("total cash granted: {} ({} yuan)\n", fmt_money(g), fmt_yuan(g)));
+    match s.grand_total() {
+        Ok(g) => out.push_str(&format!("total cash granted: {} ({} yuan)\n", fmt_money(g), fmt_yuan(g))),
+        Err(o) => out.push_str(&format!(
+            "total cash granted: error[E0504]: the sum overflows at `{}` (more than an exact decimal of 28 digits holds)\n",
+            c.program.clause_ref(o.clause)
+        )),
+    }
     out
 }

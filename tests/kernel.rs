@@ -131,7 +131,7 @@ fn constants_prepared_for_comparison_order_as_decimals_do() {
     // thresholds at every scale against values at every scale, both signs, at the edges
     let prog = program(
         r#"
-fact x: money "x"
+fact x: money signed "x"
 policy T "t" {
   rounding none
   clause a "a" {

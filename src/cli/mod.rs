@@ -365,11 +365,29 @@ fn run(cli: Cli) -> Exit {
                         EvalFormat::Table => huiqi::batch::RowFormat::Table,
                         EvalFormat::Json | EvalFormat::Jsonl => huiqi::batch::RowFormat::Jsonl,
                     };
+                    if ledger.is_some() {
+                        return usage(
+                            "--ledger is one enterprise's history and does not apply to a population; evaluate the enterprise on its own, or use `simulate` year by year",
+                        );
+                    }
                     let opts = huiqi::batch::BatchOptions { period, as_of: as_of_d };
-                    return batch::run(&c, input, first, reader, batch::Run { format, opts, quiet, summary });
+                    let lang = lang.into();
+                    return batch::run(
+                        &c,
+                        input,
+                        first,
+                        reader,
+                        batch::Run { format, opts, quiet, summary, lang },
+                    );
                 }
                 Err(e) => return e,
             };
+            if summary {
+                return usage("--summary is the budget over a population (JSON lines or CSV); for one enterprise the table already ends with its total");
+            }
+            if matches!(format, EvalFormat::Csv) {
+                return usage("--format csv writes one row per enterprise of a population; for one enterprise use --format table or json");
+            }
             let (facts_v, name, fperiod, fas_of) = match read_facts_text(&c, &facts, &text) {
                 Ok(x) => x,
                 Err(e) => return e,

@@ -72,12 +72,12 @@ pub fn why(prog: &Program, r: &ClauseResult, lang: Lang) -> String {
     pick.iter().map(|s| s.render(prog, lang)).collect::<Vec<_>>().join(sep)
 }
 
-fn pad(s: &str, w: usize) -> String {
+pub(super) fn pad(s: &str, w: usize) -> String {
     let n = UnicodeWidthStr::width(s);
     format!("{s}{}", " ".repeat(w.saturating_sub(n)))
 }
 
-fn lpad(s: &str, w: usize) -> String {
+pub(super) fn lpad(s: &str, w: usize) -> String {
     let n = UnicodeWidthStr::width(s);
     format!("{}{s}", " ".repeat(w.saturating_sub(n)))
 }

@@ -726,6 +726,8 @@ impl<'p> Evaluator<'p> {
             None => Vec::new(),
         };
         let mut reached: Vec<(usize, Decimal)> = Vec::new();
+        // tiers reached but paid in an earlier period: the cause when nothing is left to pay
+        let mut paid_before: Vec<Step> = Vec::new();
         for (i, t) in tiers.iter().enumerate() {
             let Some(th) = self.num(&t.threshold)? else { return Ok(Tiered::Unknown) };
             if !cmp_num(t.op, value, th) {
@@ -740,9 +742,11 @@ impl<'p> Evaluator<'p> {
             if matches!(c.once, Some(OnceScope::PerTier))
                 && let Some(e) = history.iter().find(|e| e.key.as_deref() == Some(&*t.key))
             {
+                let step = Step::Once { key: Some(t.key.to_string()), period: e.period };
                 if self.explain {
-                    r.steps.push(Step::Once { key: Some(t.key.to_string()), period: e.period });
+                    r.steps.push(step.clone());
                 }
+                paid_before.push(step);
                 continue;
             }
             let Some(amount) = self.num(&t.amount)? else { return Ok(Tiered::Unknown) };
@@ -755,13 +759,18 @@ impl<'p> Evaluator<'p> {
             PayRule::Each => reached,
         };
         if chosen.is_empty() {
+            if !paid_before.is_empty() {
+                // every tier reached was paid before: that is the reason, not a missed tier
+                r.reasons.extend(paid_before);
+                r.status = Status::Exhausted;
+                return Ok(Tiered::Nothing);
+            }
             let step = Step::NoTier { value, first_time: first_time.is_some() };
             r.reasons.push(step.clone());
             if self.explain {
                 r.steps.push(step);
             }
-            let paid_before = r.steps.iter().any(|s| matches!(s, Step::Once { .. }));
-            r.status = if paid_before { Status::Exhausted } else { Status::Ineligible };
+            r.status = Status::Ineligible;
             return Ok(Tiered::Nothing);
         }
         let mut parts = Parts::new();

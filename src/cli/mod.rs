@@ -17,7 +17,7 @@ use huiqi::report;
 use huiqi::span::SourceMap;
 use huiqi::value::Date;
 use huiqi::{Compiled, Input, compile};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -602,7 +602,13 @@ enum Facts1 {
 /// Opens `--facts` and decides: one enterprise, or a population (`.jsonl`, `.csv`, or more
 /// than one line that each hold a whole JSON object).
 fn open_facts(arg: &str) -> Result<Facts1, Exit> {
-    use std::io::BufRead;
+    use std::io::{BufRead, Read};
+    let too_large = || {
+        usage(format!(
+            "the facts in `{arg}` hold a row (or one enterprise) larger than {} MiB; one enterprise's facts are far smaller: check the file, or split it into JSON lines",
+            huiqi::load::MAX_INPUT_BYTES >> 20
+        ))
+    };
     let mut reader: Box<dyn BufRead + Send> = if arg == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
@@ -617,7 +623,13 @@ fn open_facts(arg: &str) -> Result<Facts1, Exit> {
     let mut line_no = 0;
     while first.trim().is_empty() {
         first.clear();
-        let n = reader.read_line(&mut first).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+        let n = (&mut reader)
+            .take(huiqi::load::MAX_INPUT_BYTES + 1)
+            .read_line(&mut first)
+            .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+        if first.len() as u64 > huiqi::load::MAX_INPUT_BYTES {
+            return Err(too_large());
+        }
         line_no += 1;
         if n == 0 {
             break;
@@ -630,9 +642,13 @@ fn open_facts(arg: &str) -> Result<Facts1, Exit> {
         let mut line2 = line_no;
         loop {
             second.clear();
-            let n = reader
+            let n = (&mut reader)
+                .take(huiqi::load::MAX_INPUT_BYTES + 1)
                 .read_line(&mut second)
                 .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+            if second.len() as u64 > huiqi::load::MAX_INPUT_BYTES {
+                return Err(too_large());
+            }
             line2 += 1;
             if n == 0 || !second.trim().is_empty() {
                 break;
@@ -648,7 +664,13 @@ fn open_facts(arg: &str) -> Result<Facts1, Exit> {
         return Ok(Facts1::One(first));
     }
     let mut rest = String::new();
-    reader.read_to_string(&mut rest).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+    reader
+        .take(huiqi::load::MAX_INPUT_BYTES + 1)
+        .read_to_string(&mut rest)
+        .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+    if (first.len() + rest.len()) as u64 > huiqi::load::MAX_INPUT_BYTES {
+        return Err(too_large());
+    }
     Ok(Facts1::One(first + &rest))
 }
 

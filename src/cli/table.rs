@@ -291,3 +291,36 @@ pub fn simulate_table(prog: &Program, years: &[YearOutcome], name: Option<&str>,
     });
     out
 }
+
+/// `eval --advise`: what it would take, clause by clause.
+pub fn advice_section(
+    prog: &Program,
+    o: &Outcome,
+    advice: &[huiqi::eval::advise::ClauseAdvice],
+    lang: Lang,
+) -> String {
+    let zh = lang == Lang::Zh;
+    let mut out = String::from(if zh { "\n还差多少（每项只改一个事实）\n" } else { "\nwhat it would take (one fact changed at a time)\n" });
+    let mut any = false;
+    for (r, a) in o.results.iter().zip(advice) {
+        let cref = prog.clause_ref(r.clause);
+        for x in &a.advice {
+            any = true;
+            out.push_str(&format!("  {cref}  {}\n", huiqi::report::advice_text(x, lang)));
+        }
+        for f in &a.fixed {
+            if a.advice.is_empty() && r.status != Status::Granted {
+                any = true;
+                out.push_str(&if zh {
+                    format!("  {cref}  `{}` 取决于 {}，企业无法改变\n", f.condition, f.fact)
+                } else {
+                    format!("  {cref}  `{}` depends on {}, which the enterprise cannot change\n", f.condition, f.fact)
+                });
+            }
+        }
+    }
+    if !any {
+        out.push_str(if zh { "  （没有只改一个事实就能获得或增加的支持）\n" } else { "  (no clause would pay, or pay more, with one fact changed)\n" });
+    }
+    out
+}

@@ -12,7 +12,7 @@
 //! facts reader, which names every problem with its path. No row is ever dropped, no amount
 //! rounded: an amount that `decimal128(38, 2)` cannot hold exactly fails its row, saying so.
 
-use crate::batch::{Batch, BatchOptions, Evaluated, RowError, RowFormat, each, insert_path};
+use crate::batch::{Batch, BatchOptions, Evaluated, RowError, RowFormat, each, insert_path, on_workers};
 use crate::eval::facts::{FactValue, Facts, Item, Series};
 use crate::eval::stream::{FactsReader, RowMeta, Tok, scalar};
 use crate::ir::{FactId, Num, Program, Type};
@@ -208,16 +208,18 @@ impl<'p> Columnar<'p> {
         sorted.sort_unstable();
         let clean = sorted.windows(2).all(|w| w.first() != w.get(1));
         let rows: Vec<usize> = (0..input.num_rows()).collect();
-        each(rows)
-            .map(|i| {
-                let line = first_line + i;
-                let fast = if clean { self.read_row(&targets, &cells, i) } else { None };
-                match fast {
-                    Some((facts, meta)) => self.batch.evaluated_facts(line, &facts, meta),
-                    None => self.batch.value(line, self.row_json(&names, &targets, &cells, i)),
-                }
-            })
-            .collect()
+        on_workers(|| {
+            each(rows)
+                .map(|i| {
+                    let line = first_line + i;
+                    let fast = if clean { self.read_row(&targets, &cells, i) } else { None };
+                    match fast {
+                        Some((facts, meta)) => self.batch.evaluated_facts(line, &facts, meta),
+                        None => self.batch.value(line, self.row_json(&names, &targets, &cells, i)),
+                    }
+                })
+                .collect()
+        })
     }
 
     /// The fast reader: `None` when the facts reader must decide (see the module).

@@ -3,6 +3,7 @@
     clippy::panic,
     clippy::unwrap_used,
     clippy::indexing_slicing,
+    clippy::string_slice,
     reason = "tests fail loudly"
 )]
 //! No silent wrong answers: every path that paid twice, dropped an amount or skipped a check

@@ -87,7 +87,7 @@ pub fn run(c: &Compiled, input: Input, first: Rows, reader: Reader, run: Run) ->
         Sink::File(p) => match std::fs::File::create(p) {
             Ok(f) => Box::new(f),
             Err(e) => {
-                eprintln!("error: cannot write `{}`: {e}", p.display());
+                errln!("error: cannot write `{}`: {e}", p.display());
                 return Exit::Usage;
             }
         },

@@ -101,12 +101,11 @@ impl Json {
     /// assert!(matches!(n, Some(Json::Number(x)) if x.as_str() == "1234.5670"));
     /// ```
     pub fn parse(text: &str) -> Result<Json, serde_json::Error> {
-        match serde_json::from_str::<&RawValue>(text) {
-            Ok(raw) => from_raw(raw),
-            // skipping a value reports some mistakes in other words than reading it does;
-            // users see the reader's words
-            Err(e) => Err(serde_json::from_str::<serde_json::Value>(text).err().unwrap_or(e)),
-        }
+        // skipping a value reports some mistakes in other words than reading it does, and
+        // does not count nesting: users see the reader's words, and its nesting limit holds
+        let canonical = |e| serde_json::from_str::<serde_json::Value>(text).err().unwrap_or(e);
+        let raw: &RawValue = serde_json::from_str(text).map_err(canonical)?;
+        from_raw(raw, 0).map_err(|e| serde_json::from_str::<serde_json::Value>(text).err().unwrap_or(e))
     }
 
     /// The value of `key` when this is an object that has it.
@@ -129,15 +128,28 @@ impl Json {
     }
 }
 
+/// serde_json's nesting limit, which the tree reader keeps too.
+const MAX_DEPTH: usize = 128;
+
 /// Reads one value whose text serde_json has already checked; objects and arrays are read
 /// entry by entry, each entry again as raw text.
-fn from_raw(raw: &RawValue) -> Result<Json, serde_json::Error> {
+fn from_raw(raw: &RawValue, depth: usize) -> Result<Json, serde_json::Error> {
     let text = raw.get();
+    if depth >= MAX_DEPTH && matches!(text.as_bytes().first(), Some(b'{' | b'[')) {
+        return Err(de::Error::custom("recursion limit exceeded"));
+    }
     Ok(match text.as_bytes().first() {
-        Some(b'{') => Json::Object(serde_json::from_str::<Entries>(text)?.0),
+        Some(b'{') => {
+            let entries: Entries<'_> = serde_json::from_str(text)?;
+            let mut m = Map::new();
+            for (k, v) in entries.0 {
+                m.insert(k, from_raw(v, depth + 1)?);
+            }
+            Json::Object(m)
+        }
         Some(b'[') => {
             let items: Vec<&RawValue> = serde_json::from_str(text)?;
-            Json::Array(items.into_iter().map(from_raw).collect::<Result<_, _>>()?)
+            Json::Array(items.into_iter().map(|x| from_raw(x, depth + 1)).collect::<Result<_, _>>()?)
         }
         Some(b'"') => Json::String(serde_json::from_str(text)?),
         Some(b't') => Json::Bool(true),
@@ -147,9 +159,10 @@ fn from_raw(raw: &RawValue) -> Result<Json, serde_json::Error> {
     })
 }
 
-struct Entries(Map);
+/// An object's entries as raw text, in order.
+struct Entries<'a>(Vec<(String, &'a RawValue)>);
 
-impl<'de> Deserialize<'de> for Entries {
+impl<'de> Deserialize<'de> for Entries<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_map(EntriesVisitor)
     }
@@ -158,15 +171,14 @@ impl<'de> Deserialize<'de> for Entries {
 struct EntriesVisitor;
 
 impl<'de> Visitor<'de> for EntriesVisitor {
-    type Value = Entries;
+    type Value = Entries<'de>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut m = Map::new();
+        let mut m = Vec::new();
         while let Some(k) = map.next_key::<String>()? {
-            let v: &'de RawValue = map.next_value()?;
-            m.insert(k, from_raw(v).map_err(de::Error::custom)?);
+            m.push((k, map.next_value::<&'de RawValue>()?));
         }
         Ok(Entries(m))
     }
@@ -176,7 +188,7 @@ impl<'de> Visitor<'de> for EntriesVisitor {
 impl<'de> Deserialize<'de> for Json {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(d)?;
-        from_raw(&raw).map_err(de::Error::custom)
+        from_raw(&raw, 0).map_err(de::Error::custom)
     }
 }
 

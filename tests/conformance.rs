@@ -1,4 +1,10 @@
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "tests fail loudly")]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 //! The conformance corpus (`tests/conformance/*.json`, written by `scripts/gen-conformance`):
 //! every case through the library API and through the command line, each agreeing with the
 //! expected `eval --format json` document to the byte. The Python binding runs the same files

@@ -25,6 +25,7 @@ pub const BATCH_SCHEMA_VERSION: u32 = 1;
 
 /// One output row (`--format jsonl`).
 #[derive(Serialize, Debug, Clone)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct BatchRow<'p> {
     pub schema_version: u32,
     /// The input line (1-based; for CSV, the line of the record).
@@ -42,6 +43,7 @@ pub struct BatchRow<'p> {
 }
 
 #[derive(Serialize, Debug, Clone)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct RowResult<'p> {
     /// Borrowed from the program: no allocation, and no reference count shared by the
     /// workers.
@@ -54,6 +56,7 @@ pub struct RowResult<'p> {
 }
 
 #[derive(Serialize, Debug, Clone)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct RowError {
     pub code: &'static str,
     /// The JSON path (facts errors) or the clause (`E23.5`, evaluation errors).

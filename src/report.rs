@@ -10,6 +10,7 @@ use serde::Serialize;
 pub const EVAL_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct EvalReport {
     pub schema_version: u32,
     /// The enterprise's `$name` (or `$id`) from the facts, when given.
@@ -27,6 +28,7 @@ pub struct EvalReport {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct ResultJson {
     pub policy: String,
     pub number: Option<String>,
@@ -42,6 +44,7 @@ pub struct ResultJson {
 }
 
 #[derive(Serialize, Clone)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct StepJson {
     /// The clause the step belongs to, e.g. `S22.14a`.
     pub clause: String,
@@ -50,6 +53,7 @@ pub struct StepJson {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct ClauseErrorJson {
     pub policy: String,
     pub clause: String,

@@ -6,6 +6,8 @@
 
 mod batch;
 mod diff;
+#[cfg(feature = "serve")]
+mod serve;
 mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -228,6 +230,10 @@ enum Command {
     /// Compare two versions of a rule set: what changed, and its budget impact.
     #[command(after_help = diff::AFTER_HELP)]
     Diff(diff::DiffArgs),
+    /// Serve evaluations over HTTP (JSON), with hot reload of the rule files.
+    #[cfg(feature = "serve")]
+    #[command(after_help = serve::AFTER_HELP)]
+    Serve(serve::ServeArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -486,6 +492,8 @@ fn run(cli: Cli) -> Exit {
             exit
         }
         Command::Diff(args) => diff::run(args),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(args),
     }
 }
 

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 /// The body of every error answer.
-#[derive(Serialize, Debug, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
     /// A diagnostic code (`E0401` …, see docs/diagnostics.md) or a service code
     /// (`body_too_large`, `timeout`, `overloaded`, `unauthorized`, `not_found`, `bad_request`,
@@ -61,7 +61,6 @@ pub struct ErrorItem {
 }
 
 /// An error answer: a status and its body.
-#[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub body: Box<ErrorBody>,
@@ -356,6 +355,7 @@ pub struct ClauseBody<'a> {
     #[schema(value_type = Object)]
     pub ir: &'a crate::ir::view::ClauseView,
     /// The readings the analysts wrote in comments inside the clause, in order.
+    #[schema(value_type = Vec<String>)]
     pub readings: &'a [String],
 }
 

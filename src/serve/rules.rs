@@ -31,7 +31,7 @@ pub struct RuleSet {
 }
 
 /// A rule set that could not be loaded: why, with every diagnostic.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Refused {
     pub message: String,
     /// The compiler's diagnostics (`huiqi check --format json`), when it got that far.

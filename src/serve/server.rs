@@ -41,6 +41,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     reloading: tokio::sync::Mutex<()>,
     batches: Arc<Semaphore>,
+    /// Places among the requests evaluated at once, shared by every limited route.
+    places: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -264,7 +266,7 @@ pub fn router(st: Arc<AppState>) -> Router {
         .layer(HandleErrorLayer::new(limit_error))
         .load_shed()
         .buffer(cfg.queue.max(1))
-        .concurrency_limit(cfg.concurrency.max(1))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::with_semaphore(st.places.clone()))
         .timeout(cfg.request_timeout);
     let single = Router::new()
         .route("/v1/evaluate", post(api::evaluate_one))
@@ -324,6 +326,7 @@ impl Server {
         let st = Arc::new(AppState {
             rules: ArcSwap::from_pointee(rules),
             batches: Arc::new(Semaphore::new(config.batch_concurrency.max(1))),
+            places: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,
             metrics,
             reloading: tokio::sync::Mutex::new(()),

@@ -127,10 +127,33 @@ pub fn format_source(text: &str) -> Option<String> {
 /// paragraph (joined by a space, or by nothing between two CJK characters); a blank line or
 /// any rule text ends it.
 pub fn comments(text: &str) -> Vec<String> {
+    paragraphs(lex(text).into_iter().map(|(t, _)| t))
+}
+
+/// The comments inside the first `{ … }` block of `text` (e.g. a clause, from its `clause`
+/// keyword or its id on), as [`comments`] gives them.
+pub fn block_comments(text: &str) -> Vec<String> {
+    let mut depth = 0usize;
+    let mut started = false;
+    let inside = lex(text).into_iter().map(|(t, _)| t).take_while(move |t| {
+        match t {
+            Tok::Punct('{') => {
+                depth += 1;
+                started = true;
+            }
+            Tok::Punct('}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        !(started && depth == 0)
+    });
+    paragraphs(inside.skip_while(|t| *t != Tok::Punct('{')))
+}
+
+fn paragraphs(tokens: impl Iterator<Item = Tok>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut para: Option<String> = None;
     let mut newlines = 0;
-    for (tok, _) in lex(text) {
+    for tok in tokens {
         match tok {
             Tok::LineComment(c) => {
                 let line = c.trim_start_matches('/').trim();
@@ -332,6 +355,8 @@ mod tests {
             comments(text),
             vec!["Thresholds: 以上 includes the number.", "Second reading.", "trailing", "block two"]
         );
+        let two = "clause 1 \"a\" {\n  // one\n  when x { y } // two\n}\n// between clauses\nclause 2 \"b\" {}";
+        assert_eq!(block_comments(two), vec!["one", "two"]);
     }
 
     fn f(s: &str) -> String {

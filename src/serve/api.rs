@@ -182,8 +182,9 @@ pub struct EvalQuery {
     pub as_of: Option<String>,
     /// The language of the explanations: `zh` (default) or `en`.
     pub lang: Option<String>,
-    /// `false` leaves out the explanation steps (`explanation` is empty; statuses, amounts,
-    /// reasons and missing facts are the same).
+    /// `false` leaves out the explanation steps: `explanation` is empty and `reasons` name
+    /// the failing condition without its values; statuses, amounts and missing facts are the
+    /// same.
     pub explain: Option<bool>,
 }
 

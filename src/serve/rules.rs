@@ -68,7 +68,11 @@ impl RuleSet {
         let readings = prog
             .clauses
             .iter()
-            .map(|c| crate::fmt::comments(compiled.sources.slice(c.span)))
+            // from the clause's id to the end of its block
+            .map(|c| {
+                let text = compiled.sources.get(c.span.file).map_or("", |f| f.text.as_str());
+                crate::fmt::block_comments(text.get(c.span.start as usize..).unwrap_or(""))
+            })
             .collect();
         let counters = (0..prog.clauses.len())
             .map(|i| metrics.clause_counter(&prog.clause_ref(u32::try_from(i).unwrap_or(u32::MAX))))

@@ -108,6 +108,7 @@ fn seed_policies(c: &mut Criterion) {
                         EvalOptions { period: 2024, as_of: None, explain: false },
                     )
                     .total()
+                    .unwrap()
                 })
                 .sum::<rust_decimal::Decimal>()
         })
@@ -119,7 +120,7 @@ fn seed_policies(c: &mut Criterion) {
             pop.iter()
                 .map(|f| {
                     kernel.evaluate(prog, black_box(f), 2024, None, &mut v).unwrap();
-                    v.total()
+                    v.total().unwrap()
                 })
                 .sum::<rust_decimal::Decimal>()
         })

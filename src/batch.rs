@@ -49,6 +49,8 @@ pub struct RowResult<'p> {
     /// workers.
     pub policy: &'p str,
     pub clause: &'p str,
+    /// `benefit`, `tax`, `ceiling`, `provides` … as in `eval --format json`.
+    pub kind: &'static str,
     pub status: Status,
     pub amount: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -133,7 +135,7 @@ impl<'p> Batch<'p> {
                 let mut row = new_row(line);
                 row.enterprise = meta.enterprise;
                 let period = facts.period_or_latest(self.opts.period.or(meta.period));
-                self.facts(row, &facts, period)
+                self.facts(row, &facts, period, self.opts.as_of)
             }
             None => self.value(line, parse_json_line(text)),
         }
@@ -158,7 +160,9 @@ impl<'p> Batch<'p> {
         match read_facts(self.prog, &json) {
             Ok(facts) => {
                 let period = self.opts.period.or_else(|| default_period(&json, &facts));
-                self.facts(row, &facts, period)
+                // `--as-of` wins; else the row's own `$as_of` (validated by `read_facts`)
+                let as_of = self.opts.as_of.or(crate::eval::facts::meta_as_of(&json).ok().flatten());
+                self.facts(row, &facts, period, as_of)
             }
             Err(errs) => {
                 row.errors.extend(errs.into_iter().map(|e| RowError {
@@ -174,7 +178,13 @@ impl<'p> Batch<'p> {
     /// Evaluates valid facts: on the lean path, or with the full evaluator when a clause
     /// fails arithmetically (it names the failure); undetermined clauses get their missing
     /// facts from the full evaluator.
-    fn facts(&self, mut row: BatchRow<'p>, facts: &Facts, period: Option<i32>) -> Evaluated<'p> {
+    fn facts(
+        &self,
+        mut row: BatchRow<'p>,
+        facts: &Facts,
+        period: Option<i32>,
+        as_of: Option<Date>,
+    ) -> Evaluated<'p> {
         let Some(period) = period else {
             row.errors.push(RowError {
                 code: Code::FactType.id(),
@@ -185,9 +195,9 @@ impl<'p> Batch<'p> {
         };
         row.period = Some(period);
         let prog = self.prog;
-        let opts = EvalOptions { period, as_of: self.opts.as_of, explain: false };
+        let opts = EvalOptions { period, as_of, explain: false };
         let mut v = Verdicts::default();
-        let verdicts = match self.kernel.evaluate(prog, facts, period, self.opts.as_of, &mut v) {
+        let verdicts = match self.kernel.evaluate(prog, facts, period, as_of, &mut v) {
             Ok(()) => v.items,
             Err(Delegate) => {
                 let outcome = evaluate(prog, facts, &Ledger::default(), opts);
@@ -226,13 +236,23 @@ impl<'p> Batch<'p> {
             row.results.push(RowResult {
                 policy: &c.ledger_names.0,
                 clause: &c.ledger_names.1,
+                kind: crate::report::result_kind(c),
                 status: r.status,
                 amount: r.amount.map(fmt_yuan),
                 missing,
             });
         }
-        let total = cash_total(verdicts.iter().map(|v| (v.status, v.benefit, v.amount)));
-        row.total = Some(fmt_yuan(total));
+        match cash_total(verdicts.iter().map(|v| (v.clause, v.status, v.benefit, v.amount))) {
+            Ok(total) => row.total = Some(fmt_yuan(total)),
+            Err(o) => {
+                let e = o.to_clause_error();
+                row.errors.push(RowError {
+                    code: e.code.id(),
+                    at: prog.clause_ref(e.clause),
+                    message: e.message,
+                });
+            }
+        }
         self.done(row, Some(verdicts))
     }
 
@@ -396,16 +416,18 @@ pub struct Summary {
     pub per_clause: Vec<ClauseSummary>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct ClauseSummary {
     pub granted: u64,
     pub discretionary: u64,
-    pub total: Decimal,
+    /// Cash granted over the rows; `None` once the sum overflows (E0504), never a sum that
+    /// silently left an amount out.
+    pub total: Option<Decimal>,
 }
 
 impl Summary {
     pub fn new(prog: &Program) -> Summary {
-        Summary { rows: 0, failed: 0, per_clause: vec![ClauseSummary::default(); prog.clauses.len()] }
+        Summary { rows: 0, failed: 0, per_clause: vec![ClauseSummary { granted: 0, discretionary: 0, total: Some(Decimal::ZERO) }; prog.clauses.len()] }
     }
 
     pub fn add(&mut self, e: &Evaluated<'_>) {
@@ -422,7 +444,7 @@ impl Summary {
                     if r.benefit
                         && let Some(a) = r.amount
                     {
-                        s.total = s.total.checked_add(a).unwrap_or(s.total);
+                        s.total = s.total.and_then(|t| t.checked_add(a));
                     }
                 }
                 Status::Discretionary => s.discretionary += 1,
@@ -431,9 +453,15 @@ impl Summary {
         }
     }
 
-    /// The cash total over all clauses.
-    pub fn grand_total(&self) -> Decimal {
-        self.per_clause.iter().fold(Decimal::ZERO, |a, s| a.checked_add(s.total).unwrap_or(a))
+    /// The cash total over all clauses; an overflow (of a clause's sum or of the grand total)
+    /// names the clause whose amount could not be added.
+    pub fn grand_total(&self) -> Result<Decimal, crate::eval::TotalOverflow> {
+        let mut total = Decimal::ZERO;
+        for (i, s) in self.per_clause.iter().enumerate() {
+            let clause = ClauseId::try_from(i).unwrap_or(ClauseId::MAX);
+            total = s.total.and_then(|t| total.checked_add(t)).ok_or(crate::eval::TotalOverflow { clause })?;
+        }
+        Ok(total)
     }
 
     /// Clauses with something granted or discretionary, in declaration order.

@@ -476,8 +476,13 @@ fn outcome_map(prog: &Program, o: &crate::eval::Outcome) -> BTreeMap<String, (St
         .collect()
 }
 
-fn sum(a: Decimal, b: Decimal) -> Decimal {
-    a.checked_add(b).unwrap_or(a)
+/// A running sum of amounts; an overflow is flagged (and reported as E0504), never a sum that
+/// silently left an amount out.
+fn sum(a: Decimal, b: Decimal, overflow: &mut bool) -> Decimal {
+    a.checked_add(b).unwrap_or_else(|| {
+        *overflow = true;
+        a
+    })
 }
 
 /// Evaluates every enterprise of a JSON-lines population (one facts object per line, blank
@@ -499,6 +504,7 @@ pub fn impact(old: &Program, new: &Program, population: &str, period: Option<i32
     let mut errors = Vec::new();
     let mut enterprises = 0;
     let (mut old_total, mut new_total) = (Decimal::ZERO, Decimal::ZERO);
+    let mut overflow = false;
     for (i, line) in population.lines().enumerate() {
         let n = i + 1;
         let t = line.trim();
@@ -539,8 +545,16 @@ pub fn impact(old: &Program, new: &Program, population: &str, period: Option<i32
         let oo = evaluate(old, &fo, &Ledger::default(), opts);
         let on = evaluate(new, &fne, &Ledger::default(), opts);
         enterprises += 1;
-        old_total = sum(old_total, oo.total());
-        new_total = sum(new_total, on.total());
+        match (oo.total(), on.total()) {
+            (Ok(a), Ok(b)) => {
+                old_total = sum(old_total, a, &mut overflow);
+                new_total = sum(new_total, b, &mut overflow);
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                errors.push(RowError { line: n, message: format!("{}: {}", e.code.id(), e.message) });
+                continue;
+            }
+        }
         let mo = outcome_map(old, &oo);
         let mn = outcome_map(new, &on);
         let keys: BTreeSet<&String> = mo.keys().chain(mn.keys()).collect();
@@ -550,11 +564,11 @@ pub fn impact(old: &Program, new: &Program, population: &str, period: Option<i32
             let ao = a.map_or(Decimal::ZERO, |x| x.1);
             let bn = b.map_or(Decimal::ZERO, |x| x.1);
             let e = acc.entry(k.clone()).or_default();
-            e.old = sum(e.old, ao);
-            e.new = sum(e.new, bn);
+            e.old = sum(e.old, ao, &mut overflow);
+            e.new = sum(e.new, bn, &mut overflow);
             let (co, cn) = (a.map_or(Decimal::ZERO, |x| x.2), b.map_or(Decimal::ZERO, |x| x.2));
-            e.old_ceiling = sum(e.old_ceiling, co);
-            e.new_ceiling = sum(e.new_ceiling, cn);
+            e.old_ceiling = sum(e.old_ceiling, co, &mut overflow);
+            e.new_ceiling = sum(e.new_ceiling, cn, &mut overflow);
             let affected = if bn > ao {
                 e.gain += 1;
                 true
@@ -612,6 +626,12 @@ pub fn impact(old: &Program, new: &Program, population: &str, period: Option<i32
         })
         .collect();
     let d = new_total.checked_sub(old_total).unwrap_or_default();
+    if overflow {
+        errors.push(RowError {
+            line: 0,
+            message: "E0504: a budget sum overflows (more than an exact decimal of 28 digits holds); the totals leave amounts out and must not be used".into(),
+        });
+    }
     Impact {
         enterprises,
         period,

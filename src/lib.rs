@@ -11,7 +11,7 @@
 //! let compiled = compile(&input).unwrap();
 //! let facts = parse_facts(&compiled.program, r#"{"营业收入": {"2023": "1.2亿"}}"#).unwrap();
 //! let outcome = evaluate(&compiled.program, &facts, &Ledger::default(), EvalOptions::new(2023));
-//! println!("{}", outcome.total());
+//! println!("{:?}", outcome.total()); // Err (E0504) only when the sum overflows
 //! ```
 
 pub mod batch;

@@ -42,6 +42,38 @@ pub fn load(paths: &[PathBuf]) -> Result<Input, String> {
     Ok(input)
 }
 
+/// The rule set a list of paths belongs to. A rule file named on its own is checked within the
+/// rule set of its folder when that folder holds a vocabulary (`vocabulary*.policy`): its
+/// facts, definitions and the documents its tests name are declared there. Returns the paths
+/// to load and, when widened, the files named (whose diagnostics are the ones to report).
+pub fn rule_set_of(paths: &[PathBuf]) -> (Vec<PathBuf>, Option<Vec<PathBuf>>) {
+    let widen = !paths.is_empty()
+        && paths.iter().all(|p| {
+            p.is_file()
+                && p.parent().is_some_and(|d| {
+                    std::fs::read_dir(if d.as_os_str().is_empty() { Path::new(".") } else { d })
+                        .map(|rd| {
+                            rd.flatten().any(|e| {
+                                let n = e.file_name();
+                                let n = n.to_string_lossy();
+                                n.starts_with("vocabulary") && n.ends_with(".policy")
+                            })
+                        })
+                        .unwrap_or(false)
+                })
+        });
+    if !widen {
+        return (paths.to_vec(), None);
+    }
+    let mut dirs: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| p.parent().map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d.to_path_buf() }))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    (dirs, Some(paths.to_vec()))
+}
+
 /// The rule files (`*.policy`) under the given paths, sorted; source texts are skipped.
 pub fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut rules = Vec::new();

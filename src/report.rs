@@ -21,8 +21,9 @@ pub struct EvalReport {
     pub results: Vec<ResultJson>,
     /// The ledger entries this evaluation adds.
     pub ledger: Vec<LedgerEntry>,
-    /// The sum of granted amounts, in yuan.
-    pub total: String,
+    /// The sum of granted cash amounts, in yuan; `null` only when it overflows (then `errors`
+    /// holds E0504 naming the clause).
+    pub total: Option<String>,
     /// Clauses whose evaluation failed (overflow, division by zero …).
     pub errors: Vec<ClauseErrorJson>,
 }
@@ -34,6 +35,10 @@ pub struct ResultJson {
     pub number: Option<String>,
     pub clause: String,
     pub title: String,
+    /// What the result is: `benefit` (cash, counted in `total`), `tax` (a tax relief),
+    /// `ceiling` (a limit binding a third party), `provides` (a non-cash benefit: a service, a
+    /// right, a priority), `priority`, `definition`. Only `benefit` amounts are cash.
+    pub kind: &'static str,
     pub status: Status,
     pub amount: Option<String>,
     pub cap: Option<String>,
@@ -67,6 +72,15 @@ fn steps(prog: &Program, cref: &str, s: &[Step], lang: Lang) -> Vec<StepJson> {
         .collect()
 }
 
+/// The `kind` of a clause's result: its clause kind, or `provides` for a clause that grants
+/// something other than money.
+pub fn result_kind(c: &crate::ir::ClauseDef) -> &'static str {
+    match c.amount {
+        crate::ir::Amount::Provides { .. } => "provides",
+        _ => c.kind.as_str(),
+    }
+}
+
 pub fn result_json(prog: &Program, r: &ClauseResult, lang: Lang) -> ResultJson {
     let c = prog.clause(r.clause);
     let p = c.and_then(|c| prog.policy_of(c));
@@ -76,6 +90,7 @@ pub fn result_json(prog: &Program, r: &ClauseResult, lang: Lang) -> ResultJson {
         number: p.and_then(|p| p.number.clone()),
         clause: c.map_or_else(String::new, |c| c.id.clone()),
         title: c.map_or_else(String::new, |c| c.title.clone()),
+        kind: c.map_or("benefit", result_kind),
         status: r.status,
         amount: r.amount.map(fmt_yuan),
         cap: r.cap.map(fmt_yuan),
@@ -94,7 +109,7 @@ pub fn eval_report(prog: &Program, o: &Outcome, enterprise: Option<String>, lang
         as_of: o.as_of.to_string(),
         results: o.results.iter().map(|r| result_json(prog, r, lang)).collect(),
         ledger: o.new_entries().cloned().collect(),
-        total: fmt_yuan(o.total()),
+        total: o.total().ok().map(fmt_yuan),
         errors: o
             .errors
             .iter()
@@ -123,8 +138,9 @@ pub struct SimulateReport {
     pub years: Vec<YearReport>,
     /// The ledger after the last year.
     pub ledger: serde_json::Value,
-    /// Granted over all years, in yuan.
-    pub total: String,
+    /// Granted over all years, in yuan; `null` only when it overflows (E0504 in the years'
+    /// errors).
+    pub total: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -132,7 +148,7 @@ pub struct YearReport {
     pub period: i32,
     pub as_of: String,
     pub results: Vec<ResultJson>,
-    pub total: String,
+    pub total: Option<String>,
     pub errors: Vec<ClauseErrorJson>,
     /// The whole ledger after this year.
     pub ledger: serde_json::Value,

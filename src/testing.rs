@@ -84,12 +84,12 @@ pub fn run(prog: &Program, sources: &SourceMap) -> TestReport {
             match e {
                 TestExpect::Total { amount, span } => {
                     let total = outcome.total();
-                    if total != *amount {
+                    if total.as_ref().ok() != Some(amount) {
                         failures.push(Failure {
                             location: loc(sources, *span),
                             what: "total".into(),
                             expected: fmt_money(*amount),
-                            actual: fmt_money(total),
+                            actual: total.map_or_else(|e| format!("{} ({})", e.code.id(), e.message), fmt_money),
                             why: String::new(),
                         });
                     }

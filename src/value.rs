@@ -142,7 +142,11 @@ pub fn fmt_money(d: Decimal) -> String {
 
 /// A rate for people: `0.2` → `20%`.
 pub fn fmt_rate(d: Decimal) -> String {
-    format!("{}%", (d * Decimal::ONE_HUNDRED).normalize())
+    match d.checked_mul(Decimal::ONE_HUNDRED) {
+        Some(p) => format!("{}%", p.normalize()),
+        // too large to show in per cent: show the fraction itself, never a wrong number
+        None => format!("{} (as a fraction)", d.normalize()),
+    }
 }
 
 /// Money in yuan with two decimals, as the JSON contract writes amounts.

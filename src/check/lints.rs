@@ -44,17 +44,8 @@ fn tiers(prog: &Program, c: &ClauseDef, out: &mut Vec<Diagnostic>) {
         let (Some(th), amount) = (constant(&t.threshold), constant(&t.amount)) else { continue };
         if let Some((pth, pamount, pt)) = prev {
             let rising = matches!(t.op, CmpOp::Ge | CmpOp::Gt);
-            if th == pth {
-                out.push(
-                    Diagnostic::new(
-                        Code::TiersOutOfOrder,
-                        format!("`{}`: two tiers have the threshold {}", cref(prog, c), t.key),
-                    )
-                    .at(t.span, "this tier")
-                    .also(pt.span, "overlaps this one")
-                    .help("remove one of them, or correct the threshold the text gives"),
-                );
-            } else if rising && th < pth {
+            // equal thresholds are an error (E0309, check::bounds), not linted here
+            if rising && th < pth {
                 out.push(
                     Diagnostic::new(
                         Code::TiersOutOfOrder,
@@ -64,6 +55,7 @@ fn tiers(prog: &Program, c: &ClauseDef, out: &mut Vec<Diagnostic>) {
                     .help("list tiers from the lowest threshold to the highest, as the text does"),
                 );
             } else if rising
+                && th != pth
                 && *pay == crate::syntax::ast::PayRule::Highest
                 && let (Some(a), Some(pa)) = (amount, pamount)
                 && a < pa
@@ -82,25 +74,10 @@ fn tiers(prog: &Program, c: &ClauseDef, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Bracket bounds must rise, and the last bracket should be `above` (or the rest is unpaid).
+/// The last bracket should be `above` (or the rest is unpaid). Bounds that do not rise are an
+/// error (E0309, `check::bounds`).
 fn brackets(c: &ClauseDef, out: &mut Vec<Diagnostic>) {
     let Amount::Brackets { brackets, .. } = &c.amount else { return };
-    let mut prev: Option<Decimal> = None;
-    for b in brackets {
-        if let Some(u) = b.upper.as_ref().and_then(constant) {
-            if prev.is_some_and(|p| u <= p) {
-                out.push(
-                    Diagnostic::new(
-                        Code::BracketsGap,
-                        "brackets must rise: this bound is not above the previous one",
-                    )
-                    .at(b.span, "out of order")
-                    .help("list `up to` bounds from the lowest to the highest"),
-                );
-            }
-            prev = Some(u);
-        }
-    }
     if let Some(last) = brackets.last()
         && last.upper.is_some()
     {
@@ -184,7 +161,14 @@ fn window(prog: &Program, c: &ClauseDef, out: &mut Vec<Diagnostic>) {
     let (Some(w), Some(doc)) = (&c.window, prog.policy_of(c).and_then(|p| p.in_force.as_ref())) else {
         return;
     };
-    let starts_before = matches!((w.start, doc.start), (Some(a), Some(b)) if a < b);
+    // A window on an event date may begin before the document (it covers loans or
+    // recognitions since a date the text names, 自2023年1月1日起); a window on the period is
+    // tested by year, like the document's own, so only an earlier year reaches outside.
+    let starts_before = match (w.start, doc.start, &c.window_on) {
+        (_, _, Some(_)) => false,
+        (Some(a), Some(b), None) => a.year < b.year,
+        _ => false,
+    };
     let ends_after =
         matches!((w.end, doc.end), (Some(a), Some(b)) if a > b) || (w.end.is_none() && doc.end.is_some());
     if starts_before || ends_after {
@@ -201,7 +185,7 @@ fn documentation(prog: &Program, c: &ClauseDef, out: &mut Vec<Diagnostic>) {
     if !c.kind.evaluated() {
         return;
     }
-    if c.quote.is_none() {
+    if c.quotes.is_empty() {
         out.push(
             Diagnostic::new(Code::NoQuote, format!("`{}` quotes no sentence of its source", cref(prog, c)))
                 .at(c.span, "no `quote`")

@@ -4,11 +4,13 @@
 //!
 //! Invariant: checks only read the program; they never change what it means.
 
+pub mod bounds;
 pub mod lints;
+pub mod numbers;
 
 use crate::diag::{Code, Diagnostic};
 use crate::eval::facts::read_facts;
-use crate::ir::Program;
+use crate::ir::{ClauseDef, PolicyDef, Program, Quote};
 use crate::span::SourceMap;
 use std::collections::BTreeMap;
 
@@ -18,7 +20,9 @@ pub fn run(prog: &Program, sources: &SourceMap, texts: &BTreeMap<String, String>
     if !texts.is_empty() {
         quotes(prog, texts, &mut out);
     }
+    bounds::run(prog, &mut out);
     lints::run(prog, &mut out);
+    numbers::run(prog, &mut out);
     let _ = sources;
     out
 }
@@ -31,6 +35,13 @@ fn tests(prog: &Program, out: &mut Vec<Diagnostic>) {
                     .at(t.span, "no `period` in this test")
                     .help("add `period 2024` (the year the facts describe)"),
             );
+        }
+        if let Err(errors) = crate::eval::Ledger::new(t.ledger.clone()).check(prog, "") {
+            for mut e in errors {
+                let at = e.input.take().map(|i| i.path).unwrap_or_default();
+                e.message = format!("in test `{}`: {} ({at} of its ledger)", t.name, e.message);
+                out.push(e.at(t.span, "in this test's `ledger`"));
+            }
         }
         if let Err(errors) = read_facts(prog, &t.facts) {
             for e in errors {
@@ -71,37 +82,44 @@ fn quotes(prog: &Program, texts: &BTreeMap<String, String>, out: &mut Vec<Diagno
         };
         for cid in &p.clauses {
             let Some(c) = prog.clause(*cid) else { continue };
-            let Some(q) = &c.quote else { continue };
-            let nq = normalise(q);
-            if nq.is_empty() || text.contains(&nq) {
-                continue;
+            for q in &c.quotes {
+                quote(p, c, q, src, text, out);
             }
-            // the longest prefix that does occur, to point at where the quote drifts
-            let chars: Vec<char> = nq.chars().collect();
-            let (mut lo, mut hi) = (0usize, chars.len());
-            while lo < hi {
-                let mid = (lo + hi).div_ceil(2);
-                let prefix: String = chars.iter().take(mid).collect();
-                if text.contains(&prefix) { lo = mid } else { hi = mid - 1 }
-            }
-            let good: String = chars.iter().take(lo).collect();
-            let bad: String = chars.iter().skip(lo).take(12).collect();
-            let help = if lo == 0 {
-                format!("copy the sentence exactly from `{src}`")
-            } else {
-                format!(
-                    "the quote matches `{src}` up to “…{}”, then differs at “{bad}…”; copy the sentence exactly",
-                    good.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect::<String>()
-                )
-            };
-            out.push(
-                Diagnostic::new(
-                    Code::QuoteNotInSource,
-                    format!("the quote of `{}.{}` does not occur in its source text", p.key, c.id),
-                )
-                .at(c.quote_span, "not found verbatim")
-                .help(help),
-            );
         }
     }
+}
+
+/// One quoted sentence must occur in the source; otherwise the diagnostic points at where it
+/// drifts from the text.
+fn quote(p: &PolicyDef, c: &ClauseDef, q: &Quote, src: &str, text: &str, out: &mut Vec<Diagnostic>) {
+    let nq = normalise(&q.text);
+    if nq.is_empty() || text.contains(&nq) {
+        return;
+    }
+    // the longest prefix that does occur, to point at where the quote drifts
+    let chars: Vec<char> = nq.chars().collect();
+    let (mut lo, mut hi) = (0usize, chars.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        let prefix: String = chars.iter().take(mid).collect();
+        if text.contains(&prefix) { lo = mid } else { hi = mid - 1 }
+    }
+    let good: String = chars.iter().take(lo).collect();
+    let bad: String = chars.iter().skip(lo).take(12).collect();
+    let help = if lo == 0 {
+        format!("copy the sentence exactly from `{src}`")
+    } else {
+        format!(
+            "the quote matches `{src}` up to “…{}”, then differs at “{bad}…”; copy the sentence exactly",
+            good.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect::<String>()
+        )
+    };
+    out.push(
+        Diagnostic::new(
+            Code::QuoteNotInSource,
+            format!("the quote of `{}.{}` does not occur in its source text", p.key, c.id),
+        )
+        .at(q.span, "not found verbatim")
+        .help(help),
+    );
 }

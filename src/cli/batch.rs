@@ -5,6 +5,7 @@
 use super::Exit;
 use huiqi::Compiled;
 use huiqi::batch::{Batch, BatchOptions, Evaluated, RowFormat, Summary, csv_row};
+use super::table::{lpad, pad};
 use huiqi::value::{fmt_money, fmt_yuan};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal, Write};
@@ -24,6 +25,8 @@ pub struct Run {
     pub opts: BatchOptions,
     pub quiet: bool,
     pub summary: bool,
+    /// The language of the budget summary.
+    pub lang: huiqi::eval::Lang,
 }
 
 /// The input, as the reader thread gets it.
@@ -113,12 +116,15 @@ pub fn run(c: &Compiled, input: Input, first: Vec<(usize, String)>, reader: Read
         return Exit::Usage;
     }
     if run.summary || run.format == RowFormat::Table {
-        let text = summary_table(c, &summary);
+        let text = summary_table(c, &summary, run.lang);
         if run.format == RowFormat::Table {
             print!("{text}");
         } else {
             eprint!("{text}");
         }
+    }
+    if summary.grand_total().is_err() {
+        return Exit::Failure;
     }
     if !failures.is_empty() {
         eprintln!(
@@ -246,11 +252,20 @@ fn read_csv(reader: Reader, tx: &std::sync::mpsc::SyncSender<Result<Chunk, Strin
     }
 }
 
-fn summary_table(c: &Compiled, s: &Summary) -> String {
-    let mut out = format!("budget over {} enterprises ({} failed)\n", s.rows, s.failed);
+fn summary_table(c: &Compiled, s: &Summary, lang: huiqi::eval::Lang) -> String {
+    let zh = lang == huiqi::eval::Lang::Zh;
+    let mut out = if zh {
+        format!("共 {} 家企业的预算（{} 家出错）\n", s.rows, s.failed)
+    } else {
+        format!("budget over {} enterprises ({} failed)\n", s.rows, s.failed)
+    };
+    let head = if zh { ["条款", "给予", "酌定", "合计（元）"] } else { ["clause", "granted", "discretionary", "total (yuan)"] };
     out.push_str(&format!(
-        "{:<9} {:>10} {:>14} {:>22}\n",
-        "clause", "granted", "discretionary", "total (yuan)"
+        "{} {} {} {}\n",
+        pad(head[0], 9),
+        lpad(head[1], 10),
+        lpad(head[2], 14),
+        lpad(head[3], 22)
     ));
     for (id, cs) in s.lines() {
         out.push_str(&format!(
@@ -258,10 +273,20 @@ fn summary_table(c: &Compiled, s: &Summary) -> String {
             c.program.clause_ref(id),
             cs.granted,
             cs.discretionary,
-            fmt_yuan(cs.total)
+            cs.total.map_or_else(|| "E0504 overflow".into(), fmt_yuan)
         ));
     }
-    let g = s.grand_total();
-    out.push_str(&format!("total cash granted: {} ({} yuan)\n", fmt_money(g), fmt_yuan(g)));
+    match (s.grand_total(), zh) {
+        (Ok(g), true) => out.push_str(&format!("合计给予资金：{}（{} 元）\n", fmt_money(g), fmt_yuan(g))),
+        (Ok(g), false) => out.push_str(&format!("total cash granted: {} ({} yuan)\n", fmt_money(g), fmt_yuan(g))),
+        (Err(o), true) => out.push_str(&format!(
+            "合计给予资金：error[E0504]：加到 `{}` 时合计溢出（超出 28 位精确小数）\n",
+            c.program.clause_ref(o.clause)
+        )),
+        (Err(o), false) => out.push_str(&format!(
+            "total cash granted: error[E0504]: the sum overflows at `{}` (more than an exact decimal of 28 digits holds)\n",
+            c.program.clause_ref(o.clause)
+        )),
+    }
     out
 }

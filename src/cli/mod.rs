@@ -292,9 +292,47 @@ fn build(paths: Vec<PathBuf>, format: DiagFormat, show_warnings: bool) -> Result
     }
 }
 
+/// `check FILE`: the file within the rule set of its folder (see `load::rule_set_of`), with
+/// the diagnostics of the named files shown and those of the rest counted.
+fn build_focused(paths: Vec<PathBuf>, format: DiagFormat) -> Result<Compiled, Exit> {
+    let (load_paths, focus) = huiqi::load::rule_set_of(&paths);
+    let Some(focus) = focus else { return build(paths, format, true) };
+    let input: Input = huiqi::load::load(&load_paths).map_err(usage)?;
+    let canon = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let names: Vec<PathBuf> = focus.iter().map(|p| canon(p)).collect();
+    let mine = |d: &Diagnostic, sources: &SourceMap| {
+        d.primary_span()
+            .and_then(|s| sources.get(s.file))
+            .is_none_or(|f| names.contains(&canon(std::path::Path::new(&f.name))))
+    };
+    let report = |diags: &[Diagnostic], sources: &SourceMap| {
+        let (shown, rest): (Vec<Diagnostic>, Vec<Diagnostic>) =
+            diags.iter().cloned().partition(|d| mine(d, sources));
+        print_diags(&shown, sources, format);
+        if !rest.is_empty() {
+            eprintln!(
+                "note: {} problem(s) in other files of the rule set ({}) are not shown; check the folder to see them",
+                rest.len(),
+                load_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            );
+        }
+        shown
+    };
+    match compile(&input) {
+        Ok(mut c) => {
+            c.warnings = report(&c.warnings, &c.sources);
+            Ok(c)
+        }
+        Err(f) => {
+            report(&f.diagnostics, &f.sources);
+            Err(Exit::Failure)
+        }
+    }
+}
+
 fn run(cli: Cli) -> Exit {
     match cli.command {
-        Command::Check { paths, format, deny } => match build(paths, format, true) {
+        Command::Check { paths, format, deny } => match build_focused(paths, format) {
             Ok(c) if deny.is_some() && !c.warnings.is_empty() => {
                 eprintln!("error: {} warning(s) denied by `--deny warnings`", c.warnings.len());
                 Exit::Failure
@@ -333,12 +371,30 @@ fn run(cli: Cli) -> Exit {
                         EvalFormat::Table => huiqi::batch::RowFormat::Table,
                         EvalFormat::Json | EvalFormat::Jsonl => huiqi::batch::RowFormat::Jsonl,
                     };
+                    if ledger.is_some() {
+                        return usage(
+                            "--ledger is one enterprise's history and does not apply to a population; evaluate the enterprise on its own, or use `simulate` year by year",
+                        );
+                    }
                     let opts = huiqi::batch::BatchOptions { period, as_of: as_of_d };
-                    return batch::run(&c, input, first, reader, batch::Run { format, opts, quiet, summary });
+                    let lang = lang.into();
+                    return batch::run(
+                        &c,
+                        input,
+                        first,
+                        reader,
+                        batch::Run { format, opts, quiet, summary, lang },
+                    );
                 }
                 Err(e) => return e,
             };
-            let (facts_v, name, fperiod) = match read_facts_text(&c, &facts, &text) {
+            if summary {
+                return usage("--summary is the budget over a population (JSON lines or CSV); for one enterprise the table already ends with its total");
+            }
+            if matches!(format, EvalFormat::Csv) {
+                return usage("--format csv writes one row per enterprise of a population; for one enterprise use --format table or json");
+            }
+            let (facts_v, name, fperiod, fas_of) = match read_facts_text(&c, &facts, &text) {
                 Ok(x) => x,
                 Err(e) => return e,
             };
@@ -347,8 +403,9 @@ fn run(cli: Cli) -> Exit {
                     "no period: pass `--period YEAR` (the year the facts describe), or give the facts a `$period` or a yearly series",
                 );
             };
-            let as_of = as_of_d;
-            let ledger = match read_ledger(ledger) {
+            // `--as-of` wins; else the facts' own `$as_of`; else the period's last day
+            let as_of = as_of_d.or(fas_of);
+            let ledger = match read_ledger(&c.program, ledger) {
                 Ok(l) => l,
                 Err(e) => return e,
             };
@@ -378,11 +435,16 @@ fn run(cli: Cli) -> Exit {
                 Ok(c) => c,
                 Err(e) => return e,
             };
-            let (facts_v, name, _) = match read_facts_arg(&c, &facts) {
+            let (facts_v, name, _, fas_of) = match read_facts_arg(&c, &facts) {
                 Ok(x) => x,
                 Err(e) => return e,
             };
-            let ledger = match read_ledger(ledger) {
+            if let Some(d) = fas_of {
+                return usage(format!(
+                    "the facts give `$as_of` {d}, but `simulate` evaluates each year at its last day; remove `$as_of`, or use `eval --period YEAR`"
+                ));
+            }
+            let ledger = match read_ledger(&c.program, ledger) {
                 Ok(l) => l,
                 Err(e) => return e,
             };
@@ -390,12 +452,12 @@ fn run(cli: Cli) -> Exit {
             let failed = years.iter().any(|y| !y.outcome.errors.is_empty());
             match format {
                 SimFormat::Json => {
-                    let mut grand = rust_decimal::Decimal::ZERO;
+                    let mut grand = Some(rust_decimal::Decimal::ZERO);
                     let ys: Vec<report::YearReport> = years
                         .iter()
                         .map(|y| {
                             let r = report::eval_report(&c.program, &y.outcome, None, lang.into());
-                            grand += y.outcome.total();
+                            grand = grand.zip(y.outcome.total().ok()).and_then(|(a, b)| a.checked_add(b));
                             report::YearReport {
                                 period: r.period,
                                 as_of: r.as_of,
@@ -414,7 +476,7 @@ fn run(cli: Cli) -> Exit {
                         to,
                         years: ys,
                         ledger: last,
-                        total: huiqi::value::fmt_yuan(grand),
+                        total: grand.map(huiqi::value::fmt_yuan),
                     };
                     println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
                 }
@@ -599,7 +661,10 @@ fn open_facts(arg: &str) -> Result<Facts1, Exit> {
 }
 
 /// Reads one enterprise's facts (a population is a usage error here).
-fn read_facts_arg(c: &Compiled, arg: &str) -> Result<(Facts, Option<String>, Option<i32>), Exit> {
+fn read_facts_arg(
+    c: &Compiled,
+    arg: &str,
+) -> Result<(Facts, Option<String>, Option<i32>, Option<Date>), Exit> {
     match open_facts(arg)? {
         Facts1::One(text) => read_facts_text(c, arg, &text),
         Facts1::Many(..) => Err(usage("this command takes one enterprise (a JSON object), not a population")),
@@ -611,7 +676,7 @@ fn read_facts_text(
     c: &Compiled,
     arg: &str,
     text: &str,
-) -> Result<(Facts, Option<String>, Option<i32>), Exit> {
+) -> Result<(Facts, Option<String>, Option<i32>, Option<Date>), Exit> {
     let text = text.to_string();
     let facts = match parse_facts(&c.program, &text) {
         Ok(f) => f,
@@ -625,15 +690,24 @@ fn read_facts_text(
     let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     let name = json.get("$name").or_else(|| json.get("$id")).and_then(|v| v.as_str()).map(String::from);
     let period = huiqi::eval::facts::default_period(&json, &facts);
-    Ok((facts, name, period))
+    let as_of = huiqi::eval::facts::meta_as_of(&json).ok().flatten();
+    Ok((facts, name, period, as_of))
 }
 
-fn read_ledger(path: Option<PathBuf>) -> Result<Ledger, Exit> {
+/// Reads a ledger and validates it against the rule set (an entry that names nothing is an
+/// error, never ignored).
+fn read_ledger(prog: &huiqi::ir::Program, path: Option<PathBuf>) -> Result<Ledger, Exit> {
     let Some(p) = path else { return Ok(Ledger::default()) };
     let text = std::fs::read_to_string(&p)
         .map_err(|e| usage(format!("cannot read ledger `{}`: {e}", p.display())))?;
-    Ledger::from_json(&text, &p.display().to_string()).map_err(|d| {
+    let file = p.display().to_string();
+    let ledger = Ledger::from_json(&text, &file).map_err(|d| {
         eprint!("{}", render_human(&[*d], &SourceMap::new(), color()));
         Exit::Failure
-    })
+    })?;
+    ledger.check(prog, &file).map_err(|ds| {
+        eprint!("{}", render_human(&ds, &SourceMap::new(), color()));
+        Exit::Failure
+    })?;
+    Ok(ledger)
 }

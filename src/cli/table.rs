@@ -72,12 +72,12 @@ pub fn why(prog: &Program, r: &ClauseResult, lang: Lang) -> String {
     pick.iter().map(|s| s.render(prog, lang)).collect::<Vec<_>>().join(sep)
 }
 
-fn pad(s: &str, w: usize) -> String {
+pub(super) fn pad(s: &str, w: usize) -> String {
     let n = UnicodeWidthStr::width(s);
     format!("{s}{}", " ".repeat(w.saturating_sub(n)))
 }
 
-fn lpad(s: &str, w: usize) -> String {
+pub(super) fn lpad(s: &str, w: usize) -> String {
     let n = UnicodeWidthStr::width(s);
     format!("{}{s}", " ".repeat(w.saturating_sub(n)))
 }
@@ -143,19 +143,19 @@ pub fn eval_table(prog: &Program, o: &Outcome, name: Option<&str>, lang: Lang) -
         ]);
     }
     out.push_str(&render(&rows, &[false, false, false, true, true, false]));
-    let total = o.total();
-    out.push_str(&if zh {
-        format!(
+    out.push_str(&match (o.total(), zh) {
+        (Ok(total), true) => format!(
             "\n合计给予资金 {}（{} 元；税收优惠和上限不计入）\n",
             fmt_money(total),
             huiqi::value::fmt_yuan(total)
-        )
-    } else {
-        format!(
+        ),
+        (Ok(total), false) => format!(
             "\ntotal cash granted {} ({} yuan; tax reliefs and ceilings not included)\n",
             fmt_money(total),
             huiqi::value::fmt_yuan(total)
-        )
+        ),
+        (Err(_), true) => "\n合计给予资金：无法计算（合计溢出，见下方错误 E0504）\n".to_string(),
+        (Err(_), false) => "\ntotal cash granted: cannot be computed (the sum overflows, see error E0504 below)\n".to_string(),
     });
     for e in &o.errors {
         out.push_str(&format!("error[{}] {}: {}\n", e.code.id(), prog.clause_ref(e.clause), e.message));
@@ -175,15 +175,20 @@ pub fn simulate_table(prog: &Program, years: &[YearOutcome], name: Option<&str>,
         ["year", "clause", "title", "status", "this year (万)", "running (万)", "lifetime cap", "why"]
     };
     let mut rows = vec![head.iter().map(|s| (*s).to_string()).collect::<Vec<_>>()];
-    let mut running: Vec<Decimal> = vec![Decimal::ZERO; prog.clauses.len()];
-    let mut grand = Decimal::ZERO;
+    // `None` once a running total overflows: shown as the error code, never as a wrong sum
+    let mut running: Vec<Option<Decimal>> = vec![Some(Decimal::ZERO); prog.clauses.len()];
+    let mut grand = Some(Decimal::ZERO);
     for y in years {
         let mut discretionary = 0usize;
         for r in &y.outcome.results {
-            let amount =
-                if r.status == Status::Granted { r.amount.unwrap_or(Decimal::ZERO) } else { Decimal::ZERO };
+            // only cash benefits run up a total; a tax relief or a ceiling is shown, not summed
+            let amount = if r.status == Status::Granted && r.benefit {
+                r.amount.unwrap_or(Decimal::ZERO)
+            } else {
+                Decimal::ZERO
+            };
             if let Some(x) = running.get_mut(r.clause as usize) {
-                *x += amount;
+                *x = x.and_then(|x| x.checked_add(amount));
             }
             let money = r.status == Status::Granted && r.amount.is_some();
             if r.status == Status::Discretionary {
@@ -192,7 +197,7 @@ pub fn simulate_table(prog: &Program, years: &[YearOutcome], name: Option<&str>,
             if !(money || r.status == Status::Exhausted) {
                 continue;
             }
-            let cum = running.get(r.clause as usize).copied().unwrap_or(Decimal::ZERO);
+            let cum = running.get(r.clause as usize).copied().flatten();
             let total_cap = prog.clause(r.clause).and_then(|c| {
                 c.caps
                     .iter()
@@ -205,12 +210,13 @@ pub fn simulate_table(prog: &Program, years: &[YearOutcome], name: Option<&str>,
                 prog.clause(r.clause).map_or_else(String::new, |c| c.title.clone()),
                 result_word(prog, r, lang).to_string(),
                 r.amount.filter(|_| money).map_or_else(|| "—".into(), wan),
-                wan(cum),
+                cum.map_or_else(|| "E0504".into(), wan),
                 total_cap.unwrap_or_else(|| "—".into()),
                 why(prog, r, lang),
             ]);
         }
-        grand += y.outcome.total();
+        let year_total = y.outcome.total().ok();
+        grand = grand.zip(year_total).and_then(|(a, b)| a.checked_add(b));
         let note = match (zh, discretionary) {
             (_, 0) => String::new(),
             (true, n) => format!("另有 {n} 项酌定支持（金额由主管部门确定）"),
@@ -221,17 +227,17 @@ pub fn simulate_table(prog: &Program, years: &[YearOutcome], name: Option<&str>,
             String::new(),
             if zh { "本年合计".into() } else { "year total".into() },
             String::new(),
-            wan(y.outcome.total()),
-            wan(grand),
+            year_total.map_or_else(|| "E0504".into(), wan),
+            grand.map_or_else(|| "E0504".into(), wan),
             String::new(),
             note,
         ]);
     }
     out.push_str(&render(&rows, &[false, false, false, false, true, true, false, false]));
     out.push_str(&if zh {
-        format!("\n{} 年累计给予 {}\n", years.len(), fmt_money(grand))
+        format!("\n{} 年累计给予 {}\n", years.len(), grand.map_or_else(|| "E0504 (overflow)".into(), fmt_money))
     } else {
-        format!("\ngranted over {} years: {}\n", years.len(), fmt_money(grand))
+        format!("\ngranted over {} years: {}\n", years.len(), grand.map_or_else(|| "E0504 (overflow)".into(), fmt_money))
     });
     out
 }

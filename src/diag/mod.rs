@@ -63,13 +63,17 @@ codes! {
     NotSeries = "E0306", Error, "not a yearly series";
     ExpectedType = "E0307", Error, "wrong type";
     ConstructMisuse = "E0308", Error, "construct used where it has no meaning";
+    BoundsNotRising = "E0309", Error, "tier or bracket bounds that do not rise";
     FactsSyntax = "E0401", Error, "facts are not valid JSON";
     UnknownFact = "E0402", Error, "unknown fact";
     FactType = "E0403", Error, "fact has the wrong type";
     LedgerInvalid = "E0404", Error, "invalid ledger";
+    FactOutOfRange = "E0405", Error, "fact value out of range";
     Overflow = "E0501", Error, "arithmetic overflow";
     DivisionByZero = "E0502", Error, "division by zero";
     NoParamVersion = "E0503", Error, "no parameter version in force";
+    TotalOverflow = "E0504", Error, "a total overflows";
+    BoundBelowPrevious = "E0505", Error, "a bound below the one before";
     SourceMissing = "E0601", Error, "source text not found";
     QuoteNotInSource = "E0602", Error, "quote not found in the source";
     TiersOutOfOrder = "W0101", Warning, "tiers out of order, overlapping or unreachable";
@@ -80,6 +84,7 @@ codes! {
     Unused = "W0106", Warning, "declared and never used";
     NoQuote = "W0107", Warning, "clause without a quote";
     NoResponsible = "W0108", Warning, "clause without a responsible department";
+    NumberNotInQuote = "W0109", Warning, "a number the quote does not state";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, PartialOrd, Ord)]

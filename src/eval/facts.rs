@@ -89,6 +89,25 @@ pub fn default_period(json: &J, facts: &Facts) -> Option<i32> {
     facts.period_or_latest(explicit)
 }
 
+/// The facts' own as-of date (`"$as_of": "2024-06-30"`), which every reader honours when no
+/// as-of date is given from outside; a value that is not a date is an error, never ignored.
+pub fn meta_as_of(json: &J) -> Result<Option<Date>, FactError> {
+    let bad = |found: String| FactError {
+        code: Code::FactType,
+        path: "$as_of".into(),
+        message: format!("`$as_of` is the date of the evaluation, and {found} is not a date"),
+        help: "write \"$as_of\": \"2024-06-30\" (YYYY-MM-DD), or leave it out (the period's last day)".into(),
+    };
+    match json.get("$as_of") {
+        None | Some(J::Null) => Ok(None),
+        Some(J::String(s)) => match s.parse::<Date>() {
+            Ok(d) if YEARS.contains(&d.year) => Ok(Some(d)),
+            _ => Err(bad(format!("`{s}`"))),
+        },
+        Some(other) => Err(bad(kind(other).to_string())),
+    }
+}
+
 /// A problem in a facts input: JSON path, code, sentence, fix.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FactError {
@@ -167,6 +186,9 @@ pub fn read_facts(prog: &Program, json: &J) -> Result<Facts, Vec<FactError>> {
         }]);
     };
     let mut values: Vec<Option<FactValue>> = vec![None; prog.facts.len()];
+    if let Err(e) = meta_as_of(json) {
+        errors.push(e);
+    }
     for (k, v) in map {
         if k.starts_with('$') {
             continue;
@@ -192,7 +214,84 @@ pub fn read_facts(prog: &Program, json: &J) -> Result<Facts, Vec<FactError>> {
             *slot = Some(fv);
         }
     }
-    if errors.is_empty() { Ok(Facts { values }) } else { Err(errors) }
+    let facts = Facts { values };
+    errors.extend(check_ranges(prog, &facts));
+    if errors.is_empty() { Ok(facts) } else { Err(errors) }
+}
+
+/// The years a date or a series may name: anything else is a typo, never a fact.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
+/// Plausibility: money and counts are not negative and rates lie within 0–100% unless the
+/// vocabulary declares the fact `signed`; dates lie within [`YEARS`]. Read facts from either
+/// reader (or any other source) pass through this, so no implausible value reaches a clause.
+/// Every violation is reported with its JSON path.
+pub fn check_ranges(prog: &Program, facts: &Facts) -> Vec<FactError> {
+    let mut out = Vec::new();
+    for (i, v) in facts.values.iter().enumerate() {
+        let (Some(v), Some(def)) = (v, prog.facts.get(i)) else { continue };
+        range_value(prog, def.ty, def.signed, v, &|| def.name.clone(), &mut out);
+    }
+    out
+}
+
+fn range_value(
+    prog: &Program,
+    ty: Type,
+    signed: bool,
+    v: &FactValue,
+    path: &dyn Fn() -> String,
+    out: &mut Vec<FactError>,
+) {
+    match (v, ty) {
+        (FactValue::Scalar(x), _) => {
+            if let Some(e) = range_scalar(ty, signed, x, path) {
+                out.push(e);
+            }
+        }
+        (FactValue::Series(s), Type::Series(n)) => {
+            for (y, d) in &s.0 {
+                if let Some(e) = range_scalar(Type::Num(n), signed, &Value::Num(*d), &|| format!("{}.{y}", path()))
+                {
+                    out.push(e);
+                }
+            }
+        }
+        (FactValue::List(items), Type::List(r)) => {
+            let Some(rec) = prog.records.get(r as usize) else { return };
+            for (i, it) in items.iter().enumerate() {
+                for (fv, fd) in it.fields.iter().zip(&rec.fields) {
+                    let Some(fv) = fv else { continue };
+                    range_value(prog, fd.ty, fd.signed, fv, &|| format!("{}[{i}].{}", path(), fd.name), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn range_scalar(ty: Type, signed: bool, v: &Value, path: &dyn Fn() -> String) -> Option<FactError> {
+    let bad = |message: String, help: &str| {
+        Some(FactError { code: Code::FactOutOfRange, path: path(), message, help: help.into() })
+    };
+    match (ty, v) {
+        (Type::Num(Num::Rate), Value::Num(d)) if !signed && (d.is_sign_negative() && !d.is_zero() || *d > Decimal::ONE) => bad(
+            format!("the rate {} lies outside 0–100%", crate::value::fmt_rate(*d)),
+            "write a rate as a fraction (0.15) or as \"15%\"; if this fact can be negative or exceed 100%, declare it `signed` in the vocabulary",
+        ),
+        (Type::Num(n), Value::Num(d)) if !signed && n != Num::Rate && d.is_sign_negative() && !d.is_zero() => bad(
+            format!("{} is negative", match n {
+                Num::Money => format!("the amount {}", crate::value::fmt_money(*d)),
+                _ => format!("the number {d}"),
+            }),
+            "amounts and counts are not negative; if this fact can be (a profit, an increment), declare it `signed` in the vocabulary",
+        ),
+        (Type::Date, Value::Date(d)) if !YEARS.contains(&d.year) => bad(
+            format!("the date {d} is not plausible"),
+            "dates lie between 1900 and 2200; check the year",
+        ),
+        _ => None,
+    }
 }
 
 fn kind(v: &J) -> &'static str {
@@ -315,7 +414,20 @@ fn read_scalar(
     match ty {
         Type::Num(n) => {
             let parsed = match v {
-                J::Number(x) => parse_decimal(&x.to_string()).map(Literal::Number),
+                J::Number(x) => match parse_decimal(&x.to_string()) {
+                    Ok(d) => Ok(Literal::Number(d)),
+                    Err(_) => {
+                        errors.push(FactError {
+                            code: Code::FactOutOfRange,
+                            path: path.to_string(),
+                            message: format!(
+                                "the number {x} is too large (or too precise) for an exact decimal of 28 digits"
+                            ),
+                            help: "check the magnitude (amounts are in yuan); write at most 28 significant digits".into(),
+                        });
+                        return None;
+                    }
+                },
                 J::String(s) => parse_literal(s),
                 _ => return fail(errors, num_help(n)),
             };

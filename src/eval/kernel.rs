@@ -55,8 +55,9 @@ pub struct Verdicts {
 
 impl Verdicts {
     /// Cash granted: the granted amounts of `benefit` clauses, as [`super::Outcome::total`].
-    pub fn total(&self) -> Decimal {
-        cash_total(self.items.iter().map(|v| (v.status, v.benefit, v.amount)))
+    pub fn total(&self) -> Result<Decimal, super::ClauseError> {
+        cash_total(self.items.iter().map(|v| (v.clause, v.status, v.benefit, v.amount)))
+            .map_err(super::TotalOverflow::to_clause_error)
     }
 }
 
@@ -875,7 +876,7 @@ impl<'f> Cx<'f> {
                 let Some(value) = self.n(subject)? else { return Ok(UNDETERMINED) };
                 let mut lower = Decimal::ZERO;
                 let mut total = Decimal::ZERO;
-                for (upper, rate) in brackets {
+                for (i, (upper, rate)) in brackets.iter().enumerate() {
                     let upper = match upper {
                         Some(u) => match self.n(u)? {
                             Some(x) => Some(x),
@@ -884,6 +885,10 @@ impl<'f> Cx<'f> {
                         None => None,
                     };
                     let Some(rate) = self.n(rate)? else { return Ok(UNDETERMINED) };
+                    if upper.is_some_and(|u| i > 0 && u <= lower) {
+                        // a bound that does not rise: the full evaluator names the failure
+                        return Err(Delegate);
+                    }
                     let top = upper.map_or(value, |u| u.min(value));
                     if top <= lower {
                         break;

@@ -114,6 +114,10 @@ impl ClauseError {
                 "guard the division with a condition (`when 分母 超过 0元`) or use a fact that cannot be zero"
             }
             Code::NoParamVersion => "add a parameter version that takes effect on or before that date",
+            Code::BoundBelowPrevious => {
+                "check the facts that give the bracket bounds: each bound must be above the one before it"
+            }
+            Code::TotalOverflow => "the amounts are too large to add: check the magnitudes of the facts",
             _ => "check the magnitudes of the facts; amounts are exact decimals of at most 28 digits",
         };
         crate::diag::Diagnostic::new(self.code, format!("`{cref}`: {}", self.message))
@@ -131,9 +135,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The sum of granted amounts.
-    pub fn total(&self) -> Decimal {
-        cash_total(self.results.iter().map(|r| (r.status, r.benefit, r.amount)))
+    /// The sum of granted cash amounts; an overflow is an error naming the clause whose amount
+    /// no longer fits (never a total that silently leaves an amount out).
+    pub fn total(&self) -> Result<Decimal, ClauseError> {
+        cash_total(self.results.iter().map(|r| (r.clause, r.status, r.benefit, r.amount)))
+            .map_err(|o| o.to_clause_error())
     }
 
     /// The ledger entries this evaluation adds.
@@ -143,12 +149,38 @@ impl Outcome {
 }
 
 /// Cash granted: the granted amounts of `benefit` clauses (a tax relief or a ceiling is not
-/// cash), from `(status, benefit, amount)` per clause.
-pub fn cash_total(items: impl Iterator<Item = (Status, bool, Option<Decimal>)>) -> Decimal {
-    items
-        .filter(|(status, benefit, _)| *status == Status::Granted && *benefit)
-        .filter_map(|(_, _, amount)| amount)
-        .fold(Decimal::ZERO, |a, b| a.checked_add(b).unwrap_or(a))
+/// cash), from `(clause, status, benefit, amount)` per clause. Fails on overflow, naming the
+/// clause whose amount could not be added.
+pub fn cash_total(
+    items: impl Iterator<Item = (ClauseId, Status, bool, Option<Decimal>)>,
+) -> Result<Decimal, TotalOverflow> {
+    let mut total = Decimal::ZERO;
+    for (clause, status, benefit, amount) in items {
+        if status == Status::Granted
+            && benefit
+            && let Some(a) = amount
+        {
+            total = total.checked_add(a).ok_or(TotalOverflow { clause })?;
+        }
+    }
+    Ok(total)
+}
+
+/// A sum of amounts that no longer fits an exact decimal; `clause` is the one whose amount
+/// could not be added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TotalOverflow {
+    pub clause: ClauseId,
+}
+
+impl TotalOverflow {
+    pub fn to_clause_error(self) -> ClauseError {
+        ClauseError {
+            clause: self.clause,
+            code: Code::TotalOverflow,
+            message: "the total overflows when this clause's amount is added (more than an exact decimal of 28 digits holds)".into(),
+        }
+    }
 }
 
 /// An evaluation failure inside an expression.
@@ -162,6 +194,19 @@ type V = Result<Option<Value>, Fail>;
 
 /// The pieces an amount is paid in, each with its ledger key (a tier or category, or none).
 type Parts = smallvec::SmallVec<[(Option<std::sync::Arc<str>>, Decimal); 1]>;
+
+/// A bracket bound (a parameter's value on the day) that is not above the bound before it:
+/// paying on would drop or double a slice, so the clause fails instead.
+fn bound_not_rising(bound: Decimal, lower: Decimal) -> Fail {
+    Fail {
+        code: Code::BoundBelowPrevious,
+        message: format!(
+            "the bracket bound {} is not above the bound before it ({}), so a slice would be lost",
+            crate::value::fmt_money(bound),
+            crate::value::fmt_money(lower)
+        ),
+    }
+}
 
 fn overflow() -> Fail {
     Fail {
@@ -199,7 +244,11 @@ pub fn evaluate(prog: &Program, facts: &Facts, ledger: &Ledger, opts: EvalOption
         }
     }
     stack(prog, &mut results);
-    Outcome { period: opts.period, as_of, results, errors }
+    let mut outcome = Outcome { period: opts.period, as_of, results, errors };
+    if let Err(e) = outcome.total() {
+        outcome.errors.push(e);
+    }
+    outcome
 }
 
 /// Stacking (language.md §8): by default every benefit a firm qualifies for pays (应享尽享).
@@ -405,10 +454,10 @@ impl<'p> Evaluator<'p> {
                 return Ok(r);
             }
         }
-        if let Some(q) = &c.quote
-            && self.explain
+        if self.explain
+            && let Some(q) = c.quote_text()
         {
-            r.steps.push(Step::Quote { text: q.clone() });
+            r.steps.push(Step::Quote { text: q });
         }
         // eligibility, three-valued: any false → ineligible; else any unknown → undetermined
         let mut unknown = false;
@@ -497,15 +546,7 @@ impl<'p> Evaluator<'p> {
                 // a discretionary grant under a history limit is recorded (amount 0: decided
                 // by the department) so that `once` and `at most N years` can count it
                 if c.once.is_some() || c.at_most.is_some() {
-                    r.entries.push(LedgerEntry {
-                        policy: c.ledger_names.0.clone(),
-                        clause: c.ledger_names.1.clone(),
-                        key: None,
-                        period: self.period,
-                        amount: Decimal::ZERO,
-                        balance: None,
-                        expires: None,
-                    });
+                    r.entries.push(entry(c, None, self.period, Decimal::ZERO));
                 }
                 return Ok(r);
             }
@@ -686,6 +727,8 @@ impl<'p> Evaluator<'p> {
             None => Vec::new(),
         };
         let mut reached: Vec<(usize, Decimal)> = Vec::new();
+        // tiers reached but paid in an earlier period: the cause when nothing is left to pay
+        let mut paid_before: Vec<Step> = Vec::new();
         for (i, t) in tiers.iter().enumerate() {
             let Some(th) = self.num(&t.threshold)? else { return Ok(Tiered::Unknown) };
             if !cmp_num(t.op, value, th) {
@@ -700,9 +743,11 @@ impl<'p> Evaluator<'p> {
             if matches!(c.once, Some(OnceScope::PerTier))
                 && let Some(e) = history.iter().find(|e| e.key.as_deref() == Some(&*t.key))
             {
+                let step = Step::Once { key: Some(t.key.to_string()), period: e.period };
                 if self.explain {
-                    r.steps.push(Step::Once { key: Some(t.key.to_string()), period: e.period });
+                    r.steps.push(step.clone());
                 }
+                paid_before.push(step);
                 continue;
             }
             let Some(amount) = self.num(&t.amount)? else { return Ok(Tiered::Unknown) };
@@ -715,13 +760,18 @@ impl<'p> Evaluator<'p> {
             PayRule::Each => reached,
         };
         if chosen.is_empty() {
+            if !paid_before.is_empty() {
+                // every tier reached was paid before: that is the reason, not a missed tier
+                r.reasons.extend(paid_before);
+                r.status = Status::Exhausted;
+                return Ok(Tiered::Nothing);
+            }
             let step = Step::NoTier { value, first_time: first_time.is_some() };
             r.reasons.push(step.clone());
             if self.explain {
                 r.steps.push(step);
             }
-            let paid_before = r.steps.iter().any(|s| matches!(s, Step::Once { .. }));
-            r.status = if paid_before { Status::Exhausted } else { Status::Ineligible };
+            r.status = Status::Ineligible;
             return Ok(Tiered::Nothing);
         }
         let mut parts = Parts::new();
@@ -830,20 +880,17 @@ impl<'p> Evaluator<'p> {
         r.amount = Some(rounded);
         r.status = Status::Granted;
         let _ = c;
+        // a clause that is not cash writes to the ledger only what its own history limits
+        // need to read (a tax relief used once); its entries carry its kind
+        if !r.benefit && !needs_history(c) {
+            return Ok(r);
+        }
         let mut left = rounded;
         let n = parts.len();
         for (i, (key, part)) in parts.into_iter().enumerate() {
             let take = if i + 1 == n { left } else { part.min(left) };
             left = left.checked_sub(take).ok_or_else(overflow)?;
-            r.entries.push(LedgerEntry {
-                policy: c.ledger_names.0.clone(),
-                clause: c.ledger_names.1.clone(),
-                key,
-                period: self.period,
-                amount: take,
-                balance: None,
-                expires: None,
-            });
+            r.entries.push(entry(c, key, self.period, take));
         }
         Ok(r)
     }
@@ -918,13 +965,9 @@ impl<'p> Evaluator<'p> {
                 r.steps.push(Step::CreditUsed { origin, used, balance, expires: exp, capacity: cap });
             }
             r.entries.push(LedgerEntry {
-                policy: c.ledger_names.0.clone(),
-                clause: c.ledger_names.1.clone(),
-                key: Some(origin.to_string().into()),
-                period: self.period,
-                amount: used,
                 balance: Some(balance),
                 expires: Some(exp),
+                ..entry(c, Some(origin.to_string().into()), self.period, used)
             });
         }
         r.amount = Some(used_total);
@@ -1029,7 +1072,7 @@ impl<'p> Evaluator<'p> {
         let Some(value) = self.num(subject)? else { return Ok(None) };
         let mut lower = Decimal::ZERO;
         let mut total = Decimal::ZERO;
-        for b in brackets {
+        for (i, b) in brackets.iter().enumerate() {
             let upper = match &b.upper {
                 Some(u) => match self.num(u)? {
                     Some(x) => Some(x),
@@ -1038,8 +1081,15 @@ impl<'p> Evaluator<'p> {
                 None => None,
             };
             let Some(rate) = self.num(&b.rate)? else { return Ok(None) };
+            if let Some(u) = upper
+                && i > 0
+                && u <= lower
+            {
+                return Err(bound_not_rising(u, lower));
+            }
             let top = upper.map_or(value, |u| u.min(value));
             if top <= lower {
+                // the value is used up; the remaining brackets hold nothing of it
                 break;
             }
             let slice = top.checked_sub(lower).ok_or_else(overflow)?;
@@ -1522,6 +1572,27 @@ fn sort_key(v: &Value) -> (i64, Decimal) {
         Value::Num(d) => (0, *d),
         _ => (0, Decimal::ZERO),
     }
+}
+
+/// A ledger entry of a clause: cash for a `benefit`, marked with its kind otherwise.
+fn entry(c: &ClauseDef, key: Option<std::sync::Arc<str>>, period: i32, amount: Decimal) -> LedgerEntry {
+    let kind = c.kind;
+    LedgerEntry {
+        policy: c.ledger_names.0.clone(),
+        clause: c.ledger_names.1.clone(),
+        key,
+        period,
+        amount,
+        balance: None,
+        expires: None,
+        kind: (kind != crate::syntax::ast::ClauseKind::Benefit).then_some(kind),
+    }
+}
+
+/// Whether a clause reads its own ledger history (once, at most N years, yearly or lifetime
+/// caps): then even a clause that is not cash records what it gave.
+fn needs_history(c: &ClauseDef) -> bool {
+    c.once.is_some() || c.at_most.is_some() || c.caps.iter().any(|k| k.scope != CapScope::PerGrant)
 }
 
 #[inline]

@@ -63,6 +63,10 @@ impl<'p> FactsReader<'p> {
         let mut de = serde_json::Deserializer::from_str(text);
         let out = FactsSeed { r: self }.deserialize(&mut de).ok()?;
         de.end().ok()?;
+        // an implausible value is reported, with its path, by the tree reader
+        if !super::facts::check_ranges(self.prog, &out.0).is_empty() {
+            return None;
+        }
         Some(out)
     }
 }
@@ -129,6 +133,8 @@ impl<'de> Visitor<'de> for FactsSeed<'_, '_> {
                     "id" => 0,
                     "name" => 1,
                     "period" => 2,
+                    // honoured by the tree reader (`facts::meta_as_of`)
+                    "as_of" => return Err(bail()),
                     _ => {
                         map.next_value::<IgnoredAny>()?;
                         continue;

@@ -166,7 +166,13 @@ impl<'a> Lowerer<'a> {
                         continue;
                     }
                     if let Ok(ty) = self.type_expr(&f.ty, false) {
-                        fields.push(FieldDef { name: f.name.name.clone(), label: f.label.clone(), ty });
+                        self.check_signed(f.signed, ty, f.name.span);
+                        fields.push(FieldDef {
+                            name: f.name.name.clone(),
+                            label: f.label.clone(),
+                            ty,
+                            signed: f.signed,
+                        });
                     }
                 }
                 if let Some(rd) = self.prog.records.get_mut(id as usize) {
@@ -179,6 +185,7 @@ impl<'a> Lowerer<'a> {
             match item {
                 ast::Item::Fact(f) => {
                     let Ok(ty) = self.type_expr(&f.ty, true) else { continue };
+                    self.check_signed(f.signed, ty, f.name.span);
                     if self.declare_value(&f.name) {
                         let id = idx(self.prog.facts.len());
                         self.values.insert(f.name.name.clone(), ValueName::Fact(id));
@@ -187,6 +194,7 @@ impl<'a> Lowerer<'a> {
                             name: f.name.name.clone(),
                             label: f.label.clone(),
                             ty,
+                            signed: f.signed,
                             span: f.name.span,
                         });
                     }
@@ -276,6 +284,18 @@ impl<'a> Lowerer<'a> {
         }
         self.value_spans.insert(name.name.clone(), name.span);
         true
+    }
+
+    /// `signed` belongs to numbers (money, rates, counts) and series of them.
+    fn check_signed(&mut self, signed: bool, ty: Type, span: Span) {
+        if signed && !matches!(ty, Type::Num(_) | Type::Series(_)) {
+            let t = self.prog.type_name(ty);
+            self.err(
+                Diagnostic::new(Code::ConstructMisuse, format!("`signed` is for numbers, and this is {t}"))
+                    .at(span, "declared `signed`")
+                    .help("remove `signed`: only money, rates and counts (or series of them) can be negative"),
+            );
+        }
     }
 
     fn type_expr(&mut self, t: &ast::TypeExpr, allow_list: bool) -> R<Type> {
@@ -550,6 +570,33 @@ impl<'a> Lowerer<'a> {
                 ast::Meta::Rounding(r, _) => def.rounding = *r,
             }
         }
+        if let Some(w) = &def.in_force
+            && let (Some(s), Some(e)) = (w.start, w.end)
+            && e < s
+        {
+            self.err(
+                Diagnostic::new(
+                    Code::BadLiteral,
+                    format!("the document `{}` ends ({e}) before it takes effect ({s})", p.key.name),
+                )
+                .at(w.span, "empty window")
+                .help("swap the dates, or check the dates the text gives (施行日期, 有效期)"),
+            );
+        }
+        // a document takes effect from its own date: an explicit `in force`, else `issued`
+        if def.in_force.is_none()
+            && let Some(d) = def.issued
+        {
+            let span = p
+                .meta
+                .iter()
+                .find_map(|m| match m {
+                    ast::Meta::Issued(_, s) => Some(*s),
+                    _ => None,
+                })
+                .unwrap_or(p.key.span);
+            def.in_force = Some(Window { start: Some(d), end: None, span });
+        }
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for c in &p.clauses {
             if let Some(prev) = seen.insert(c.id.as_str(), c.id_span) {
@@ -580,8 +627,7 @@ impl<'a> Lowerer<'a> {
             kind: ast::ClauseKind::Benefit,
             id: c.id.clone(),
             title: c.title.clone(),
-            quote: None,
-            quote_span: c.span,
+            quotes: Vec::new(),
             responsible: Vec::new(),
             conditions: Vec::new(),
             window: None,
@@ -594,6 +640,7 @@ impl<'a> Lowerer<'a> {
             at_most: None,
             excludes: Vec::new(),
             largest_in: None,
+            unquoted: Vec::new(),
             span: c.id_span,
         };
         let before = self.diags.len();
@@ -601,10 +648,7 @@ impl<'a> Lowerer<'a> {
         let mut has_amount = false;
         for part in &c.parts {
             match part {
-                ast::ClausePart::Quote(q, s) => {
-                    cd.quote = Some(q.clone());
-                    cd.quote_span = *s;
-                }
+                ast::ClausePart::Quote(q, s) => cd.quotes.push(Quote { text: q.clone(), span: *s }),
                 ast::ClausePart::Responsible(ids) => {
                     cd.responsible.extend(ids.iter().map(|i| i.name.clone()))
                 }
@@ -699,6 +743,17 @@ impl<'a> Lowerer<'a> {
                     self.pending_excludes.extend(refs.iter().map(|r| (me, r.clone())));
                 }
                 ast::ClausePart::LargestIn(g, _) => cd.largest_in = Some(g.clone()),
+                ast::ClausePart::Unquoted(lit, reason, span) => {
+                    let value = match lit {
+                        crate::value::Literal::Money(d)
+                        | crate::value::Literal::Rate(d)
+                        | crate::value::Literal::Number(d) => Some(*d),
+                        _ => None,
+                    };
+                    if let Some(value) = value {
+                        cd.unquoted.push(Unquoted { value, reason: reason.clone(), span: *span });
+                    }
+                }
                 ast::ClausePart::Provides(what, span) => {
                     if has_amount {
                         self.err(
@@ -1643,6 +1698,7 @@ impl<'a> Lowerer<'a> {
                 amount,
                 balance,
                 expires,
+                kind: None,
             });
         }
         for e in &t.expects {

@@ -78,6 +78,8 @@ pub struct FieldDef {
     pub name: String,
     pub label: Option<String>,
     pub ty: Type,
+    /// May be negative (and, for a rate, above 100%); see [`FactDef::signed`].
+    pub signed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -85,6 +87,10 @@ pub struct FactDef {
     pub name: String,
     pub label: Option<String>,
     pub ty: Type,
+    /// Declared `signed`: the value may be negative (a profit, an increment) and a rate may
+    /// exceed 100%. Otherwise facts input rejects negative money and counts and rates outside
+    /// 0–100% (a typo, never a fact).
+    pub signed: bool,
     pub span: Span,
 }
 
@@ -165,8 +171,9 @@ pub struct ClauseDef {
     pub kind: crate::syntax::ast::ClauseKind,
     pub id: String,
     pub title: String,
-    pub quote: Option<String>,
-    pub quote_span: Span,
+    /// The sentences this clause encodes, in the order written; each is verified against the
+    /// source on its own (a clause may be built from non-adjacent sentences).
+    pub quotes: Vec<Quote>,
     pub responsible: Vec<String>,
     pub conditions: Vec<Condition>,
     pub window: Option<Window>,
@@ -183,7 +190,34 @@ pub struct ClauseDef {
     pub excludes: Vec<ClauseId>,
     /// A group in which only the largest granted amount pays.
     pub largest_in: Option<String>,
+    /// Numbers the encoding uses that no quote states, each with where it comes from.
+    pub unquoted: Vec<Unquoted>,
     pub span: Span,
+}
+
+/// `unquoted 0.5 "why"`: a number of the encoding that its quote does not state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unquoted {
+    pub value: Decimal,
+    pub reason: String,
+    pub span: Span,
+}
+
+/// One quoted sentence of the source, where it is written in the rule file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quote {
+    pub text: String,
+    pub span: Span,
+}
+
+impl ClauseDef {
+    /// The quoted sentences as one text (non-adjacent sentences joined by `……`), or `None`.
+    pub fn quote_text(&self) -> Option<String> {
+        if self.quotes.is_empty() {
+            return None;
+        }
+        Some(self.quotes.iter().map(|q| q.text.as_str()).collect::<Vec<_>>().join("……"))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -401,6 +435,11 @@ impl Program {
             Some(c) => format!("{}.{}", self.policy_of(c).map_or("?", |p| p.key.as_str()), c.id),
             None => "?".into(),
         }
+    }
+
+    /// `E23.5` for a clause definition.
+    pub fn clause_ref_of(&self, c: &ClauseDef) -> String {
+        format!("{}.{}", self.policy_of(c).map_or("?", |p| p.key.as_str()), c.id)
     }
 
     pub fn find_clause(&self, policy: &str, clause: &str) -> Option<ClauseId> {

@@ -185,7 +185,7 @@ pub fn clause(p: &Program, c: &ClauseDef) -> ClauseView {
         clause: c.id.clone(),
         kind: c.kind,
         title: c.title.clone(),
-        quote: c.quote.clone(),
+        quote: c.quote_text(),
         responsible: c.responsible.clone(),
         conditions: c.conditions.iter().map(|x| e(&x.expr)).collect(),
         window: c.window.as_ref().map(|w| window(w, c.window_on.as_ref().map(e))),

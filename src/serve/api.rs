@@ -11,7 +11,7 @@ use super::rules::{Refused, RuleSet};
 use super::server::AppState;
 use crate::diag::render::diag_json;
 use crate::diag::{Code, Diagnostic};
-use crate::eval::facts::{FactError, default_period, parse_facts, read_facts};
+use crate::eval::facts::{FactError, default_period, meta_as_of, parse_facts, read_facts};
 use crate::eval::{EvalOptions, Lang, Ledger, evaluate};
 use crate::report::{EvalReport, eval_report};
 use crate::span::SourceMap;
@@ -72,7 +72,9 @@ pub struct ApiError {
 pub fn status_of(code: Code) -> StatusCode {
     match code {
         Code::FactsSyntax => StatusCode::BAD_REQUEST,
-        Code::UnknownFact | Code::FactType | Code::LedgerInvalid => StatusCode::UNPROCESSABLE_ENTITY,
+        Code::UnknownFact | Code::FactType | Code::LedgerInvalid | Code::FactOutOfRange => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -114,17 +116,23 @@ impl ApiError {
         e
     }
 
-    /// A diagnostic about an input (the ledger).
-    pub fn diagnostic(d: &Diagnostic) -> ApiError {
-        let j = diag_json(d, &SourceMap::new());
-        let item = ErrorItem {
-            code: j.code.to_string(),
-            path: j.path.unwrap_or_default(),
-            message: j.message.clone(),
-            help: j.help.clone(),
+    /// Diagnostics about an input (the ledger); the status follows the first.
+    pub fn diagnostics(ds: &[Diagnostic]) -> ApiError {
+        let sources = SourceMap::new();
+        let items: Vec<ErrorItem> = ds
+            .iter()
+            .map(|d| {
+                let j = diag_json(d, &sources);
+                ErrorItem { code: j.code.to_string(), path: j.path.unwrap_or_default(), message: j.message, help: j.help }
+            })
+            .collect();
+        let first = ds.first().map_or(Code::LedgerInvalid, |d| d.code);
+        let message = match items.as_slice() {
+            [one] => one.message.clone(),
+            _ => format!("{} problem(s) in the input; nothing was evaluated", items.len()),
         };
-        let mut e = ApiError::new(status_of(d.code), d.code.id(), j.message, j.help.unwrap_or_default());
-        e.body.errors = vec![item];
+        let mut e = ApiError::new(status_of(first), first.id(), message, "");
+        e.body.errors = items;
         e
     }
 
@@ -232,17 +240,17 @@ pub fn evaluate_body(rules: &RuleSet, body: &[u8], q: &EvalQuery) -> Result<(Ser
             "pass `?period=YEAR`, or give the facts a `$period`",
         ));
     };
-    let as_of_text = q.as_of.clone().or_else(|| json.get("$as_of").and_then(Value::as_str).map(String::from));
-    let as_of = match as_of_text.as_deref().map(str::parse::<Date>).transpose() {
-        Ok(d) => d,
-        Err(m) => {
-            return Err(ApiError::new(
+    // `?as_of=` wins; else the facts' own `$as_of`; else the period's last day
+    let as_of = match q.as_of.as_deref() {
+        Some(t) => Some(t.parse::<Date>().map_err(|m| {
+            ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "bad_request",
                 format!("`as_of`: {m}"),
                 "write the evaluation date as YYYY-MM-DD, e.g. `?as_of=2024-06-30`",
-            ));
-        }
+            )
+        })?),
+        None => meta_as_of(&json).map_err(|e| ApiError::facts(vec![e]))?,
     };
     let lang = match q.lang.as_deref() {
         None | Some("zh") => Lang::Zh,
@@ -258,7 +266,11 @@ pub fn evaluate_body(rules: &RuleSet, body: &[u8], q: &EvalQuery) -> Result<(Ser
     };
     let ledger = match json.get("$ledger") {
         None | Some(Value::Null) => Ledger::default(),
-        Some(v) => Ledger::from_json(&v.to_string(), "$ledger").map_err(|d| ApiError::diagnostic(&d))?,
+        Some(v) => {
+            let l = Ledger::from_json(&v.to_string(), "$ledger").map_err(|d| ApiError::diagnostics(&[*d]))?;
+            l.check(prog, "$ledger").map_err(|ds| ApiError::diagnostics(&ds))?;
+            l
+        }
     };
     let explain = q.explain.unwrap_or(true);
     let outcome = evaluate(prog, &facts, &ledger, EvalOptions { period, as_of, explain });

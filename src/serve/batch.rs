@@ -64,8 +64,11 @@ pub struct BatchSummary {
     pub failed: u64,
     /// Per clause with something granted or discretionary, in declaration order.
     pub clauses: Vec<ClauseBudget>,
-    /// The cash granted over all rows, in yuan.
-    pub total: String,
+    /// The cash granted over all rows, in yuan; null when the sum overflows (E0504).
+    pub total: Option<String>,
+    /// The clause whose amount could not be added to the total (E0504), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overflow: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -75,8 +78,8 @@ pub struct ClauseBudget {
     pub reference: String,
     pub granted: u64,
     pub discretionary: u64,
-    /// The cash granted under this clause, in yuan.
-    pub total: String,
+    /// The cash granted under this clause, in yuan; null when the sum overflows (E0504).
+    pub total: Option<String>,
 }
 
 /// A last line saying why the stream ended before the input did.
@@ -383,10 +386,14 @@ fn work(
                 reference: prog.clause_ref(id),
                 granted: cs.granted,
                 discretionary: cs.discretionary,
-                total: fmt_yuan(cs.total),
+                total: cs.total.map(fmt_yuan),
             })
             .collect();
-        let s = BatchSummary { rows: sum.rows, failed: sum.failed, clauses, total: fmt_yuan(sum.grand_total()) };
+        let (total, overflow) = match sum.grand_total() {
+            Ok(t) => (Some(fmt_yuan(t)), None),
+            Err(o) => (None, Some(prog.clause_ref(o.clause))),
+        };
+        let s = BatchSummary { rows: sum.rows, failed: sum.failed, clauses, total, overflow };
         let _ = tx.blocking_send(Ok(line(&SummaryLine { summary: s, ruleset: rules.version.clone() })));
     }
 }

@@ -45,6 +45,8 @@ pub struct RecordDecl {
 pub struct FieldDecl {
     pub name: Ident,
     pub ty: TypeExpr,
+    /// Declared `signed`: may be negative (and a rate may exceed 100%).
+    pub signed: bool,
     pub label: Option<String>,
 }
 
@@ -59,6 +61,8 @@ pub enum TypeExpr {
 pub struct FactDecl {
     pub name: Ident,
     pub ty: TypeExpr,
+    /// Declared `signed`: may be negative (and a rate may exceed 100%).
+    pub signed: bool,
     pub label: Option<String>,
 }
 
@@ -155,11 +159,14 @@ pub enum ClausePart {
     Excludes(Vec<ClauseRef>),
     /// Of the clauses naming the same group, only the largest granted amount pays.
     LargestIn(String, Span),
+    /// `unquoted 0.5 "why"`: a number the encoding uses that the quote does not state, and
+    /// where it comes from.
+    Unquoted(Literal, String, Span),
 }
 
 /// What kind of rule a catalogue row is. `guidance`, `stacking` and `target` rows are written
 /// down and listed but not evaluated per enterprise.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClauseKind {
     #[default]
@@ -179,6 +186,20 @@ impl ClauseKind {
     /// Whether the clause gives a per-enterprise result.
     pub fn evaluated(self) -> bool {
         !matches!(self, ClauseKind::Guidance | ClauseKind::Stacking | ClauseKind::Target)
+    }
+
+    /// The word used in reports (`benefit`, `tax`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClauseKind::Benefit => "benefit",
+            ClauseKind::Tax => "tax",
+            ClauseKind::Priority => "priority",
+            ClauseKind::Ceiling => "ceiling",
+            ClauseKind::Definition => "definition",
+            ClauseKind::Guidance => "guidance",
+            ClauseKind::Stacking => "stacking",
+            ClauseKind::Target => "target",
+        }
     }
 }
 

@@ -220,8 +220,9 @@ fn rule_words(r: Rule) -> &'static str {
         | Rule::c_provides
         | Rule::c_kind
         | Rule::c_excludes
-        | Rule::c_largest => {
-            "a clause part (`kind`, `quote`, `responsible`, `when`, `valid`, `dated`, `amount`, `provides`, `cap`, `floor`, `once`, `at most`, `excludes`, `only largest in`)"
+        | Rule::c_largest
+        | Rule::c_unquoted => {
+            "a clause part (`kind`, `quote`, `responsible`, `when`, `valid`, `dated`, `amount`, `provides`, `cap`, `floor`, `once`, `at most`, `excludes`, `only largest in`, `unquoted`)"
         }
         Rule::cap_scope => "`per grant`, `per year` or `total`",
         Rule::once_scope => "`per tier` or `per category`",
@@ -363,7 +364,8 @@ impl Builder {
                             let mut f = q.into_inner();
                             let name = self.ident(next(&mut f, span)?);
                             let ty = self.type_expr(next(&mut f, span)?, span)?;
-                            fields.push(FieldDecl { name, ty, label: f.next().map(|l| self.string(l)) });
+                            let (signed, label) = self.signed_and_label(f);
+                            fields.push(FieldDecl { name, ty, signed, label });
                         }
                         _ => {}
                     }
@@ -373,7 +375,8 @@ impl Builder {
             Rule::fact_decl => {
                 let name = self.ident(next(&mut it, span)?);
                 let ty = self.type_expr(next(&mut it, span)?, span)?;
-                Item::Fact(FactDecl { name, ty, label: it.next().map(|l| self.string(l)) })
+                let (signed, label) = self.signed_and_label(it);
+                Item::Fact(FactDecl { name, ty, signed, label })
             }
             Rule::define_decl => {
                 let name = self.ident(next(&mut it, span)?);
@@ -417,6 +420,19 @@ impl Builder {
             Rule::test_decl => self.test(it, span)?,
             _ => return Err(missing(span)),
         })
+    }
+
+    /// The optional `signed` and label after a fact's or field's type.
+    fn signed_and_label<'i>(&self, rest: impl Iterator<Item = Pair<'i, Rule>>) -> (bool, Option<String>) {
+        let (mut signed, mut label) = (false, None);
+        for q in rest {
+            match q.as_rule() {
+                Rule::signed => signed = true,
+                Rule::label => label = Some(self.string(q)),
+                _ => {}
+            }
+        }
+        (signed, label)
     }
 
     fn type_expr(&self, p: Pair<'_, Rule>, span: Span) -> PResult<TypeExpr> {
@@ -529,6 +545,14 @@ impl Builder {
                 Rule::c_provides => ClausePart::Provides(self.string(next(&mut inner, qspan)?), qspan),
                 Rule::c_excludes => ClausePart::Excludes(inner.map(|r| self.clause_ref(r)).collect()),
                 Rule::c_largest => ClausePart::LargestIn(self.string(next(&mut inner, qspan)?), qspan),
+                Rule::c_unquoted => {
+                    let n = next(&mut inner, qspan)?;
+                    let nspan = self.span(&n);
+                    let lit = parse_literal(n.as_str()).map_err(|m| {
+                        Box::new(Diagnostic::new(Code::BadLiteral, m).at(nspan, "invalid literal"))
+                    })?;
+                    ClausePart::Unquoted(lit, self.string(next(&mut inner, qspan)?), qspan)
+                }
                 Rule::c_kind => {
                     let k = match next(&mut inner, qspan)?.as_str() {
                         "priority" => ClauseKind::Priority,

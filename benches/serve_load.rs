@@ -71,7 +71,8 @@ where
 {
     let stream = TcpStream::connect(addr).await.expect("connect");
     stream.set_nodelay(true).unwrap();
-    let (send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+    let (send, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
     tokio::spawn(conn);
     send
 }
@@ -120,7 +121,8 @@ async fn single(a: &Args) {
     }
     let took = start.elapsed();
     lat.sort_unstable();
-    let pct = |p: usize| lat.get((lat.len() * p / 100).min(lat.len().saturating_sub(1))).copied().unwrap_or(0);
+    let pct =
+        |p: usize| lat.get((lat.len() * p / 100).min(lat.len().saturating_sub(1))).copied().unwrap_or(0);
     println!(
         "single explain={} connections={} requests={} errors={} seconds={:.2} rps={:.0} p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
         a.explain,

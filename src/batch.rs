@@ -427,7 +427,14 @@ pub struct ClauseSummary {
 
 impl Summary {
     pub fn new(prog: &Program) -> Summary {
-        Summary { rows: 0, failed: 0, per_clause: vec![ClauseSummary { granted: 0, discretionary: 0, total: Some(Decimal::ZERO) }; prog.clauses.len()] }
+        Summary {
+            rows: 0,
+            failed: 0,
+            per_clause: vec![
+                ClauseSummary { granted: 0, discretionary: 0, total: Some(Decimal::ZERO) };
+                prog.clauses.len()
+            ],
+        }
     }
 
     pub fn add(&mut self, e: &Evaluated<'_>) {
@@ -459,7 +466,8 @@ impl Summary {
         let mut total = Decimal::ZERO;
         for (i, s) in self.per_clause.iter().enumerate() {
             let clause = ClauseId::try_from(i).unwrap_or(ClauseId::MAX);
-            total = s.total.and_then(|t| total.checked_add(t)).ok_or(crate::eval::TotalOverflow { clause })?;
+            total =
+                s.total.and_then(|t| total.checked_add(t)).ok_or(crate::eval::TotalOverflow { clause })?;
         }
         Ok(total)
     }

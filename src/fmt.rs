@@ -355,7 +355,8 @@ mod tests {
             comments(text),
             vec!["Thresholds: 以上 includes the number.", "Second reading.", "trailing", "block two"]
         );
-        let two = "clause 1 \"a\" {\n  // one\n  when x { y } // two\n}\n// between clauses\nclause 2 \"b\" {}";
+        let two =
+            "clause 1 \"a\" {\n  // one\n  when x { y } // two\n}\n// between clauses\nclause 2 \"b\" {}";
         assert_eq!(block_comments(two), vec!["one", "two"]);
     }
 

@@ -67,7 +67,9 @@ pub fn rule_set_of(paths: &[PathBuf]) -> (Vec<PathBuf>, Option<Vec<PathBuf>>) {
     }
     let mut dirs: Vec<PathBuf> = paths
         .iter()
-        .filter_map(|p| p.parent().map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d.to_path_buf() }))
+        .filter_map(|p| {
+            p.parent().map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d.to_path_buf() })
+        })
         .collect();
     dirs.sort();
     dirs.dedup();

@@ -89,7 +89,8 @@ pub fn run(prog: &Program, sources: &SourceMap) -> TestReport {
                             location: loc(sources, *span),
                             what: "total".into(),
                             expected: fmt_money(*amount),
-                            actual: total.map_or_else(|e| format!("{} ({})", e.code.id(), e.message), fmt_money),
+                            actual: total
+                                .map_or_else(|e| format!("{} ({})", e.code.id(), e.message), fmt_money),
                             why: String::new(),
                         });
                     }

@@ -49,7 +49,11 @@ fn huiqi(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_huiqi")).current_dir(root()).args(args).output().expect("run huiqi")
 }
 
-async fn post(c: &reqwest::Client, url: &str, body: impl Into<reqwest::Body>) -> (u16, Value, reqwest::header::HeaderMap) {
+async fn post(
+    c: &reqwest::Client,
+    url: &str,
+    body: impl Into<reqwest::Body>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
     let r = c.post(url).header("content-type", "application/json").body(body).send().await.unwrap();
     let status = r.status().as_u16();
     let headers = r.headers().clone();
@@ -93,9 +97,9 @@ async fn read_answer(s: &mut TcpStream, wait: Duration) -> String {
 fn complete(bytes: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(bytes);
     let (head, body) = text.split_once("\r\n\r\n")?;
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))?;
+    let len: usize = head.lines().find_map(|l| {
+        l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())
+    })?;
     (body.len() >= len).then(|| text.into_owned())
 }
 
@@ -130,13 +134,17 @@ async fn the_example_enterprise_gets_the_same_json_as_the_command_line() {
     assert!(cli["results"].as_array().unwrap().len() > 10);
 
     // the same in English, without explanations: the same statuses, amounts and missing facts
-    let (status, en, _) = post(&c, &format!("{base}/v1/evaluate?lang=en&explain=false&period=2024"), example()).await;
+    let (status, en, _) =
+        post(&c, &format!("{base}/v1/evaluate?lang=en&explain=false&period=2024"), example()).await;
     assert_eq!(status, 200);
     let o = huiqi(&["eval", "--facts", EXAMPLE, "--format", "json", "--lang", "en", "--period", "2024"]);
     let cli_en: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(en["total"], cli_en["total"]);
     for (a, b) in en["results"].as_array().unwrap().iter().zip(cli_en["results"].as_array().unwrap()) {
-        assert_eq!((&a["clause"], &a["status"], &a["amount"], &a["missing"]), (&b["clause"], &b["status"], &b["amount"], &b["missing"]));
+        assert_eq!(
+            (&a["clause"], &a["status"], &a["amount"], &a["missing"]),
+            (&b["clause"], &b["status"], &b["amount"], &b["missing"])
+        );
         assert_eq!(a["explanation"], json!([]));
         assert!(!b["explanation"].as_array().unwrap().is_empty() || b["status"] != "granted");
     }
@@ -214,7 +222,13 @@ async fn malformed_truncated_deep_and_non_utf8_bodies_are_400_and_the_server_sta
     let (s, base) = start(config()).await;
     let c = client();
     let url = format!("{base}/v1/evaluate");
-    for body in [&b"{\"\xe8\x90\xa5\xe4\xb8\x9a\xe6\x94\xb6\xe5\x85\xa5\": "[..], b"{", b"", b"not json", b"{\"a\": 1}}"] {
+    for body in [
+        &b"{\"\xe8\x90\xa5\xe4\xb8\x9a\xe6\x94\xb6\xe5\x85\xa5\": "[..],
+        b"{",
+        b"",
+        b"not json",
+        b"{\"a\": 1}}",
+    ] {
         let (status, v, _) = post(&c, &url, body.to_vec()).await;
         assert_eq!(status, 400, "{v}");
         assert_eq!(v["code"], "E0401");
@@ -259,7 +273,9 @@ async fn a_100_mb_body_is_413_without_being_read() {
     // chunked, never announced: refused once the limit is passed, while the client is
     // still sending; the server reads about the limit, not the 100 MB
     let mut sock = TcpStream::connect(addr).await.unwrap();
-    sock.write_all(b"POST /v1/evaluate HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n").await.unwrap();
+    sock.write_all(b"POST /v1/evaluate HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n")
+        .await
+        .unwrap();
     let (mut rd, mut wr) = sock.into_split();
     let writer = tokio::spawn(async move {
         let chunk = vec![b' '; 1 << 20];
@@ -458,7 +474,11 @@ async fn a_batch_streams_rows_before_its_body_has_all_arrived_and_stops_at_the_r
     let text = String::from_utf8_lossy(&got);
     assert!(text.contains("\"line\":1500,"), "rows up to the limit are answered");
     assert!(!text.contains("\"line\":1501,"), "no row past the limit is answered");
-    assert!(text.contains("{\"error\":{\"code\":\"row_limit\""), "{}", &text[text.len().saturating_sub(400)..]);
+    assert!(
+        text.contains("{\"error\":{\"code\":\"row_limit\""),
+        "{}",
+        &text[text.len().saturating_sub(400)..]
+    );
     // the place is free again
     let r = c.post(format!("{base}/v1/evaluate/batch")).body(rows[0].clone()).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
@@ -574,10 +594,23 @@ async fn tokens_guard_evaluation_and_admin() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["code"], "unauthorized");
     for path in ["/v1/policies", "/v1/clauses/E23.5", "/v1/evaluate/batch"] {
-        let r = c.request(if path.ends_with("batch") { reqwest::Method::POST } else { reqwest::Method::GET }, format!("{base}{path}")).send().await.unwrap();
+        let r = c
+            .request(
+                if path.ends_with("batch") { reqwest::Method::POST } else { reqwest::Method::GET },
+                format!("{base}{path}"),
+            )
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status().as_u16(), 401, "{path}");
     }
-    let r = c.post(format!("{base}/v1/evaluate")).bearer_auth("eval-secret-0123456789").body(example()).send().await.unwrap();
+    let r = c
+        .post(format!("{base}/v1/evaluate"))
+        .bearer_auth("eval-secret-0123456789")
+        .body(example())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     for path in ["/healthz", "/metrics", "/v1/openapi.json"] {
         assert_eq!(c.get(format!("{base}{path}")).send().await.unwrap().status().as_u16(), 200, "{path}");
@@ -627,13 +660,21 @@ async fn reloads_good_and_broken_during_traffic_fail_no_request_and_mix_no_rule_
                 assert_eq!(status, 200, "{v}");
                 let header = h["x-huiqi-ruleset"].to_str().unwrap().to_string();
                 assert_eq!(v["ruleset"], header.as_str(), "body and header name one rule set");
-                let e23_5 = v["results"].as_array().unwrap().iter().find(|r| r["policy"] == "E23" && r["clause"] == "5").unwrap()["amount"].clone();
+                let e23_5 = v["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["policy"] == "E23" && r["clause"] == "5")
+                    .unwrap()["amount"]
+                    .clone();
                 seen.push((header, v["total"].as_str().unwrap().to_string(), e23_5));
             }
             seen
         }));
     }
-    let admin = |c: &reqwest::Client| c.post(format!("{base}/v1/admin/reload")).bearer_auth("admin-secret-0123456789");
+    let admin = |c: &reqwest::Client| {
+        c.post(format!("{base}/v1/admin/reload")).bearer_auth("admin-secret-0123456789")
+    };
     tokio::time::sleep(Duration::from_millis(300)).await;
     let old = s.state.rules.load().version.clone();
     raise_award(&dir);
@@ -711,19 +752,17 @@ async fn saturation_is_429_and_a_flood_of_connections_stays_bounded() {
     // a flood: 300 idle connections; at most 32 are open at once, and the service answers
     let mut socks = Vec::new();
     for _ in 0..300 {
-        if let Ok(Ok(sock)) = tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(s.addr)).await {
+        if let Ok(Ok(sock)) =
+            tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(s.addr)).await
+        {
             socks.push(sock);
         }
     }
     let t = Instant::now();
     let r = tokio::time::timeout(Duration::from_secs(30), c.get(format!("{base}/metrics")).send()).await;
     let text = r.expect("answered during the flood").unwrap().text().await.unwrap();
-    let open: i64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("huiqi_connections_open "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let open: i64 =
+        text.lines().find_map(|l| l.strip_prefix("huiqi_connections_open ")).unwrap().parse().unwrap();
     assert!(open <= 32, "{open} connections open");
     assert!(t.elapsed() < Duration::from_secs(30));
     drop(socks);

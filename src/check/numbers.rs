@@ -25,7 +25,9 @@ pub fn run(prog: &Program, out: &mut Vec<Diagnostic>) {
             if value.is_zero() || (matches!(num, Num::Number | Num::Integer) && value == Decimal::ONE) {
                 continue;
             }
-            if stated.contains(&value) || c.unquoted.iter().any(|u| u.value == value) || reported.contains(&value)
+            if stated.contains(&value)
+                || c.unquoted.iter().any(|u| u.value == value)
+                || reported.contains(&value)
             {
                 continue;
             }
@@ -126,7 +128,8 @@ pub fn numbers_in(text: &str) -> Vec<Decimal> {
             found.push((v, i, i + len));
             i += len;
         } else if text_at(&chars, i, "百分之") || text_at(&chars, i, "千分之") {
-            let per = if text_at(&chars, i, "百分之") { Decimal::ONE_HUNDRED } else { Decimal::ONE_THOUSAND };
+            let per =
+                if text_at(&chars, i, "百分之") { Decimal::ONE_HUNDRED } else { Decimal::ONE_THOUSAND };
             i += 3;
             let n = match chars.get(i) {
                 Some(c) if c.is_ascii_digit() => {
@@ -168,7 +171,13 @@ pub fn numbers_in(text: &str) -> Vec<Decimal> {
                     }
                 }
             }
-            None if chars.get(j).is_some_and(|c| matches!(c, '、' | '，' | ',' | '和' | '及' | '或' | '至' | '到' | '~' | '～' | '-' | '－' | '—')) => {
+            None if chars.get(j).is_some_and(|c| {
+                matches!(
+                    c,
+                    '、' | '，' | ',' | '和' | '及' | '或' | '至' | '到' | '~' | '～' | '-' | '－' | '—'
+                )
+            }) =>
+            {
                 pending.push(*v)
             }
             None => pending.clear(),

@@ -3,9 +3,9 @@
 //! input order, with a progress bar on a terminal; then the summary and the failures.
 
 use super::Exit;
+use super::table::{lpad, pad};
 use huiqi::Compiled;
 use huiqi::batch::{Batch, BatchOptions, Evaluated, RowFormat, Summary, csv_row};
-use super::table::{lpad, pad};
 use huiqi::value::{fmt_money, fmt_yuan};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal, Write};
@@ -259,7 +259,11 @@ fn summary_table(c: &Compiled, s: &Summary, lang: huiqi::eval::Lang) -> String {
     } else {
         format!("budget over {} enterprises ({} failed)\n", s.rows, s.failed)
     };
-    let head = if zh { ["条款", "给予", "酌定", "合计（元）"] } else { ["clause", "granted", "discretionary", "total (yuan)"] };
+    let head = if zh {
+        ["条款", "给予", "酌定", "合计（元）"]
+    } else {
+        ["clause", "granted", "discretionary", "total (yuan)"]
+    };
     out.push_str(&format!(
         "{} {} {} {}\n",
         pad(head[0], 9),

@@ -389,10 +389,14 @@ fn run(cli: Cli) -> Exit {
                 Err(e) => return e,
             };
             if summary {
-                return usage("--summary is the budget over a population (JSON lines or CSV); for one enterprise the table already ends with its total");
+                return usage(
+                    "--summary is the budget over a population (JSON lines or CSV); for one enterprise the table already ends with its total",
+                );
             }
             if matches!(format, EvalFormat::Csv) {
-                return usage("--format csv writes one row per enterprise of a population; for one enterprise use --format table or json");
+                return usage(
+                    "--format csv writes one row per enterprise of a population; for one enterprise use --format table or json",
+                );
             }
             let (facts_v, name, fperiod, fas_of) = match read_facts_text(&c, &facts, &text) {
                 Ok(x) => x,

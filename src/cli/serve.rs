@@ -78,7 +78,8 @@ pub struct ServeArgs {
 
 fn token(path: Option<PathBuf>, flag: &str) -> Result<Option<String>, Exit> {
     let Some(p) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(&p).map_err(|e| usage(format!("{flag}: cannot read `{}`: {e}", p.display())))?;
+    let text = std::fs::read_to_string(&p)
+        .map_err(|e| usage(format!("{flag}: cannot read `{}`: {e}", p.display())))?;
     let t = text.trim().to_string();
     if t.len() < 16 {
         return Err(usage(format!(

@@ -155,7 +155,10 @@ pub fn eval_table(prog: &Program, o: &Outcome, name: Option<&str>, lang: Lang) -
             huiqi::value::fmt_yuan(total)
         ),
         (Err(_), true) => "\n合计给予资金：无法计算（合计溢出，见下方错误 E0504）\n".to_string(),
-        (Err(_), false) => "\ntotal cash granted: cannot be computed (the sum overflows, see error E0504 below)\n".to_string(),
+        (Err(_), false) => {
+            "\ntotal cash granted: cannot be computed (the sum overflows, see error E0504 below)\n"
+                .to_string()
+        }
     });
     for e in &o.errors {
         out.push_str(&format!("error[{}] {}: {}\n", e.code.id(), prog.clause_ref(e.clause), e.message));
@@ -235,9 +238,17 @@ pub fn simulate_table(prog: &Program, years: &[YearOutcome], name: Option<&str>,
     }
     out.push_str(&render(&rows, &[false, false, false, false, true, true, false, false]));
     out.push_str(&if zh {
-        format!("\n{} 年累计给予 {}\n", years.len(), grand.map_or_else(|| "E0504 (overflow)".into(), fmt_money))
+        format!(
+            "\n{} 年累计给予 {}\n",
+            years.len(),
+            grand.map_or_else(|| "E0504 (overflow)".into(), fmt_money)
+        )
     } else {
-        format!("\ngranted over {} years: {}\n", years.len(), grand.map_or_else(|| "E0504 (overflow)".into(), fmt_money))
+        format!(
+            "\ngranted over {} years: {}\n",
+            years.len(),
+            grand.map_or_else(|| "E0504 (overflow)".into(), fmt_money)
+        )
     });
     out
 }

@@ -251,7 +251,8 @@ fn range_value(
         }
         (FactValue::Series(s), Type::Series(n)) => {
             for (y, d) in &s.0 {
-                if let Some(e) = range_scalar(Type::Num(n), signed, &Value::Num(*d), &|| format!("{}.{y}", path()))
+                if let Some(e) =
+                    range_scalar(Type::Num(n), signed, &Value::Num(*d), &|| format!("{}.{y}", path()))
                 {
                     out.push(e);
                 }
@@ -275,21 +276,31 @@ fn range_scalar(ty: Type, signed: bool, v: &Value, path: &dyn Fn() -> String) ->
         Some(FactError { code: Code::FactOutOfRange, path: path(), message, help: help.into() })
     };
     match (ty, v) {
-        (Type::Num(Num::Rate), Value::Num(d)) if !signed && (d.is_sign_negative() && !d.is_zero() || *d > Decimal::ONE) => bad(
-            format!("the rate {} lies outside 0–100%", crate::value::fmt_rate(*d)),
-            "write a rate as a fraction (0.15) or as \"15%\"; if this fact can be negative or exceed 100%, declare it `signed` in the vocabulary",
-        ),
-        (Type::Num(n), Value::Num(d)) if !signed && n != Num::Rate && d.is_sign_negative() && !d.is_zero() => bad(
-            format!("{} is negative", match n {
-                Num::Money => format!("the amount {}", crate::value::fmt_money(*d)),
-                _ => format!("the number {d}"),
-            }),
-            "amounts and counts are not negative; if this fact can be (a profit, an increment), declare it `signed` in the vocabulary",
-        ),
-        (Type::Date, Value::Date(d)) if !YEARS.contains(&d.year) => bad(
-            format!("the date {d} is not plausible"),
-            "dates lie between 1900 and 2200; check the year",
-        ),
+        (Type::Num(Num::Rate), Value::Num(d))
+            if !signed && (d.is_sign_negative() && !d.is_zero() || *d > Decimal::ONE) =>
+        {
+            bad(
+                format!("the rate {} lies outside 0–100%", crate::value::fmt_rate(*d)),
+                "write a rate as a fraction (0.15) or as \"15%\"; if this fact can be negative or exceed 100%, declare it `signed` in the vocabulary",
+            )
+        }
+        (Type::Num(n), Value::Num(d))
+            if !signed && n != Num::Rate && d.is_sign_negative() && !d.is_zero() =>
+        {
+            bad(
+                format!(
+                    "{} is negative",
+                    match n {
+                        Num::Money => format!("the amount {}", crate::value::fmt_money(*d)),
+                        _ => format!("the number {d}"),
+                    }
+                ),
+                "amounts and counts are not negative; if this fact can be (a profit, an increment), declare it `signed` in the vocabulary",
+            )
+        }
+        (Type::Date, Value::Date(d)) if !YEARS.contains(&d.year) => {
+            bad(format!("the date {d} is not plausible"), "dates lie between 1900 and 2200; check the year")
+        }
         _ => None,
     }
 }

@@ -215,7 +215,9 @@ fn check_entry(prog: &Program, e: &LedgerEntry) -> Result<(), Diagnostic> {
         }
         (Some(k), None) if credit && k.parse::<i32>().is_err() => {
             return Err(bad(
-                format!("`{k}` is not a year: an entry of the credit `{policy}.{clause}` is keyed by the year it was earned"),
+                format!(
+                    "`{k}` is not a year: an entry of the credit `{policy}.{clause}` is keyed by the year it was earned"
+                ),
                 "write the year, e.g. `\"key\": \"2023\"`".into(),
             ));
         }
@@ -255,7 +257,11 @@ fn check_entry(prog: &Program, e: &LedgerEntry) -> Result<(), Diagnostic> {
         && k != c.kind
     {
         return Err(bad(
-            format!("the entry says `{policy}.{clause}` is of kind `{}`, but it is `{}`", k.as_str(), c.kind.as_str()),
+            format!(
+                "the entry says `{policy}.{clause}` is of kind `{}`, but it is `{}`",
+                k.as_str(),
+                c.kind.as_str()
+            ),
             "remove `kind` (huiqi writes it for entries that are not cash) or name the right clause".into(),
         ));
     }

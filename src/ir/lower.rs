@@ -293,7 +293,9 @@ impl<'a> Lowerer<'a> {
             self.err(
                 Diagnostic::new(Code::ConstructMisuse, format!("`signed` is for numbers, and this is {t}"))
                     .at(span, "declared `signed`")
-                    .help("remove `signed`: only money, rates and counts (or series of them) can be negative"),
+                    .help(
+                        "remove `signed`: only money, rates and counts (or series of them) can be negative",
+                    ),
             );
         }
     }

@@ -80,7 +80,12 @@ pub fn status_of(code: Code) -> StatusCode {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>, help: impl Into<String>) -> ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &str,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> ApiError {
         let help = help.into();
         ApiError {
             status,
@@ -123,7 +128,12 @@ impl ApiError {
             .iter()
             .map(|d| {
                 let j = diag_json(d, &sources);
-                ErrorItem { code: j.code.to_string(), path: j.path.unwrap_or_default(), message: j.message, help: j.help }
+                ErrorItem {
+                    code: j.code.to_string(),
+                    path: j.path.unwrap_or_default(),
+                    message: j.message,
+                    help: j.help,
+                }
             })
             .collect();
         let first = ds.first().map_or(Code::LedgerInvalid, |d| d.code);
@@ -153,10 +163,7 @@ impl ApiError {
 }
 
 fn errors_first_code(items: &[ErrorItem]) -> Code {
-    items
-        .first()
-        .and_then(|i| Code::ALL.iter().copied().find(|c| c.id() == i.code))
-        .unwrap_or(Code::FactType)
+    items.first().and_then(|i| Code::ALL.iter().copied().find(|c| c.id() == i.code)).unwrap_or(Code::FactType)
 }
 
 impl IntoResponse for ApiError {
@@ -174,7 +181,9 @@ pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Res
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             r
         }
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot write the answer: {e}")).into_response(),
+        Err(e) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot write the answer: {e}")).into_response()
+        }
     }
 }
 
@@ -215,7 +224,11 @@ fn bad_query(e: QueryRejection) -> ApiError {
 }
 
 /// Evaluates one enterprise: the library's steps, as `huiqi eval --format json` takes them.
-pub fn evaluate_body(rules: &RuleSet, body: &[u8], q: &EvalQuery) -> Result<(ServedReport, Vec<(u32, crate::Status)>), ApiError> {
+pub fn evaluate_body(
+    rules: &RuleSet,
+    body: &[u8],
+    q: &EvalQuery,
+) -> Result<(ServedReport, Vec<(u32, crate::Status)>), ApiError> {
     let prog = &rules.compiled.program;
     let text = std::str::from_utf8(body).map_err(|e| {
         ApiError::new(
@@ -399,7 +412,10 @@ pub async fn policies(Extension(rules): Extension<Arc<RuleSet>>) -> Response {
     params(("doc" = String, Path, description = "the document key, e.g. `E23`")),
     responses((status = 200, body = PolicyBody), (status = 404, body = ErrorBody))
 )]
-pub async fn policy(Extension(rules): Extension<Arc<RuleSet>>, Path(doc): Path<String>) -> Result<Response, ApiError> {
+pub async fn policy(
+    Extension(rules): Extension<Arc<RuleSet>>,
+    Path(doc): Path<String>,
+) -> Result<Response, ApiError> {
     let Some(d) = rules.view.documents.iter().find(|d| d.policy == doc) else {
         return Err(unknown_document(&rules, &doc));
     };
@@ -438,7 +454,10 @@ fn unknown_document(rules: &RuleSet, doc: &str) -> ApiError {
     params(("ref" = String, Path, description = "the clause as `DOC.CLAUSE`, e.g. `E23.5`")),
     responses((status = 200, body = ClauseBody), (status = 404, body = ErrorBody))
 )]
-pub async fn clause(Extension(rules): Extension<Arc<RuleSet>>, Path(reference): Path<String>) -> Result<Response, ApiError> {
+pub async fn clause(
+    Extension(rules): Extension<Arc<RuleSet>>,
+    Path(reference): Path<String>,
+) -> Result<Response, ApiError> {
     let Some((doc, id)) = reference.split_once('.') else {
         return Err(ApiError::not_found(
             format!("`{reference}` does not name a clause"),
@@ -457,7 +476,8 @@ pub async fn clause(Extension(rules): Extension<Arc<RuleSet>>, Path(reference): 
             format!("the clauses of `{doc}` are: {}", ids.join(", ")),
         ));
     };
-    let (Some(ir), Some(readings)) = (rules.view.clauses.get(cid as usize), rules.readings.get(cid as usize)) else {
+    let (Some(ir), Some(readings)) = (rules.view.clauses.get(cid as usize), rules.readings.get(cid as usize))
+    else {
         return Err(ApiError::not_found(format!("no clause `{reference}`"), ""));
     };
     let d = rules.view.documents.iter().find(|d| d.policy == doc);
@@ -556,7 +576,10 @@ impl utoipa::Modify for Security {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let comps = doc.components.get_or_insert_with(Default::default);
-        comps.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        comps.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 

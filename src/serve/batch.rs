@@ -148,14 +148,13 @@ pub async fn evaluate_batch(
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("`as_of`: {m}"), "write YYYY-MM-DD")
     })?;
     let cfg = &st.config;
-    let announced = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let announced =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > cfg.batch_body_limit) {
         return Err(too_large(cfg.batch_body_limit));
     }
-    let limits = Limits { body_bytes: cfg.batch_body_limit, rows: cfg.batch_rows, row_bytes: cfg.batch_row_bytes };
+    let limits =
+        Limits { body_bytes: cfg.batch_body_limit, rows: cfg.batch_rows, row_bytes: cfg.batch_row_bytes };
     let (tx_in, rx_in) = mpsc::channel::<In>(2);
     let (tx_out, rx_out) = mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     tokio::spawn(read_rows(body, tx_in, limits));
@@ -163,7 +162,8 @@ pub async fn evaluate_batch(
     let summary = q.summary.unwrap_or(false);
     let state = st.clone();
     tokio::task::spawn_blocking(move || work(&rules, opts, summary, rx_in, &tx_out, &state, permit));
-    let stream = futures_util::stream::unfold(rx_out, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+    let stream =
+        futures_util::stream::unfold(rx_out, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
     let mut r = (StatusCode::OK, Body::from_stream(stream)).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
     Ok(r)
@@ -181,7 +181,8 @@ pub fn too_large(limit: u64) -> ApiError {
 /// The reader task: the body cut into chunks of non-blank lines with their line numbers. A
 /// line that is not UTF-8, or too long, is kept as a failed row.
 async fn read_rows(mut body: Body, tx: mpsc::Sender<In>, limits: Limits) {
-    let mut cut = Cutter { pending: Vec::new(), overlong: false, line: 0, rows: Vec::new(), max: limits.row_bytes };
+    let mut cut =
+        Cutter { pending: Vec::new(), overlong: false, line: 0, rows: Vec::new(), max: limits.row_bytes };
     let mut total: u64 = 0;
     let mut count: u64 = 0;
     let stop = loop {
@@ -240,7 +241,13 @@ async fn read_rows(mut body: Body, tx: mpsc::Sender<In>, limits: Limits) {
 
 /// Sends full chunks (all rows when `all`); `Some(Some(e))` when the row limit is passed,
 /// `Some(None)` when the worker is gone (the client left).
-async fn flush(cut: &mut Cutter, tx: &mpsc::Sender<In>, count: &mut u64, max: u64, all: bool) -> Option<Option<StreamError>> {
+async fn flush(
+    cut: &mut Cutter,
+    tx: &mpsc::Sender<In>,
+    count: &mut u64,
+    max: u64,
+    all: bool,
+) -> Option<Option<StreamError>> {
     while cut.rows.len() >= CHUNK || (all && !cut.rows.is_empty()) {
         let n = cut.rows.len().min(CHUNK);
         let mut chunk: Vec<_> = cut.rows.drain(..n).collect();
@@ -255,7 +262,9 @@ async fn flush(cut: &mut Cutter, tx: &mpsc::Sender<In>, count: &mut u64, max: u6
         if over {
             return Some(Some(StreamError {
                 code: "row_limit",
-                message: format!("more than {max} rows in one request; the rows after line {last} were not evaluated"),
+                message: format!(
+                    "more than {max} rows in one request; the rows after line {last} were not evaluated"
+                ),
                 help: "split the population into requests of at most that many rows".into(),
                 line: last,
             }));
@@ -302,7 +311,10 @@ impl Cutter {
             self.overlong = false;
             self.rows.push((
                 self.line,
-                Err(format!("the row is longer than {} bytes; one enterprise's facts are far smaller", self.max)),
+                Err(format!(
+                    "the row is longer than {} bytes; one enterprise's facts are far smaller",
+                    self.max
+                )),
             ));
             return;
         }

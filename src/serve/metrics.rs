@@ -14,8 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in microseconds.
-const BUCKETS_US: [u64; 14] =
-    [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 50_000, 100_000, 250_000, 1_000_000, 5_000_000, 30_000_000];
+const BUCKETS_US: [u64; 14] = [
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 50_000, 100_000, 250_000, 1_000_000, 5_000_000,
+    30_000_000,
+];
 
 /// Evaluations of one clause by status (in [`Status::ALL`] order).
 #[derive(Debug, Default)]
@@ -74,16 +76,25 @@ impl Metrics {
     /// The Prometheus text exposition (format 0.0.4).
     pub fn render(&self, ruleset: &str, ruleset_files: usize) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP huiqi_ruleset_info The rule set in service (version: content hash of the rule files).");
+        let _ = writeln!(
+            out,
+            "# HELP huiqi_ruleset_info The rule set in service (version: content hash of the rule files)."
+        );
         let _ = writeln!(out, "# TYPE huiqi_ruleset_info gauge");
         let _ = writeln!(out, "huiqi_ruleset_info{{version=\"{ruleset}\",files=\"{ruleset_files}\"}} 1");
         {
             let m = self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let _ = writeln!(out, "# HELP huiqi_http_requests_total HTTP requests answered, by route and status.");
+            let _ = writeln!(
+                out,
+                "# HELP huiqi_http_requests_total HTTP requests answered, by route and status."
+            );
             let _ = writeln!(out, "# TYPE huiqi_http_requests_total counter");
             for (route, r) in m.iter() {
                 for (status, n) in &r.by_status {
-                    let _ = writeln!(out, "huiqi_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}");
+                    let _ = writeln!(
+                        out,
+                        "huiqi_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                    );
                 }
             }
             let _ = writeln!(
@@ -109,7 +120,11 @@ impl Metrics {
                     "huiqi_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
                     seconds(r.sum_us)
                 );
-                let _ = writeln!(out, "huiqi_http_request_duration_seconds_count{{route=\"{route}\"}} {}", r.count);
+                let _ = writeln!(
+                    out,
+                    "huiqi_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                    r.count
+                );
             }
         }
         {
@@ -130,10 +145,25 @@ impl Metrics {
             }
         }
         let counters: [(&str, &str, &str, u64); 4] = [
-            ("huiqi_batch_rows_total", "counter", "Rows evaluated by batch requests.", self.batch_rows.load(Ordering::Relaxed)),
+            (
+                "huiqi_batch_rows_total",
+                "counter",
+                "Rows evaluated by batch requests.",
+                self.batch_rows.load(Ordering::Relaxed),
+            ),
             ("huiqi_reloads_total{result=\"ok\"}", "counter", "", self.reloads_ok.load(Ordering::Relaxed)),
-            ("huiqi_reloads_total{result=\"refused\"}", "counter", "", self.reloads_refused.load(Ordering::Relaxed)),
-            ("huiqi_connections_total", "counter", "Connections accepted.", self.connections_total.load(Ordering::Relaxed)),
+            (
+                "huiqi_reloads_total{result=\"refused\"}",
+                "counter",
+                "",
+                self.reloads_refused.load(Ordering::Relaxed),
+            ),
+            (
+                "huiqi_connections_total",
+                "counter",
+                "Connections accepted.",
+                self.connections_total.load(Ordering::Relaxed),
+            ),
         ];
         for (name, kind, help, n) in counters {
             if !help.is_empty() {
@@ -181,8 +211,17 @@ mod tests {
         m.observe("/healthz", 503, Duration::from_millis(3));
         let text = m.render("sha256:00", 1);
         assert!(text.contains("huiqi_http_requests_total{route=\"/healthz\",status=\"200\"} 1"), "{text}");
-        assert!(text.contains("huiqi_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.0005\"} 1"), "{text}");
-        assert!(text.contains("huiqi_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.005\"} 2"), "{text}");
-        assert!(text.contains("huiqi_http_request_duration_seconds_sum{route=\"/healthz\"} 0.0033"), "{text}");
+        assert!(
+            text.contains("huiqi_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.0005\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("huiqi_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.005\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("huiqi_http_request_duration_seconds_sum{route=\"/healthz\"} 0.0033"),
+            "{text}"
+        );
     }
 }

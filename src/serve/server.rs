@@ -30,8 +30,8 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
-use tower::ServiceBuilder;
 use tower::BoxError;
+use tower::ServiceBuilder;
 
 /// What every handler shares: the rule set in service (swapped atomically on reload), the
 /// configuration and the counters.
@@ -54,7 +54,9 @@ impl AppState {
         let st = self.clone();
         let loaded = tokio::task::spawn_blocking(move || RuleSet::load(&st.config.policies, &st.metrics))
             .await
-            .unwrap_or_else(|e| Err(Refused { message: format!("the reload stopped: {e}"), diagnostics: None }));
+            .unwrap_or_else(|e| {
+                Err(Refused { message: format!("the reload stopped: {e}"), diagnostics: None })
+            });
         match loaded {
             Ok(rules) => {
                 let p = &rules.compiled.program;
@@ -165,7 +167,9 @@ fn unauthorized(what: &str) -> Response {
 /// The evaluation token, when the service has one.
 async fn eval_auth(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     match &st.config.token {
-        Some(t) if !bearer(&req).is_some_and(|b| same(b, t.as_bytes())) => unauthorized("the evaluation endpoints"),
+        Some(t) if !bearer(&req).is_some_and(|b| same(b, t.as_bytes())) => {
+            unauthorized("the evaluation endpoints")
+        }
         _ => next.run(req).await,
     }
 }
@@ -178,7 +182,9 @@ async fn admin_auth(State(st): State<Arc<AppState>>, req: Request, next: Next) -
             "start the service with `--admin-token-file FILE` to enable them",
         )
         .into_response(),
-        Some(t) if !bearer(&req).is_some_and(|b| same(b, t.as_bytes())) => unauthorized("the admin endpoints"),
+        Some(t) if !bearer(&req).is_some_and(|b| same(b, t.as_bytes())) => {
+            unauthorized("the admin endpoints")
+        }
         Some(_) => next.run(req).await,
     }
 }
@@ -212,8 +218,13 @@ async fn whole_body(State(st): State<Arc<AppState>>, req: Request, next: Next) -
             return batch::too_large(limit as u64).into_response();
         }
         Ok(Err(e)) => {
-            return ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("the body cannot be read: {e}"), "")
-                .into_response();
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("the body cannot be read: {e}"),
+                "",
+            )
+            .into_response();
         }
         Ok(Ok(c)) => c.to_bytes(),
     };
@@ -418,7 +429,11 @@ pub fn run(config: Config, log: LogFormat) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     rt.block_on(async move {
         let server = Server::start(config).await?;
-        eprintln!("huiqi serve: listening on http://{} (rule set {})", server.addr, server.state.rules.load().version);
+        eprintln!(
+            "huiqi serve: listening on http://{} (rule set {})",
+            server.addr,
+            server.state.rules.load().version
+        );
         signals(&server).await?;
         server.shutdown().await;
         Ok(())

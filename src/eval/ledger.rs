@@ -169,6 +169,7 @@ fn clause_keys(c: &ClauseDef) -> Option<Vec<&str>> {
     }
 }
 
+#[expect(clippy::result_large_err, reason = "private, and every caller collects the diagnostic at once")]
 fn check_entry(prog: &Program, e: &LedgerEntry) -> Result<(), Diagnostic> {
     let bad = |msg: String, help: String| Diagnostic::new(Code::LedgerInvalid, msg).help(help);
     let policy = &*e.policy;

@@ -188,7 +188,8 @@ async fn batch(a: &Args) -> Result<(), String> {
             }
             wr.write_all(buf.get(..n).unwrap_or_default()).await.map_err(|e| e.to_string())?;
         }
-        Ok::<_, String>(())
+        // the write half stays open until the answer is read (closing it is a half-close)
+        Ok::<_, String>(wr)
     });
     // the answer is chunked: count rows in the decoded body, keep the last line
     let mut raw = Vec::new();
@@ -247,7 +248,8 @@ async fn batch(a: &Args) -> Result<(), String> {
             pos = 0;
         }
     }
-    writer.await.map_err(|e| e.to_string())??;
+    let wr = writer.await.map_err(|e| e.to_string())??;
+    drop(wr);
     let took = start.elapsed().as_millis().max(1);
     let rows = rows.saturating_sub(1); // the summary line
     println!(

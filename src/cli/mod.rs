@@ -665,22 +665,18 @@ fn open_facts(arg: &str) -> Result<Facts1, Exit> {
 }
 
 /// Reads one enterprise's facts (a population is a usage error here).
-fn read_facts_arg(
-    c: &Compiled,
-    arg: &str,
-) -> Result<(Facts, Option<String>, Option<i32>, Option<Date>), Exit> {
+fn read_facts_arg(c: &Compiled, arg: &str) -> Result<OneEnterprise, Exit> {
     match open_facts(arg)? {
         Facts1::One(text) => read_facts_text(c, arg, &text),
         Facts1::Many(..) => Err(usage("this command takes one enterprise (a JSON object), not a population")),
     }
 }
 
+/// One enterprise's facts with its `$name`, default period and `$as_of`.
+type OneEnterprise = (Facts, Option<String>, Option<i32>, Option<Date>);
+
 /// Validates one enterprise's facts; returns them with `$name` and a default period.
-fn read_facts_text(
-    c: &Compiled,
-    arg: &str,
-    text: &str,
-) -> Result<(Facts, Option<String>, Option<i32>, Option<Date>), Exit> {
+fn read_facts_text(c: &Compiled, arg: &str, text: &str) -> Result<OneEnterprise, Exit> {
     let text = text.to_string();
     let facts = match parse_facts(&c.program, &text) {
         Ok(f) => f,

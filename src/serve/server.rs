@@ -386,6 +386,8 @@ async fn accept(listener: TcpListener, app: Router, st: Arc<AppState>, mut stopp
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(st.config.header_timeout)
+            // a client that shuts its write side after the request still gets the answer
+            .half_close(true)
             .serve_connection(TokioIo::new(stream), svc);
         let conn = graceful.watch(conn);
         let m = st.metrics.clone();

@@ -218,8 +218,7 @@ async fn batch(a: &Args) -> Result<(), String> {
             }
         }
         // decode whole chunks: SIZE\r\nDATA\r\n
-        loop {
-            let Some(rel) = find(raw.get(pos..).unwrap_or_default(), b"\r\n") else { break };
+        while let Some(rel) = find(raw.get(pos..).unwrap_or_default(), b"\r\n") {
             let size_text = String::from_utf8_lossy(raw.get(pos..pos + rel).unwrap_or_default()).into_owned();
             let size = usize::from_str_radix(size_text.trim(), 16)
                 .map_err(|_| format!("bad chunk size `{size_text}`"))?;

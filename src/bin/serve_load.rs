@@ -232,12 +232,10 @@ async fn batch(a: &Args) -> Result<(), String> {
             }
             let data = raw.get(data_start..data_start + size).unwrap_or_default();
             rows += data.iter().filter(|b| **b == b'\n').count() as u64;
-            if let Some(i) =
-                data.get(..data.len().saturating_sub(1)).and_then(|d| d.iter().rposition(|b| *b == b'\n'))
-            {
-                last = data.get(i + 1..).unwrap_or_default().to_vec();
-            } else {
-                last.extend_from_slice(data);
+            // keep the end of the body: its last line is the summary
+            last.extend_from_slice(data);
+            if last.len() > (1 << 16) {
+                last.drain(..last.len() - (1 << 15));
             }
             pos = data_start + size + 2;
         }
@@ -257,7 +255,9 @@ async fn batch(a: &Args) -> Result<(), String> {
         took % 1000,
         u128::from(rows) * 1000 / took
     );
-    println!("summary: {}", String::from_utf8_lossy(&last).chars().take(400).collect::<String>());
+    let tail = String::from_utf8_lossy(&last);
+    let summary = tail.trim_end().rsplit('\n').next().unwrap_or("");
+    println!("summary: {}", summary.chars().take(400).collect::<String>());
     Ok(())
 }
 

@@ -882,3 +882,18 @@ async fn the_process_reloads_on_sighup_and_stops_gracefully_on_sigterm_during_tr
 fn new_version(v: &Value) -> Value {
     v["ruleset"].clone()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_half_closes_after_its_request_still_gets_the_answer() {
+    let (s, _) = start(config()).await;
+    let body = example();
+    let mut sock = TcpStream::connect(s.addr).await.unwrap();
+    let head = format!("POST /v1/evaluate HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n", body.len());
+    sock.write_all(head.as_bytes()).await.unwrap();
+    sock.write_all(&body).await.unwrap();
+    sock.shutdown().await.unwrap();
+    let answer = read_answer(&mut sock, Duration::from_secs(10)).await;
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    assert_eq!(body_of(&answer)["enterprise"], "吉林光电子科技有限公司");
+    s.shutdown().await;
+}

@@ -55,8 +55,23 @@ pub fn compile(input: &Input) -> Result<Compiled, Failed> {
             Err(d) => diags.extend(d),
         }
     }
-    let (program, lower_diags) = lower::lower_after(&files, &sources, !diags.is_empty());
-    diags.extend(lower_diags);
+    let syntax_errors = diags.iter().any(Diagnostic::is_error);
+    let (program, lower_diags) = lower::lower_after(&files, &sources, syntax_errors);
+    if syntax_errors {
+        // A file that does not parse declares nothing: every name it would have declared is
+        // then "unknown" in the other files. Those follow-on errors would bury the one that
+        // matters, so they are counted, not shown, until the syntax is fixed.
+        let hidden = lower_diags.iter().filter(|d| d.is_error()).count();
+        if hidden > 0
+            && let Some(first) = diags.iter_mut().find(|d| d.is_error())
+        {
+            first.notes.push(format!(
+                "{hidden} further error(s) in the rule set are not shown: they may follow from this one (names it would have declared are unknown elsewhere); fix it and check again"
+            ));
+        }
+    } else {
+        diags.extend(lower_diags);
+    }
     if !diags.iter().any(Diagnostic::is_error) {
         diags.extend(check::run(&program, &sources, &input.source_texts));
     }

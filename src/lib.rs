@@ -22,6 +22,7 @@ pub mod diag;
 pub mod diff;
 pub mod eval;
 pub mod fmt;
+pub mod forecast;
 pub mod ir;
 pub mod junit;
 pub mod load;

@@ -4,6 +4,26 @@
 use crate::compile::Input;
 use std::path::{Path, PathBuf};
 
+/// The largest rule file, source text or single facts input huiqi reads (16 MiB). Real ones
+/// are kilobytes (the five Jilin documents with their tests: about 150 KB); the bound keeps
+/// memory within a known multiple of the input (docs/performance.md) and turns a wrong file
+/// into a clear error instead of an exhausted machine.
+pub const MAX_INPUT_BYTES: u64 = 16 << 20;
+
+/// Reads a text file of at most [`MAX_INPUT_BYTES`].
+fn read_bounded(p: &Path, what: &str) -> Result<String, String> {
+    let len = std::fs::metadata(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?.len();
+    if len > MAX_INPUT_BYTES {
+        return Err(format!(
+            "`{}` is {} MiB; a {what} may be at most {} MiB (split the rule set into files, or check that this is the file you meant)",
+            p.display(),
+            len >> 20,
+            MAX_INPUT_BYTES >> 20
+        ));
+    }
+    std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))
+}
+
 /// Collects `*.policy` files under the given paths (files or folders, recursively, sorted),
 /// and the source texts (`*.txt`) found in any `sources/` folder beside them.
 pub fn load(paths: &[PathBuf]) -> Result<Input, String> {
@@ -30,11 +50,11 @@ pub fn load(paths: &[PathBuf]) -> Result<Input, String> {
     texts.dedup();
     let mut input = Input::default();
     for r in rules {
-        let text = std::fs::read_to_string(&r).map_err(|e| format!("cannot read `{}`: {e}", r.display()))?;
+        let text = read_bounded(&r, "rule file")?;
         input.rule_files.push((display(&r), text));
     }
     for t in texts {
-        let text = std::fs::read_to_string(&t).map_err(|e| format!("cannot read `{}`: {e}", t.display()))?;
+        let text = read_bounded(&t, "source text")?;
         if let Some(name) = t.file_name().and_then(|n| n.to_str()) {
             input.source_texts.insert(name.to_string(), text);
         }

@@ -46,6 +46,86 @@ pub struct ResultJson {
     pub explanation: Vec<StepJson>,
     pub reasons: Vec<StepJson>,
     pub missing: Vec<String>,
+    /// With `--advise`: what it would take to pay (more), one entry per fact that can move.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<Vec<AdviceJson>>,
+    /// With `--advise`: conditions the enterprise cannot change (its industry, a date).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unchangeable: Option<Vec<FixedJson>>,
+}
+
+/// One advice (`eval --advise`): the fact, its value now and the value needed, the gap, and
+/// the clause's amount now and after the change; amounts in yuan as exact decimal strings,
+/// rates as fractions.
+#[derive(Serialize, Clone)]
+pub struct AdviceJson {
+    pub fact: String,
+    pub now: Option<String>,
+    pub needed: String,
+    pub gap: Option<String>,
+    pub amount_now: Option<String>,
+    pub amount_after: Option<String>,
+    pub status_after: Status,
+    /// The advice as a sentence (zh or en).
+    pub text: String,
+}
+
+#[derive(Serialize, Clone)]
+pub struct FixedJson {
+    pub fact: String,
+    pub condition: String,
+}
+
+/// The advice of one clause as JSON.
+pub fn advice_json(a: &crate::eval::advise::ClauseAdvice, lang: Lang) -> (Vec<AdviceJson>, Vec<FixedJson>) {
+    let num = |n: crate::ir::Num, d: rust_decimal::Decimal| match n {
+        crate::ir::Num::Money => fmt_yuan(d),
+        _ => d.normalize().to_string(),
+    };
+    let advice = a
+        .advice
+        .iter()
+        .map(|x| AdviceJson {
+            fact: x.fact.clone(),
+            now: x.now.map(|d| num(x.num, d)),
+            needed: num(x.num, x.needed),
+            gap: x.gap.map(|d| num(x.num, d)),
+            amount_now: x.amount_now.map(fmt_yuan),
+            amount_after: x.amount_after.map(fmt_yuan),
+            status_after: x.status_after,
+            text: advice_text(x, lang),
+        })
+        .collect();
+    let fixed =
+        a.fixed.iter().map(|f| FixedJson { fact: f.fact.clone(), condition: f.condition.clone() }).collect();
+    (advice, fixed)
+}
+
+/// "营业收入.2024 4.8亿：距 5亿 差 2000万；金额将由 30万 增至 50万".
+pub fn advice_text(a: &crate::eval::advise::Advice, lang: Lang) -> String {
+    let show = |d: rust_decimal::Decimal| match a.num {
+        crate::ir::Num::Money => crate::value::fmt_money(d),
+        crate::ir::Num::Rate => crate::value::fmt_rate(d),
+        _ => d.normalize().to_string(),
+    };
+    let now = a
+        .now
+        .map_or_else(|| if lang == Lang::Zh { "未提供".to_string() } else { "not given".to_string() }, show);
+    let gap = a.gap.map(show).unwrap_or_default();
+    let before = a.amount_now.map_or_else(|| "0".to_string(), crate::value::fmt_money);
+    let after = a.amount_after.map_or_else(|| "—".to_string(), crate::value::fmt_money);
+    match lang {
+        Lang::Zh => format!(
+            "{} 现为 {now}，需达到 {}（差 {gap}）；金额将由 {before} 变为 {after}",
+            a.fact,
+            show(a.needed)
+        ),
+        Lang::En => format!(
+            "{} is {now}; it would need {} ({gap} short); the amount would go from {before} to {after}",
+            a.fact,
+            show(a.needed)
+        ),
+    }
 }
 
 #[derive(Serialize, Clone)]
@@ -98,6 +178,8 @@ pub fn result_json(prog: &Program, r: &ClauseResult, lang: Lang) -> ResultJson {
         explanation: steps(prog, &cref, &r.steps, lang),
         reasons: steps(prog, &cref, &r.reasons, lang),
         missing: r.missing.clone(),
+        advice: None,
+        unchangeable: None,
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod batch;
 mod diff;
+mod forecast;
 #[cfg(feature = "serve")]
 mod serve;
 mod table;
@@ -19,7 +20,7 @@ use huiqi::report;
 use huiqi::span::SourceMap;
 use huiqi::value::Date;
 use huiqi::{Compiled, Input, compile};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -90,6 +91,10 @@ enum EvalFormat {
 enum SimFormat {
     Table,
     Json,
+    /// A population: one object per input row.
+    Jsonl,
+    /// A population: one row per enterprise and year.
+    Csv,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -158,6 +163,10 @@ enum Command {
         /// After a population: per clause, how many enterprises were granted and the total.
         #[arg(long)]
         summary: bool,
+        /// For each clause that does not pay (or could pay more): the smallest change of one
+        /// fact that would make it pay, and what it would then pay (one enterprise).
+        #[arg(long)]
+        advise: bool,
     },
     /// Evaluate year by year, threading the ledger.
     #[command(
@@ -178,6 +187,9 @@ enum Command {
         lang: LangArg,
         #[arg(long = "policies", short = 'p')]
         policies: Vec<PathBuf>,
+        /// After a population's rows: the budget per clause and year (on stderr).
+        #[arg(long)]
+        summary: bool,
     },
     /// Print the typed IR.
     #[command(after_help = "Examples:\n  huiqi ir --format json\n  huiqi ir --clause E23.5 --format yaml")]
@@ -354,7 +366,7 @@ fn run(cli: Cli) -> Exit {
             }
             Err(e) => e,
         },
-        Command::Eval { facts, period, as_of, ledger, format, lang, policies, quiet, summary } => {
+        Command::Eval { facts, period, as_of, ledger, format, lang, policies, quiet, summary, advise } => {
             let c = match build(policies, DiagFormat::Human, false) {
                 Ok(c) => c,
                 Err(e) => return e,
@@ -371,6 +383,11 @@ fn run(cli: Cli) -> Exit {
                         EvalFormat::Table => huiqi::batch::RowFormat::Table,
                         EvalFormat::Json | EvalFormat::Jsonl => huiqi::batch::RowFormat::Jsonl,
                     };
+                    if advise {
+                        return usage(
+                            "--advise is advice to one enterprise; evaluate the enterprise on its own",
+                        );
+                    }
                     if ledger.is_some() {
                         return usage(
                             "--ledger is one enterprise's history and does not apply to a population; evaluate the enterprise on its own, or use `simulate` year by year",
@@ -413,14 +430,31 @@ fn run(cli: Cli) -> Exit {
                 Ok(l) => l,
                 Err(e) => return e,
             };
-            let outcome =
-                evaluate(&c.program, &facts_v, &ledger, EvalOptions { period, as_of, explain: true });
-            let rep = report::eval_report(&c.program, &outcome, name.clone(), lang.into());
+            let opts = EvalOptions { period, as_of, explain: true };
+            let outcome = evaluate(&c.program, &facts_v, &ledger, opts);
+            let mut rep = report::eval_report(&c.program, &outcome, name.clone(), lang.into());
+            let advice: Vec<huiqi::eval::advise::ClauseAdvice> = if advise {
+                outcome
+                    .results
+                    .iter()
+                    .map(|r| huiqi::eval::advise::advise(&c.program, &facts_v, &ledger, opts, r))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for (r, a) in rep.results.iter_mut().zip(&advice) {
+                let (adv, fixed) = report::advice_json(a, lang.into());
+                r.advice = Some(adv);
+                r.unchangeable = Some(fixed);
+            }
             match format {
                 EvalFormat::Json => println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default()),
                 EvalFormat::Jsonl => println!("{}", serde_json::to_string(&rep).unwrap_or_default()),
                 EvalFormat::Table | EvalFormat::Csv => {
-                    print!("{}", table::eval_table(&c.program, &outcome, name.as_deref(), lang.into()))
+                    print!("{}", table::eval_table(&c.program, &outcome, name.as_deref(), lang.into()));
+                    if advise {
+                        print!("{}", table::advice_section(&c.program, &outcome, &advice, lang.into()));
+                    }
                 }
             }
             for e in &rep.errors {
@@ -428,7 +462,7 @@ fn run(cli: Cli) -> Exit {
             }
             if rep.errors.is_empty() { Exit::Success } else { Exit::Failure }
         }
-        Command::Simulate { facts, from, to, ledger, format, lang, policies } => {
+        Command::Simulate { facts, from, to, ledger, format, lang, policies, summary } => {
             if to < from {
                 return usage(format!("--to {to} is before --from {from}"));
             }
@@ -439,10 +473,41 @@ fn run(cli: Cli) -> Exit {
                 Ok(c) => c,
                 Err(e) => return e,
             };
-            let (facts_v, name, _, fas_of) = match read_facts_arg(&c, &facts) {
-                Ok(x) => x,
+            let (facts_v, name, fas_of) = match open_facts(&facts) {
+                Ok(Facts1::Many(batch::Input::JsonLines, first, reader)) => {
+                    if ledger.is_some() {
+                        return usage(
+                            "--ledger is one enterprise's history; a population simulation starts every enterprise with an empty ledger",
+                        );
+                    }
+                    let format = match format {
+                        SimFormat::Jsonl | SimFormat::Json => forecast::Format::Jsonl,
+                        SimFormat::Csv => forecast::Format::Csv,
+                        SimFormat::Table => forecast::Format::Table,
+                    };
+                    return forecast::run(&c, first, reader, from, to, format, summary, lang.into());
+                }
+                Ok(Facts1::Many(batch::Input::Csv, ..)) => {
+                    return usage(
+                        "a population simulation reads JSON lines (`.jsonl` or `-`); convert the CSV with `eval --format jsonl`-style rows first",
+                    );
+                }
+                Ok(Facts1::One(text)) => match read_facts_text(&c, &facts, &text) {
+                    Ok((f, n, _, a)) => (f, n, a),
+                    Err(e) => return e,
+                },
                 Err(e) => return e,
             };
+            if summary {
+                return usage(
+                    "--summary is the budget over a population; for one enterprise the table already ends with its totals",
+                );
+            }
+            if matches!(format, SimFormat::Jsonl | SimFormat::Csv) {
+                return usage(
+                    "--format jsonl and csv write one row per enterprise of a population; for one enterprise use table or json",
+                );
+            }
             if let Some(d) = fas_of {
                 return usage(format!(
                     "the facts give `$as_of` {d}, but `simulate` evaluates each year at its last day; remove `$as_of`, or use `eval --period YEAR`"
@@ -484,7 +549,7 @@ fn run(cli: Cli) -> Exit {
                     };
                     println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
                 }
-                SimFormat::Table => {
+                SimFormat::Table | SimFormat::Jsonl | SimFormat::Csv => {
                     print!("{}", table::simulate_table(&c.program, &years, name.as_deref(), lang.into()))
                 }
             }
@@ -614,7 +679,13 @@ enum Facts1 {
 /// Opens `--facts` and decides: one enterprise, or a population (`.jsonl`, `.csv`, or more
 /// than one line that each hold a whole JSON object).
 fn open_facts(arg: &str) -> Result<Facts1, Exit> {
-    use std::io::BufRead;
+    use std::io::{BufRead, Read};
+    let too_large = || {
+        usage(format!(
+            "the facts in `{arg}` hold a row (or one enterprise) larger than {} MiB; one enterprise's facts are far smaller: check the file, or split it into JSON lines",
+            huiqi::load::MAX_INPUT_BYTES >> 20
+        ))
+    };
     let mut reader: Box<dyn BufRead + Send> = if arg == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
@@ -629,7 +700,13 @@ fn open_facts(arg: &str) -> Result<Facts1, Exit> {
     let mut line_no = 0;
     while first.trim().is_empty() {
         first.clear();
-        let n = reader.read_line(&mut first).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+        let n = (&mut reader)
+            .take(huiqi::load::MAX_INPUT_BYTES + 1)
+            .read_line(&mut first)
+            .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+        if first.len() as u64 > huiqi::load::MAX_INPUT_BYTES {
+            return Err(too_large());
+        }
         line_no += 1;
         if n == 0 {
             break;
@@ -642,9 +719,13 @@ fn open_facts(arg: &str) -> Result<Facts1, Exit> {
         let mut line2 = line_no;
         loop {
             second.clear();
-            let n = reader
+            let n = (&mut reader)
+                .take(huiqi::load::MAX_INPUT_BYTES + 1)
                 .read_line(&mut second)
                 .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+            if second.len() as u64 > huiqi::load::MAX_INPUT_BYTES {
+                return Err(too_large());
+            }
             line2 += 1;
             if n == 0 || !second.trim().is_empty() {
                 break;
@@ -660,16 +741,14 @@ fn open_facts(arg: &str) -> Result<Facts1, Exit> {
         return Ok(Facts1::One(first));
     }
     let mut rest = String::new();
-    reader.read_to_string(&mut rest).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
-    Ok(Facts1::One(first + &rest))
-}
-
-/// Reads one enterprise's facts (a population is a usage error here).
-fn read_facts_arg(c: &Compiled, arg: &str) -> Result<OneEnterprise, Exit> {
-    match open_facts(arg)? {
-        Facts1::One(text) => read_facts_text(c, arg, &text),
-        Facts1::Many(..) => Err(usage("this command takes one enterprise (a JSON object), not a population")),
+    reader
+        .take(huiqi::load::MAX_INPUT_BYTES + 1)
+        .read_to_string(&mut rest)
+        .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+    if (first.len() + rest.len()) as u64 > huiqi::load::MAX_INPUT_BYTES {
+        return Err(too_large());
     }
+    Ok(Facts1::One(first + &rest))
 }
 
 /// One enterprise's facts with its `$name`, default period and `$as_of`.

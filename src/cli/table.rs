@@ -82,6 +82,31 @@ pub(super) fn lpad(s: &str, w: usize) -> String {
     format!("{}{s}", " ".repeat(w.saturating_sub(n)))
 }
 
+/// The width tables are laid out for: a 120-column terminal. The last column (the reason)
+/// wraps under itself rather than running past it.
+const TABLE_WIDTH: usize = 120;
+
+/// Splits a text into lines of at most `w` display columns (at least one character a line).
+fn wrap(text: &str, w: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    let mut used = 0;
+    for ch in text.chars() {
+        let cw = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+        if used + cw > w && used > 0 {
+            lines.push(String::new());
+            used = 0;
+            if ch == ' ' {
+                continue;
+            }
+        }
+        if let Some(l) = lines.last_mut() {
+            l.push(ch);
+        }
+        used += cw;
+    }
+    lines
+}
+
 fn render(rows: &[Vec<String>], right: &[bool]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
@@ -93,26 +118,51 @@ fn render(rows: &[Vec<String>], right: &[bool]) -> String {
                 .unwrap_or(0)
         })
         .collect();
+    // the columns before the last, with their gaps; the last gets what is left (30 at least)
+    let lead: usize = widths.iter().take(cols.saturating_sub(1)).map(|w| w + 2).sum();
+    let last_w = TABLE_WIDTH.saturating_sub(lead).max(30);
     let mut out = String::new();
     for r in rows {
-        let cells: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let w = widths.get(i).copied().unwrap_or(0);
-                let last = i + 1 == r.len();
-                if right.get(i).copied().unwrap_or(false) {
-                    lpad(c, w)
-                } else if last {
-                    c.clone()
-                } else {
-                    pad(c, w)
-                }
-            })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
+        if let Some(last) = r.last()
+            && r.len() == cols
+            && UnicodeWidthStr::width(last.as_str()) > last_w
+        {
+            let mut parts = wrap(last, last_w).into_iter();
+            let mut first = r.clone();
+            if let Some(l) = first.last_mut() {
+                *l = parts.next().unwrap_or_default();
+            }
+            out.push_str(&render_row(&first, &widths, right));
+            for p in parts {
+                out.push_str(&" ".repeat(lead));
+                out.push_str(p.trim_end());
+                out.push('\n');
+            }
+            continue;
+        }
+        out.push_str(&render_row(r, &widths, right));
     }
+    out
+}
+
+fn render_row(r: &[String], widths: &[usize], right: &[bool]) -> String {
+    let cells: Vec<String> = r
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let w = widths.get(i).copied().unwrap_or(0);
+            let last = i + 1 == r.len();
+            if right.get(i).copied().unwrap_or(false) {
+                lpad(c, w)
+            } else if last {
+                c.clone()
+            } else {
+                pad(c, w)
+            }
+        })
+        .collect();
+    let mut out = cells.join("  ").trim_end().to_string();
+    out.push('\n');
     out
 }
 
@@ -250,5 +300,49 @@ pub fn simulate_table(prog: &Program, years: &[YearOutcome], name: Option<&str>,
             grand.map_or_else(|| "E0504 (overflow)".into(), fmt_money)
         )
     });
+    out
+}
+
+/// `eval --advise`: what it would take, clause by clause.
+pub fn advice_section(
+    prog: &Program,
+    o: &Outcome,
+    advice: &[huiqi::eval::advise::ClauseAdvice],
+    lang: Lang,
+) -> String {
+    let zh = lang == Lang::Zh;
+    let mut out = String::from(if zh {
+        "\n还差多少（每项只改一个事实）\n"
+    } else {
+        "\nwhat it would take (one fact changed at a time)\n"
+    });
+    let mut any = false;
+    for (r, a) in o.results.iter().zip(advice) {
+        let cref = prog.clause_ref(r.clause);
+        for x in &a.advice {
+            any = true;
+            out.push_str(&format!("  {cref}  {}\n", huiqi::report::advice_text(x, lang)));
+        }
+        for f in &a.fixed {
+            if a.advice.is_empty() && r.status != Status::Granted {
+                any = true;
+                out.push_str(&if zh {
+                    format!("  {cref}  `{}` 取决于 {}，企业无法改变\n", f.condition, f.fact)
+                } else {
+                    format!(
+                        "  {cref}  `{}` depends on {}, which the enterprise cannot change\n",
+                        f.condition, f.fact
+                    )
+                });
+            }
+        }
+    }
+    if !any {
+        out.push_str(if zh {
+            "  （没有只改一个事实就能获得或增加的支持）\n"
+        } else {
+            "  (no clause would pay, or pay more, with one fact changed)\n"
+        });
+    }
     out
 }

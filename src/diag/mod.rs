@@ -175,9 +175,10 @@ impl Diagnostic {
 pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
-        let score = strsim::normalized_damerau_levenshtein(name, c);
+        let raw = strsim::normalized_damerau_levenshtein(name, c);
         let contains = !name.is_empty() && (c.contains(name) || name.contains(c));
-        let score = if contains { score.max(0.7) } else { score };
+        // containment lifts a candidate; among those, the closer spelling wins (`14x` → `14`)
+        let score = if contains { raw.max(0.7) + raw / 100.0 } else { raw };
         if score >= 0.5 && best.is_none_or(|(b, _)| score > b) {
             best = Some((score, c));
         }

@@ -169,9 +169,8 @@ fn clause_keys(c: &ClauseDef) -> Option<Vec<&str>> {
     }
 }
 
-#[expect(clippy::result_large_err, reason = "private, and every caller collects the diagnostic at once")]
-fn check_entry(prog: &Program, e: &LedgerEntry) -> Result<(), Diagnostic> {
-    let bad = |msg: String, help: String| Diagnostic::new(Code::LedgerInvalid, msg).help(help);
+fn check_entry(prog: &Program, e: &LedgerEntry) -> Result<(), Box<Diagnostic>> {
+    let bad = |msg: String, help: String| Box::new(Diagnostic::new(Code::LedgerInvalid, msg).help(help));
     let policy = &*e.policy;
     if !prog.policies.iter().any(|p| p.key == policy) {
         let hint = did_you_mean(policy, prog.policies.iter().map(|p| p.key.as_str()));

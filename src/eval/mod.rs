@@ -7,6 +7,7 @@
 //! Explanation steps are built only when asked for (`explain`), so the batch path allocates
 //! nothing per clause unless a fact is missing.
 
+pub mod advise;
 pub mod explain;
 pub mod facts;
 pub mod kernel;

@@ -714,7 +714,13 @@ impl Builder {
         let span = self.span(&p);
         let rule = p.as_rule();
         let kind = match rule {
-            Rule::paren => return self.expr_deep(p.into_inner().next().ok_or_else(|| missing(span))?),
+            Rule::paren => {
+                // the parentheses belong to the expression's text: a condition shown in a
+                // reason keeps them (`(a or b) and c`, never `a or b) and c`)
+                let (mut e, d) = self.expr_deep(p.into_inner().next().ok_or_else(|| missing(span))?)?;
+                e.span = span;
+                return Ok((e, d));
+            }
             Rule::money | Rule::rate | Rule::number | Rule::date => {
                 let lit = parse_literal(p.as_str()).map_err(|m| {
                     Box::new(Diagnostic::new(Code::BadLiteral, m).at(span, "invalid literal").help(

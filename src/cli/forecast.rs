@@ -1,0 +1,203 @@
+//! `huiqi simulate --facts POP.jsonl --from 2024 --to 2026`: a population simulated year by
+//! year, streamed in chunks evaluated on every core and written in input order, then the
+//! budget per clause and year.
+
+use super::Exit;
+use super::table::{lpad, pad};
+use huiqi::Compiled;
+use huiqi::eval::Lang;
+use huiqi::forecast::{ForecastSummary, Simulated, simulate_row};
+use huiqi::value::{fmt_money, fmt_yuan};
+use rayon::prelude::*;
+use std::io::{BufRead, Write};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jsonl,
+    Csv,
+    Table,
+}
+
+const CHUNK: usize = 1024;
+
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    c: &Compiled,
+    first: Vec<(usize, String)>,
+    mut reader: Box<dyn BufRead + Send>,
+    from: i32,
+    to: i32,
+    format: Format,
+    summary: bool,
+    lang: Lang,
+) -> Exit {
+    let prog = &c.program;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut sum = ForecastSummary::new(prog, from, to);
+    let mut failures: Vec<(usize, String)> = Vec::new();
+    let mut chunk: Vec<(usize, Result<String, String>)> =
+        first.into_iter().map(|(l, t)| (l, Ok(t))).collect();
+    let mut line_no = chunk.last().map_or(0, |(l, _)| *l);
+    let mut buf = Vec::with_capacity(4096);
+    if format == Format::Csv && writeln!(out, "line,enterprise,period,total,error").is_err() {
+        return Exit::Success;
+    }
+    let mut done = false;
+    while !done {
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) => {
+                    done = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    eprintln!("error: cannot read line {}: {e}", line_no + 1);
+                    return Exit::Usage;
+                }
+            }
+            line_no += 1;
+            let text = match std::str::from_utf8(&buf) {
+                Ok(t) if t.trim().is_empty() => continue,
+                Ok(t) => Ok(t.trim_end_matches(['\n', '\r']).to_string()),
+                Err(e) => Err(format!("the row is not UTF-8 text: {e}; facts are JSON in UTF-8")),
+            };
+            chunk.push((line_no, text));
+            if chunk.len() >= CHUNK {
+                break;
+            }
+        }
+        let rows: Vec<Simulated<'_>> = std::mem::take(&mut chunk)
+            .into_par_iter()
+            .map(|(line, text)| simulate_row(prog, line, text.as_deref().map_err(String::clone), from, to))
+            .collect();
+        for s in &rows {
+            sum.add(s);
+            if let Some(e) = s.row.errors.first() {
+                failures.push((s.row.line, format!("{} at `{}`: {}", e.code, e.at, e.message)));
+            }
+            let written = match format {
+                Format::Jsonl => serde_json::to_string(&s.row)
+                    .map_err(std::io::Error::other)
+                    .and_then(|t| writeln!(out, "{t}")),
+                Format::Csv => csv_rows(&mut out, s),
+                Format::Table => Ok(()),
+            };
+            if written.is_err() {
+                // a closed pipe (`| head`) has what it wanted
+                return Exit::Success;
+            }
+        }
+    }
+    if out.flush().is_err() {
+        return Exit::Success;
+    }
+    if summary || format == Format::Table {
+        let text = budget(c, &sum, lang);
+        if format == Format::Table {
+            print!("{text}");
+        } else {
+            eprint!("{text}");
+        }
+    }
+    if !failures.is_empty() {
+        eprintln!("{} of {} rows failed (each has its errors in its output row):", failures.len(), sum.rows);
+        for (line, msg) in failures.iter().take(10) {
+            eprintln!("  line {line}: {msg}");
+        }
+        return Exit::Failure;
+    }
+    Exit::Success
+}
+
+fn csv_rows(out: &mut impl Write, s: &Simulated<'_>) -> std::io::Result<()> {
+    let enterprise = s.row.enterprise.as_deref().unwrap_or_default().replace('"', "\"\"");
+    let error = s
+        .row
+        .errors
+        .first()
+        .map(|e| format!("{} {}", e.code, e.message).replace('"', "\"\""))
+        .unwrap_or_default();
+    if s.row.years.is_empty() {
+        return writeln!(out, "{},\"{enterprise}\",,,\"{error}\"", s.row.line);
+    }
+    for y in &s.row.years {
+        writeln!(
+            out,
+            "{},\"{enterprise}\",{},{},\"{error}\"",
+            s.row.line,
+            y.period,
+            y.total.as_deref().unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}
+
+/// The budget view: per clause and year the enterprises granted and the cash, the cumulative
+/// cash, and how many found the clause exhausted (a one-time award paid, a cap reached).
+fn budget(c: &Compiled, s: &ForecastSummary, lang: Lang) -> String {
+    let zh = lang == Lang::Zh;
+    let mut out = if zh {
+        format!("共 {} 家企业 {}–{} 年的预算（{} 家出错）\n", s.rows, s.from, s.to, s.failed)
+    } else {
+        format!("budget over {} enterprises, {}–{} ({} failed)\n", s.rows, s.from, s.to, s.failed)
+    };
+    let head = if zh {
+        ["年度", "条款", "给予", "已用尽", "本年资金（元）", "累计（元）"]
+    } else {
+        ["year", "clause", "granted", "exhausted", "cash (yuan)", "cumulative (yuan)"]
+    };
+    out.push_str(&format!(
+        "{} {} {} {} {} {}\n",
+        pad(head[0], 6),
+        pad(head[1], 9),
+        lpad(head[2], 9),
+        lpad(head[3], 10),
+        lpad(head[4], 20),
+        lpad(head[5], 20)
+    ));
+    let show = |d: Option<rust_decimal::Decimal>| d.map_or_else(|| "E0504".to_string(), fmt_yuan);
+    let mut cumulative = Some(rust_decimal::Decimal::ZERO);
+    for year in s.from..=s.to {
+        let i = usize::try_from(year - s.from).unwrap_or(usize::MAX);
+        for (id, cells) in s.lines() {
+            let Some(cell) = cells.get(i) else { continue };
+            let upto =
+                cells.iter().take(i + 1).try_fold(rust_decimal::Decimal::ZERO, |t, x| t.checked_add(x.cash?));
+            if cell.granted == 0 && cell.exhausted == 0 {
+                continue;
+            }
+            // only cash benefits have a budget; the others are counted, not summed
+            let cash =
+                c.program.clause(id).is_some_and(|x| x.kind == huiqi::syntax::ast::ClauseKind::Benefit);
+            let (this, cum) = if cash { (show(cell.cash), show(upto)) } else { ("—".into(), "—".into()) };
+            out.push_str(&format!(
+                "{} {} {} {} {} {}\n",
+                pad(&year.to_string(), 6),
+                pad(&c.program.clause_ref(id), 9),
+                lpad(&cell.granted.to_string(), 9),
+                lpad(&cell.exhausted.to_string(), 10),
+                lpad(&this, 20),
+                lpad(&cum, 20)
+            ));
+        }
+        let year_total = s.year_total(year);
+        cumulative = cumulative.zip(year_total).and_then(|(a, b)| a.checked_add(b));
+        out.push_str(&if zh {
+            format!(
+                "{year} 年合计 {}（累计 {}）\n",
+                year_total.map_or_else(|| "E0504".into(), fmt_money),
+                cumulative.map_or_else(|| "E0504".into(), fmt_money)
+            )
+        } else {
+            format!(
+                "{year} total {} (cumulative {})\n",
+                year_total.map_or_else(|| "E0504".into(), fmt_money),
+                cumulative.map_or_else(|| "E0504".into(), fmt_money)
+            )
+        });
+    }
+    out
+}

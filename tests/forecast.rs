@@ -1,0 +1,125 @@
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+//! Population simulation equals single-enterprise simulation row by row; advice, applied,
+//! gives what it says, and no smaller change does.
+
+use huiqi::eval::advise::advise;
+use huiqi::eval::facts::{FactValue, Value, read_facts};
+use huiqi::eval::simulate::simulate;
+use huiqi::eval::{EvalOptions, Ledger, Status, evaluate, evaluate_clause};
+use huiqi::value::fmt_yuan;
+use rust_decimal::Decimal;
+
+fn policies() -> huiqi::Compiled {
+    let input = huiqi::load::load(&["policies".into()]).unwrap();
+    huiqi::compile(&input).map_err(|f| f.diagnostics.len()).unwrap()
+}
+
+#[test]
+fn a_population_simulation_equals_each_rows_own_simulation() {
+    let c = policies();
+    let prog = &c.program;
+    for (i, line) in huiqi::population::population_lines(200, 11, 2024).enumerate() {
+        let s = huiqi::forecast::simulate_row(prog, i + 1, Ok(&line), 2023, 2025);
+        let facts = read_facts(prog, &serde_json::from_str(&line).unwrap()).unwrap();
+        let single = simulate(prog, &facts, &Ledger::default(), 2023, 2025, false);
+        assert_eq!(s.row.years.len(), 3);
+        for (y, one) in s.row.years.iter().zip(&single) {
+            assert_eq!(y.period, one.outcome.period);
+            assert_eq!(y.total, one.outcome.total().ok().map(fmt_yuan), "row {i} year {}", y.period);
+        }
+        let entries: Vec<_> = single.iter().flat_map(|y| y.outcome.new_entries().cloned()).collect();
+        assert_eq!(s.row.ledger, entries, "row {i}");
+    }
+}
+
+#[test]
+fn one_time_awards_are_paid_once_over_the_years() {
+    let c = policies();
+    let prog = &c.program;
+    // revenue passes 1亿 in 2023 and stays above it: E23.5 pays 30万 in 2023 only
+    let line = r#"{"行业": "电子信息制造业", "营业收入": {"2022": "9000万", "2023": "1.2亿", "2024": "1.3亿", "2025": "1.4亿"}}"#;
+    let s = huiqi::forecast::simulate_row(prog, 1, Ok(line), 2023, 2025);
+    let e23_5: Vec<(i32, Option<&str>)> = s
+        .row
+        .years
+        .iter()
+        .flat_map(|y| {
+            y.results
+                .iter()
+                .filter(|r| r.policy == "E23" && r.clause == "5")
+                .map(move |r| (y.period, r.amount.as_deref()))
+        })
+        .collect();
+    assert_eq!(e23_5, vec![(2023, Some("300000.00"))]);
+}
+
+#[test]
+fn advice_applied_gives_what_it_says_and_no_smaller_change_does() {
+    let c = policies();
+    let prog = &c.program;
+    let mut checked = 0;
+    for line in huiqi::population::population_lines(150, 5, 2024) {
+        let facts = read_facts(prog, &serde_json::from_str(&line).unwrap()).unwrap();
+        let opts = EvalOptions { period: 2024, as_of: None, explain: false };
+        let o = evaluate(prog, &facts, &Ledger::default(), opts);
+        for r in &o.results {
+            for a in advise(prog, &facts, &Ledger::default(), opts, r).advice {
+                let (name, year) = match a.fact.split_once('.') {
+                    Some((n, y)) => (n.to_string(), y.parse::<i32>().ok()),
+                    None => (a.fact.clone(), None),
+                };
+                let slot = prog.fact_index[&name];
+                let with = |v: Decimal| {
+                    let mut f = facts.clone();
+                    let value = match year {
+                        None => FactValue::Scalar(Value::Num(v)),
+                        Some(y) => {
+                            let mut s = match f.get(slot) {
+                                Some(FactValue::Series(s)) => s.0.clone(),
+                                _ => Vec::new(),
+                            };
+                            s.retain(|(yy, _)| *yy != y);
+                            s.push((y, v));
+                            s.sort_by_key(|(yy, _)| *yy);
+                            FactValue::Series(huiqi::eval::Series(s))
+                        }
+                    };
+                    f.values[slot as usize] = Some(value);
+                    evaluate_clause(prog, r.clause, &f, &Ledger::default(), opts).unwrap()
+                };
+                let after = with(a.needed);
+                assert_eq!(
+                    (after.status, after.amount),
+                    (a.status_after, a.amount_after),
+                    "{}: {a:?}",
+                    prog.clause_ref(r.clause)
+                );
+                // one step less (a fen of money, a hundredth of a point, one) pays no more than now
+                let step = match a.num {
+                    huiqi::ir::Num::Money => Decimal::new(1, 2),
+                    huiqi::ir::Num::Rate => Decimal::new(1, 4),
+                    _ => Decimal::ONE,
+                };
+                if a.gap.is_some_and(|g| g > Decimal::ZERO) {
+                    let less = with(a.needed - step);
+                    let more = less.status == Status::Granted
+                        && less.amount.unwrap_or_default() > r.amount.unwrap_or_default();
+                    assert!(
+                        !more,
+                        "{}: {} less than advised already pays more",
+                        prog.clause_ref(r.clause),
+                        step
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} advices checked");
+}

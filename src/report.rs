@@ -58,6 +58,7 @@ pub struct ResultJson {
 /// the clause's amount now and after the change; amounts in yuan as exact decimal strings,
 /// rates as fractions.
 #[derive(Serialize, Clone)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct AdviceJson {
     pub fact: String,
     pub now: Option<String>,
@@ -71,6 +72,7 @@ pub struct AdviceJson {
 }
 
 #[derive(Serialize, Clone)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct FixedJson {
     pub fact: String,
     pub condition: String,

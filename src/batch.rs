@@ -23,6 +23,31 @@ use serde_json::{Map, Value};
 
 pub const BATCH_SCHEMA_VERSION: u32 = 1;
 
+/// The stack of each batch worker. Both evaluators recurse as deep as a rule nests with its
+/// definitions counted in place, which the compiler bounds
+/// ([`crate::ir::lower::MAX_EVAL_DEPTH`]); at that bound a debug build needs about 8 MiB,
+/// more than rayon's default 2 MiB. The memory is reserved, not used: only the pages a row
+/// touches are.
+pub const WORKER_STACK: usize = 64 << 20;
+
+/// The batch workers: rayon's pool, with [`WORKER_STACK`].
+static WORKERS: std::sync::LazyLock<Option<rayon::ThreadPool>> = std::sync::LazyLock::new(|| {
+    rayon::ThreadPoolBuilder::new()
+        .stack_size(WORKER_STACK)
+        .thread_name(|i| format!("huiqi-batch-{i}"))
+        .build()
+        .ok()
+});
+
+/// Runs `f` (which uses rayon) on the batch workers; on rayon's global pool if they could
+/// not be started. Every parallel evaluation goes through here.
+pub fn on_workers<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    match WORKERS.as_ref() {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
+}
+
 /// One output row (`--format jsonl`).
 #[derive(Serialize, Debug, Clone)]
 #[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
@@ -114,17 +139,19 @@ impl<'p> Batch<'p> {
     /// Parses and evaluates JSON-lines rows on every core (a row that could not be read as
     /// text carries why); the result is in input order.
     pub fn json_lines(&self, rows: Vec<(usize, Result<String, String>)>) -> Vec<Evaluated<'p>> {
-        rows.into_par_iter()
-            .map(|(line, text)| match text {
-                Ok(t) => self.json_line(line, &t),
-                Err(e) => self.value(line, Err(e)),
-            })
-            .collect()
+        on_workers(|| {
+            rows.into_par_iter()
+                .map(|(line, text)| match text {
+                    Ok(t) => self.json_line(line, &t),
+                    Err(e) => self.value(line, Err(e)),
+                })
+                .collect()
+        })
     }
 
     /// Evaluates rows already read into JSON (CSV records) on every core, in input order.
     pub fn values(&self, rows: Vec<(usize, Result<Value, String>)>) -> Vec<Evaluated<'p>> {
-        rows.into_par_iter().map(|(line, input)| self.value(line, input)).collect()
+        on_workers(|| rows.into_par_iter().map(|(line, input)| self.value(line, input)).collect())
     }
 
     /// One JSON-lines row: read straight into facts when it is clean, else through a JSON

@@ -24,6 +24,10 @@ enum Tok {
     Newline,
 }
 
+/// Indentation stops growing here: text nested deeper does not parse (see
+/// [`crate::syntax::MAX_NESTING`]), and the output stays proportional to the input.
+const MAX_INDENT: usize = crate::syntax::MAX_NESTING + 1;
+
 const PUNCT: &[char] = &['{', '}', '(', ')', '[', ']', ',', ';', ':', '，', '；'];
 
 /// Operators that are always operators, so splitting them from their neighbours can never
@@ -34,48 +38,67 @@ fn op_at(chars: &[char], i: usize) -> Option<&'static str> {
     OPS.iter().copied().find(|op| op.chars().enumerate().all(|(k, c)| chars.get(i + k) == Some(&c)))
 }
 
+/// White space as the grammar has it (`WHITESPACE` in `grammar/huiqi.pest`), apart from the
+/// line breaks `\n` and a lone `\r`, which the lexer keeps as [`Tok::Newline`]. Anything else
+/// (a no-break space, a vertical tab) is part of a word, as it is for the grammar: formatting
+/// must not make it vanish.
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\u{3000}' | '\u{feff}')
+}
+
 /// Tokens, each with whether it was written directly after the previous one.
 fn lex(text: &str) -> Vec<(Tok, bool)> {
+    lex_checked(text).0
+}
+
+/// Tokens, and whether every string and block comment is closed.
+fn lex_checked(text: &str) -> (Vec<(Tok, bool)>, bool) {
     let chars: Vec<char> = text.chars().collect();
     let mut out: Vec<(Tok, bool)> = Vec::new();
     let mut i = 0;
     let mut spaced = false;
+    let mut closed = true;
     let at = |k: usize| chars.get(k).copied();
     while let Some(c) = at(i) {
         let glued = !spaced;
         spaced = false;
-        if c == '\n' {
+        if c == '\n' || (c == '\r' && at(i + 1) != Some('\n')) {
+            // a lone `\r` ends a line (and a `//` comment) for the grammar too
             out.push((Tok::Newline, glued));
             i += 1;
-        } else if c.is_whitespace() || c == '\u{feff}' {
+        } else if is_space(c) {
             spaced = true;
             i += 1;
         } else if c == '/' && at(i + 1) == Some('/') {
             let start = i;
-            while at(i).is_some_and(|c| c != '\n') {
+            while at(i).is_some_and(|c| c != '\n' && c != '\r') {
                 i += 1;
             }
             let s: String = chars.get(start..i).unwrap_or_default().iter().collect();
-            out.push((Tok::LineComment(s.trim_end().to_string()), glued));
+            out.push((Tok::LineComment(s.trim_end_matches(is_space).to_string()), glued));
         } else if c == '/' && at(i + 1) == Some('*') {
             let start = i;
             i += 2;
             while at(i).is_some() && !(at(i) == Some('*') && at(i + 1) == Some('/')) {
                 i += 1;
             }
+            closed &= at(i).is_some();
             i = (i + 2).min(chars.len());
             out.push((Tok::BlockComment(chars.get(start..i).unwrap_or_default().iter().collect()), glued));
         } else if c == '"' {
             let start = i;
             i += 1;
+            let mut ended = false;
             while let Some(d) = at(i) {
                 i += 1;
                 if d == '\\' {
                     i += 1;
                 } else if d == '"' {
+                    ended = true;
                     break;
                 }
             }
+            closed &= ended;
             i = i.min(chars.len());
             out.push((Tok::Str(chars.get(start..i).unwrap_or_default().iter().collect()), glued));
         } else if PUNCT.contains(&c) {
@@ -87,7 +110,8 @@ fn lex(text: &str) -> Vec<(Tok, bool)> {
         } else {
             let start = i;
             while at(i).is_some_and(|d| {
-                !d.is_whitespace()
+                !is_space(d)
+                    && d != '\n'
                     && !PUNCT.contains(&d)
                     && d != '"'
                     && op_at(&chars, i).is_none()
@@ -98,7 +122,7 @@ fn lex(text: &str) -> Vec<(Tok, bool)> {
             out.push((Tok::Word(chars.get(start..i).unwrap_or_default().iter().collect()), glued));
         }
     }
-    out
+    (out, closed)
 }
 
 fn text_of(t: &Tok) -> String {
@@ -115,9 +139,14 @@ fn is_index(prev: Option<&Tok>, glued: bool) -> bool {
     glued && matches!(prev, Some(Tok::Word(_) | Tok::Punct(')' | ']')))
 }
 
-/// Formats rule-file text; `None` when the layout cannot be made without changing more than
-/// white space (which would be a bug, so the file is left alone).
+/// Formats rule-file text; `None` when a string or block comment runs to the end of the text
+/// (it does not parse), or when the layout cannot be made without changing more than white
+/// space (which would be a bug, so the file is left alone).
 pub fn format_source(text: &str) -> Option<String> {
+    if !lex_checked(text).1 {
+        // a string or comment open to the end of the file: no layout is safe to make
+        return None;
+    }
     let out = format_tokens(text);
     (squash(&out) == squash(text)).then_some(out)
 }
@@ -221,13 +250,14 @@ fn format_tokens(text: &str) -> String {
             l.push((t, glued));
         }
     }
-    let mut out = String::new();
+    // the formatted lines, each with where its `=>` stands (one line may hold a string or a
+    // comment that spans lines: it is aligned as one)
+    let mut out: Vec<(String, Option<usize>)> = Vec::new();
     let mut depth: usize = 0;
     let mut brackets: Vec<bool> = Vec::new(); // true: index bracket
     let mut blank_pending = false;
     let mut last_line_opened = true; // start of file behaves like after `{`
     let mut continues = false;
-    let mut arrows: Vec<Option<usize>> = Vec::new();
     for line in lines {
         if line.is_empty() {
             blank_pending = true;
@@ -235,11 +265,12 @@ fn format_tokens(text: &str) -> String {
         }
         let closes_first = matches!(line.first(), Some((Tok::Punct('}' | ']' | ')'), _)));
         if blank_pending && !last_line_opened && !closes_first {
-            out.push('\n');
-            arrows.push(None);
+            out.push((String::new(), None));
         }
         blank_pending = false;
-        let indent = if closes_first { depth.saturating_sub(1) } else { depth } + usize::from(continues);
+        // deeper than the grammar allows, the text does not parse: the indentation stops growing
+        let indent = (if closes_first { depth.saturating_sub(1) } else { depth } + usize::from(continues))
+            .min(MAX_INDENT);
         let mut s = "  ".repeat(indent);
         let mut prev: Option<&Tok> = None;
         let mut arrow_at = None;
@@ -277,53 +308,48 @@ fn format_tokens(text: &str) -> String {
         } else {
             None
         };
-        out.push_str(s.trim_end());
-        out.push('\n');
-        arrows.push(arrow);
+        out.push((s.trim_end_matches(' ').to_string(), arrow));
     }
-    let trimmed = out.trim_end_matches('\n');
-    align_arrows(&format!("{trimmed}\n"), &arrows)
+    while out.last().is_some_and(|(l, _)| l.is_empty()) {
+        out.pop();
+    }
+    align_arrows(&out)
 }
 
 /// Pads runs of consecutive lines (at one indentation) that hold one `=>` each, so that
-/// their arrows line up: `达到 1亿  => 30万` / `达到 10亿 => 100万`.
-fn align_arrows(text: &str, arrows: &[Option<usize>]) -> String {
+/// their arrows line up: `达到 1亿  => 30万` / `达到 10亿 => 100万`; then joins the lines.
+fn align_arrows(lines: &[(String, Option<usize>)]) -> String {
     use unicode_width::UnicodeWidthStr;
-    let lines: Vec<&str> = text.lines().collect();
-    let indent = |l: &str| l.len() - l.trim_start().len();
-    let mut out = String::with_capacity(text.len() + 64);
+    let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let mut out = String::with_capacity(lines.iter().map(|(l, _)| l.len() + 1).sum::<usize>() + 64);
     let mut i = 0;
-    while i < lines.len() {
+    while let Some((first, _)) = lines.get(i) {
         let mut j = i;
-        while j < lines.len()
-            && arrows.get(j).copied().flatten().is_some()
-            && lines.get(j).map(|l| indent(l)) == lines.get(i).map(|l| indent(l))
-        {
+        while lines.get(j).is_some_and(|(l, a)| a.is_some() && indent(l) == indent(first)) {
             j += 1;
         }
-        if j > i + 1 {
-            let width = (i..j)
-                .filter_map(|k| {
-                    Some(lines.get(k)?.get(..arrows.get(k).copied().flatten()?)?.trim_end().width())
-                })
-                .max()
-                .unwrap_or(0);
-            for k in i..j {
-                let (Some(l), Some(Some(a))) = (lines.get(k), arrows.get(k)) else { continue };
-                let (head, tail) = (l.get(..*a).unwrap_or(l).trim_end(), l.get(*a..).unwrap_or(""));
-                out.push_str(head);
-                out.push_str(&" ".repeat(width - head.width() + 1));
+        let run = lines.get(i..j).unwrap_or_default();
+        if run.len() > 1 {
+            fn head((l, a): &(String, Option<usize>)) -> &str {
+                a.and_then(|a| l.get(..a)).unwrap_or(l).trim_end_matches(' ')
+            }
+            let width = run.iter().map(|x| head(x).width()).max().unwrap_or(0);
+            for x in run {
+                let (h, tail) = (head(x), x.1.and_then(|a| x.0.get(a..)).unwrap_or(""));
+                out.push_str(h);
+                out.push_str(&" ".repeat(width.saturating_sub(h.width()) + 1));
                 out.push_str(tail);
                 out.push('\n');
             }
             i = j;
         } else {
-            if let Some(l) = lines.get(i) {
-                out.push_str(l);
-                out.push('\n');
-            }
+            out.push_str(first);
+            out.push('\n');
             i += 1;
         }
+    }
+    if out.is_empty() {
+        out.push('\n');
     }
     out
 }

@@ -338,7 +338,7 @@ fn diff_says_added_removed_and_changed_clauses() {
             1,
         );
         std::fs::write(f, s).unwrap();
-        edit(f, "when 专精特新等级 达到 省级专精特新", "when 专精特新等级 达到 国家级小巨人");
+        edit(f, "when 专精特新等级 达到 市州级专精特新", "when 专精特新等级 达到 国家级小巨人");
         edit(
             f,
             "amount 1000万\n    once\n  }\n\n  clause 12b",
@@ -349,7 +349,7 @@ fn diff_says_added_removed_and_changed_clauses() {
     assert!(out.contains("- E23.17 \"开展精准靶向招商\": removed"), "{out}");
     assert!(out.contains("+ E23.18 \"新设条款\": added"), "{out}");
     assert!(
-        out.contains("~ E23.9: condition 专精特新等级 ≥ 省级专精特新 → 专精特新等级 ≥ 国家级小巨人"),
+        out.contains("~ E23.9: condition 专精特新等级 ≥ 市州级专精特新 → 专精特新等级 ≥ 国家级小巨人"),
         "{out}"
     );
     assert!(out.contains("~ E23.12a: amount 1000万 → 800万"), "{out}");
@@ -386,7 +386,7 @@ fn diff_budget_impact_over_a_population() {
         );
         edit(f, "cap 100万 per year", "cap 50万 per year");
         // no row says its 专精特新等级: E23.9 is undetermined under both versions
-        edit(f, "when 专精特新等级 达到 省级专精特新", "when 专精特新等级 达到 国家级小巨人");
+        edit(f, "when 专精特新等级 达到 市州级专精特新", "when 专精特新等级 达到 国家级小巨人");
     });
     let (code, out) = diff_text(&old, &new, &["--population", "tests/data/population.jsonl"]);
     assert!(out.contains("  E23.9: no enterprise of the population affected\n"), "{out}");

@@ -105,7 +105,8 @@ fn srdi_sme_with_a_catalogue_product_and_insured_units() {
     // IP-pledge loan interest 70万 × 50% = 35万 (S22.14a); valuation fee 4万 × 50% = 2万
     assert_eq!(amount(&r, "S22.14a"), granted("350000.00"));
     assert_eq!(amount(&r, "S22.14b"), granted("20000.00"));
-    // guarantee of 800万 > 500万: the agency's fee is at most 1.5% = 12万 (a ceiling, S22.15)
+    // guarantee of 800万 > 500万: the agency's fee is at most 1.5% = 12万 (a ceiling, S22.15);
+    // the rate charged, 1.2%, is within it, so the ceiling holds
     assert_eq!(amount(&r, "S22.15"), granted("120000.00"));
     // cash total: 20万 + 200万 + 100万 + 35万 + 2万 (the ceiling and the tax relief excluded)
     assert_eq!(r["total"], "3570000.00");

@@ -159,3 +159,45 @@ policy T "t" {
         agree(&prog, &kernel, &facts, 2024, x);
     }
 }
+
+/// Found by the `compile` fuzz target on the E0504 fixture: when the total overflows, the
+/// evaluator lists it among its errors and the kernel's `total` reports it; both name the
+/// same clause, and the clauses themselves agree.
+#[test]
+fn a_total_that_overflows_is_reported_by_both_paths() {
+    let prog = program(
+        r#"
+fact 销售价格: money "销售价格"
+policy D "示例" {
+  rounding none
+  clause 1 "一半" {
+    quote "一半"
+    responsible r
+    amount 销售价格 × 60%
+  }
+  clause 2 "另一半" {
+    quote "另一半"
+    responsible r
+    amount 销售价格 × 60%
+  }
+}
+"#,
+    );
+    let kernel = Kernel::new(&prog);
+    let facts =
+        huiqi::eval::facts::parse_facts(&prog, r#"{"销售价格": 70000000000000000000000000000}"#).unwrap();
+    let full = evaluate(
+        &prog,
+        &facts,
+        &Ledger::default(),
+        EvalOptions { period: 2024, as_of: None, explain: false },
+    );
+    let mut v = Verdicts::default();
+    kernel.evaluate(&prog, &facts, 2024, None, &mut v).unwrap();
+    for (k, r) in v.items.iter().zip(&full.results) {
+        assert_eq!((k.status, k.amount), (r.status, r.amount));
+    }
+    let (a, b) = (v.total().unwrap_err(), full.total().unwrap_err());
+    assert_eq!((a.clause, a.code), (b.clause, b.code));
+    assert!(full.errors.iter().all(|e| e.code == huiqi::diag::Code::TotalOverflow), "{:?}", full.errors);
+}

@@ -93,3 +93,31 @@ fn odd_texts_are_read_alike_or_handed_back() {
         let _ = same(&prog, &reader, t);
     }
 }
+
+/// `$…` metadata is skipped within serde_json's nesting limit (128), as the tree reader reads
+/// it: deeper, the streaming reader gives up and the tree reader reports it. It used to skip
+/// any depth and accept what the tree reader refuses.
+#[test]
+fn metadata_nested_past_the_limit_is_left_to_the_tree_reader() {
+    let prog = seed_program();
+    let reader = FactsReader::new(&prog);
+    for depth in [1, 50, 126, 127, 128, 129, 200, 10_000] {
+        for (open, close) in [("[", "]"), ("{\"a\":", "}")] {
+            let meta = format!("{}1{}", open.repeat(depth), close.repeat(depth));
+            for text in [
+                format!(r#"{{"$x": {meta}, "营业收入": {{"2024": "1"}}}}"#),
+                format!(r#"{{"贷款": [{{"$note": {meta}, "金额": "1"}}]}}"#),
+            ] {
+                let slow = parse_facts(&prog, &text).is_ok();
+                let fast = same(&prog, &reader, &text).is_some();
+                assert!(!fast || slow, "depth {depth}: accepted what the tree reader refuses");
+                if depth <= 100 {
+                    assert!(fast, "depth {depth}: metadata within the limit is read fast");
+                }
+                if depth >= 200 {
+                    assert!(!slow, "depth {depth}: the tree reader refuses it");
+                }
+            }
+        }
+    }
+}

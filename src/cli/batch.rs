@@ -33,7 +33,7 @@ pub struct Run {
 type Reader = Box<dyn BufRead + Send>;
 
 /// A chunk of JSON lines: line number and text, or why the line is not text.
-type Rows = Vec<(usize, Result<String, String>)>;
+pub type Rows = Vec<(usize, Result<String, String>)>;
 
 /// A chunk of input rows, as the reader thread hands them over.
 enum Chunk {
@@ -54,7 +54,7 @@ struct Written {
 /// input into chunks, this thread has each chunk evaluated on every core (rayon), and the
 /// writer thread writes the rows in input order and adds them to the summary. Each channel
 /// holds at most two chunks, so memory stays flat.
-pub fn run(c: &Compiled, input: Input, first: Vec<(usize, String)>, reader: Reader, run: Run) -> Exit {
+pub fn run(c: &Compiled, input: Input, first: Rows, reader: Reader, run: Run) -> Exit {
     let progress = if !run.quiet && std::io::stderr().is_terminal() {
         let pb = ProgressBar::new_spinner();
         pb.set_style(
@@ -108,35 +108,31 @@ pub fn run(c: &Compiled, input: Input, first: Vec<(usize, String)>, reader: Read
         return Exit::Success;
     }
     if let Err(e) = result {
-        eprintln!("error: cannot write the output: {e}");
+        errln!("error: cannot write the output: {e}");
         return Exit::Usage;
     }
     if let Err(e) = read {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         return Exit::Usage;
     }
     if run.summary || run.format == RowFormat::Table {
         let text = summary_table(c, &summary, run.lang);
         if run.format == RowFormat::Table {
-            print!("{text}");
+            out!("{text}");
         } else {
-            eprint!("{text}");
+            err!("{text}");
         }
     }
     if summary.grand_total().is_err() {
         return Exit::Failure;
     }
     if !failures.is_empty() {
-        eprintln!(
-            "{} of {} rows failed (each has its errors in its output row):",
-            failures.len(),
-            summary.rows
-        );
+        errln!("{} of {} rows failed (each has its errors in its output row):", failures.len(), summary.rows);
         for (line, msg) in failures.iter().take(10) {
-            eprintln!("  line {line}: {msg}");
+            errln!("  line {line}: {msg}");
         }
         if failures.len() > 10 {
-            eprintln!("  … and {} more", failures.len() - 10);
+            errln!("  … and {} more", failures.len() - 10);
         }
         return Exit::Failure;
     }
@@ -183,12 +179,8 @@ fn write_rows(
 
 /// The reader thread: chunks of non-blank lines with their line numbers. A line that is not
 /// UTF-8 is kept as a row (its evaluation reports it); only a failing read ends the input.
-fn read_json_lines(
-    first: Vec<(usize, String)>,
-    mut reader: Reader,
-    tx: &std::sync::mpsc::SyncSender<Result<Chunk, String>>,
-) {
-    let mut chunk: Rows = first.into_iter().map(|(l, t)| (l, Ok(t))).collect();
+fn read_json_lines(first: Rows, mut reader: Reader, tx: &std::sync::mpsc::SyncSender<Result<Chunk, String>>) {
+    let mut chunk: Rows = first;
     let mut line_no = chunk.last().map_or(0, |(l, _)| *l);
     let mut buf = Vec::with_capacity(4096);
     loop {

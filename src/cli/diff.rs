@@ -44,14 +44,14 @@ pub fn run(a: DiffArgs) -> Exit {
     let old = match build(vec![a.old.clone()], DiagFormat::Human, false) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: the old rule set `{}` does not compile", a.old.display());
+            errln!("error: the old rule set `{}` does not compile", a.old.display());
             return e;
         }
     };
     let new = match build(vec![a.new.clone()], DiagFormat::Human, false) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: the new rule set `{}` does not compile", a.new.display());
+            errln!("error: the new rule set `{}` does not compile", a.new.display());
             return e;
         }
     };
@@ -71,13 +71,13 @@ pub fn run(a: DiffArgs) -> Exit {
         a.period,
     );
     match a.format {
-        DiffFormat::Text => print!("{}", huiqi::diff::render_text(&rep)),
-        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default()),
+        DiffFormat::Text => out!("{}", huiqi::diff::render_text(&rep)),
+        DiffFormat::Json => outln!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default()),
     }
     if let Some(i) = &rep.impact
         && !i.errors.is_empty()
     {
-        eprintln!("warning: {} population row(s) skipped", i.errors.len());
+        errln!("warning: {} population row(s) skipped", i.errors.len());
     }
     if a.exit_code && !rep.identical { Exit::Failure } else { Exit::Success }
 }

@@ -23,7 +23,7 @@ const CHUNK: usize = 1024;
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     c: &Compiled,
-    first: Vec<(usize, String)>,
+    first: Vec<(usize, Result<String, String>)>,
     mut reader: Box<dyn BufRead + Send>,
     from: i32,
     to: i32,
@@ -36,8 +36,7 @@ pub fn run(
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut sum = ForecastSummary::new(prog, from, to);
     let mut failures: Vec<(usize, String)> = Vec::new();
-    let mut chunk: Vec<(usize, Result<String, String>)> =
-        first.into_iter().map(|(l, t)| (l, Ok(t))).collect();
+    let mut chunk: Vec<(usize, Result<String, String>)> = first;
     let mut line_no = chunk.last().map_or(0, |(l, _)| *l);
     let mut buf = Vec::with_capacity(4096);
     if format == Format::Csv && writeln!(out, "line,enterprise,period,total,error").is_err() {
@@ -54,7 +53,7 @@ pub fn run(
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    eprintln!("error: cannot read line {}: {e}", line_no + 1);
+                    errln!("error: cannot read line {}: {e}", line_no + 1);
                     return Exit::Usage;
                 }
             }
@@ -69,10 +68,14 @@ pub fn run(
                 break;
             }
         }
-        let rows: Vec<Simulated<'_>> = std::mem::take(&mut chunk)
-            .into_par_iter()
-            .map(|(line, text)| simulate_row(prog, line, text.as_deref().map_err(String::clone), from, to))
-            .collect();
+        let rows: Vec<Simulated<'_>> = huiqi::batch::on_workers(|| {
+            std::mem::take(&mut chunk)
+                .into_par_iter()
+                .map(|(line, text)| {
+                    simulate_row(prog, line, text.as_deref().map_err(String::clone), from, to)
+                })
+                .collect()
+        });
         for s in &rows {
             sum.add(s);
             if let Some(e) = s.row.errors.first() {
@@ -97,15 +100,15 @@ pub fn run(
     if summary || format == Format::Table {
         let text = budget(c, &sum, lang);
         if format == Format::Table {
-            print!("{text}");
+            out!("{text}");
         } else {
-            eprint!("{text}");
+            err!("{text}");
         }
     }
     if !failures.is_empty() {
-        eprintln!("{} of {} rows failed (each has its errors in its output row):", failures.len(), sum.rows);
+        errln!("{} of {} rows failed (each has its errors in its output row):", failures.len(), sum.rows);
         for (line, msg) in failures.iter().take(10) {
-            eprintln!("  line {line}: {msg}");
+            errln!("  line {line}: {msg}");
         }
         return Exit::Failure;
     }

@@ -2,8 +2,12 @@
 //! codes. All the work is done by the library.
 //!
 //! Invariant: every failure leaves through [`Exit`]: 0 success, 1 diagnostics or failed
-//! tests, 2 usage or input/output errors.
+//! tests, 2 usage or input/output errors. Output goes through [`out`] (`outln!`, `errln!` …),
+//! which a closed pipe cannot make panic; `println!` and `eprintln!` are denied here.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
+#[macro_use]
+mod out;
 mod batch;
 mod diff;
 mod forecast;
@@ -256,11 +260,26 @@ pub fn main() -> ExitCode {
             return if e.use_stderr() { Exit::Usage.into() } else { Exit::Success.into() };
         }
     };
-    run(cli).into()
+    // evaluation recurses as deep as a rule nests (bounded by the compiler; see
+    // `huiqi::batch::WORKER_STACK`): the command runs on a stack sized for that, not the main
+    // thread's
+    let exit = match std::thread::Builder::new()
+        .name("huiqi".into())
+        .stack_size(huiqi::batch::WORKER_STACK)
+        .spawn(move || run(cli))
+    {
+        Ok(h) => h.join().unwrap_or(Exit::Failure),
+        Err(e) => {
+            errln!("error: cannot start the command's thread: {e}");
+            Exit::Usage
+        }
+    };
+    // standard output that failed (other than by a closed pipe) is an input/output error
+    if out::failed() { Exit::Usage.into() } else { exit.into() }
 }
 
 fn usage(msg: impl std::fmt::Display) -> Exit {
-    eprintln!("error: {msg}");
+    errln!("error: {msg}");
     Exit::Usage
 }
 
@@ -274,16 +293,16 @@ fn color() -> bool {
 
 fn print_diags(diags: &[Diagnostic], sources: &SourceMap, format: DiagFormat) {
     match format {
-        DiagFormat::Human => eprint!("{}", render_human(diags, sources, color())),
-        DiagFormat::Short => eprint!("{}", render_short(diags, sources)),
+        DiagFormat::Human => err!("{}", render_human(diags, sources, color())),
+        DiagFormat::Short => err!("{}", render_short(diags, sources)),
         DiagFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&to_json(diags, sources)).unwrap_or_default())
+            outln!("{}", serde_json::to_string_pretty(&to_json(diags, sources)).unwrap_or_default())
         }
         DiagFormat::Sarif => {
             let log = huiqi::diag::ci::to_sarif(diags, sources);
-            println!("{}", serde_json::to_string_pretty(&log).unwrap_or_default())
+            outln!("{}", serde_json::to_string_pretty(&log).unwrap_or_default())
         }
-        DiagFormat::Github => print!("{}", huiqi::diag::ci::render_github(diags, sources)),
+        DiagFormat::Github => out!("{}", huiqi::diag::ci::render_github(diags, sources)),
     }
 }
 
@@ -322,7 +341,7 @@ fn build_focused(paths: Vec<PathBuf>, format: DiagFormat) -> Result<Compiled, Ex
             diags.iter().cloned().partition(|d| mine(d, sources));
         print_diags(&shown, sources, format);
         if !rest.is_empty() {
-            eprintln!(
+            errln!(
                 "note: {} problem(s) in other files of the rule set ({}) are not shown; check the folder to see them",
                 rest.len(),
                 load_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
@@ -346,7 +365,7 @@ fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check { paths, format, deny } => match build_focused(paths, format) {
             Ok(c) if deny.is_some() && !c.warnings.is_empty() => {
-                eprintln!("error: {} warning(s) denied by `--deny warnings`", c.warnings.len());
+                errln!("error: {} warning(s) denied by `--deny warnings`", c.warnings.len());
                 Exit::Failure
             }
             Ok(c) => {
@@ -356,7 +375,7 @@ fn run(cli: Cli) -> Exit {
                     }
                 } else {
                     let n = c.program.clauses.len();
-                    eprintln!(
+                    errln!(
                         "ok: {} documents, {n} clauses, {} tests",
                         c.program.policies.len(),
                         c.program.tests.len()
@@ -448,17 +467,17 @@ fn run(cli: Cli) -> Exit {
                 r.unchangeable = Some(fixed);
             }
             match format {
-                EvalFormat::Json => println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default()),
-                EvalFormat::Jsonl => println!("{}", serde_json::to_string(&rep).unwrap_or_default()),
+                EvalFormat::Json => outln!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default()),
+                EvalFormat::Jsonl => outln!("{}", serde_json::to_string(&rep).unwrap_or_default()),
                 EvalFormat::Table | EvalFormat::Csv => {
-                    print!("{}", table::eval_table(&c.program, &outcome, name.as_deref(), lang.into()));
+                    out!("{}", table::eval_table(&c.program, &outcome, name.as_deref(), lang.into()));
                     if advise {
-                        print!("{}", table::advice_section(&c.program, &outcome, &advice, lang.into()));
+                        out!("{}", table::advice_section(&c.program, &outcome, &advice, lang.into()));
                     }
                 }
             }
             for e in &rep.errors {
-                eprintln!("error[{}]: {}.{}: {}", e.code, e.policy, e.clause, e.message);
+                errln!("error[{}]: {}.{}: {}", e.code, e.policy, e.clause, e.message);
             }
             if rep.errors.is_empty() { Exit::Success } else { Exit::Failure }
         }
@@ -547,10 +566,10 @@ fn run(cli: Cli) -> Exit {
                         ledger: last,
                         total: grand.map(huiqi::value::fmt_yuan),
                     };
-                    println!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
+                    outln!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default());
                 }
                 SimFormat::Table | SimFormat::Jsonl | SimFormat::Csv => {
-                    print!("{}", table::simulate_table(&c.program, &years, name.as_deref(), lang.into()))
+                    out!("{}", table::simulate_table(&c.program, &years, name.as_deref(), lang.into()))
                 }
             }
             if failed { Exit::Failure } else { Exit::Success }
@@ -587,7 +606,7 @@ fn run(cli: Cli) -> Exit {
             };
             match text {
                 Ok(t) => {
-                    println!("{t}");
+                    outln!("{t}");
                     Exit::Success
                 }
                 Err(e) => usage(e),
@@ -600,8 +619,8 @@ fn run(cli: Cli) -> Exit {
             };
             let r = huiqi::testing::run(&c.program, &c.sources);
             match format {
-                TestFormat::Text => print!("{}", huiqi::testing::render(&r)),
-                TestFormat::Junit => print!("{}", huiqi::junit::render(&r)),
+                TestFormat::Text => out!("{}", huiqi::testing::render(&r)),
+                TestFormat::Junit => out!("{}", huiqi::junit::render(&r)),
             }
             let _ = std::io::stdout().flush();
             let mut exit = if r.failed() == 0 { Exit::Success } else { Exit::Failure };
@@ -610,13 +629,13 @@ fn run(cli: Cli) -> Exit {
                 let text = huiqi::coverage::render(&cov);
                 // JUnit XML owns standard output; the table then goes to standard error
                 match format {
-                    TestFormat::Text => print!("\n{text}"),
-                    TestFormat::Junit => eprint!("{text}"),
+                    TestFormat::Text => out!("\n{text}"),
+                    TestFormat::Junit => err!("{text}"),
                 }
                 if let Some(min) = min_coverage
                     && !cov.meets(min)
                 {
-                    eprintln!("error: clause coverage {}% is below --min-coverage {min}%", cov.percent());
+                    errln!("error: clause coverage {}% is below --min-coverage {min}%", cov.percent());
                     exit = Exit::Failure;
                 }
             }
@@ -645,12 +664,12 @@ fn fmt(paths: Vec<PathBuf>, check: bool) -> Exit {
         let mut sources = SourceMap::new();
         let id = sources.add(path.display().to_string(), text.clone());
         if let Err(diags) = huiqi::syntax::parse(id, &text) {
-            eprint!("{}", render_short(&diags, &sources));
+            err!("{}", render_short(&diags, &sources));
             broken = true;
             continue;
         }
         let Some(formatted) = huiqi::fmt::format_source(&text) else {
-            eprintln!(
+            errln!(
                 "error: `{}` cannot be formatted without changing more than white space (please report this)",
                 path.display()
             );
@@ -661,7 +680,7 @@ fn fmt(paths: Vec<PathBuf>, check: bool) -> Exit {
             continue;
         }
         changed += 1;
-        println!("{}", path.display());
+        outln!("{}", path.display());
         if !check && let Err(e) = std::fs::write(&path, formatted) {
             return usage(format!("cannot write `{}`: {e}", path.display()));
         }
@@ -672,21 +691,57 @@ fn fmt(paths: Vec<PathBuf>, check: bool) -> Exit {
 enum Facts1 {
     /// One enterprise: the whole text.
     One(String),
-    /// A population: its kind, the rows already read, and the rest of the input.
-    Many(batch::Input, Vec<(usize, String)>, Box<dyn std::io::BufRead + Send>),
+    /// A population: its kind, the rows already read (a row that is not UTF-8 text carries
+    /// why), and the rest of the input.
+    Many(batch::Input, Vec<(usize, Result<String, String>)>, Box<dyn std::io::BufRead + Send>),
+}
+
+/// The usage error for facts past [`huiqi::load::MAX_INPUT_BYTES`].
+fn too_large(arg: &str) -> Exit {
+    usage(format!(
+        "the facts in `{arg}` hold a row (or one enterprise) larger than {} MiB; one enterprise's facts are far smaller: check the file, or split it into JSON lines",
+        huiqi::load::MAX_INPUT_BYTES >> 20
+    ))
+}
+
+/// The next line that is not blank (as bytes, which need not be UTF-8) and its number; an
+/// empty line at the end of the input.
+fn next_line(reader: &mut dyn std::io::BufRead, line_no: &mut usize, arg: &str) -> Result<Vec<u8>, Exit> {
+    use std::io::{BufRead, Read};
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .take(huiqi::load::MAX_INPUT_BYTES + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
+        if line.len() as u64 > huiqi::load::MAX_INPUT_BYTES {
+            return Err(too_large(arg));
+        }
+        *line_no += 1;
+        if n == 0 || !String::from_utf8_lossy(&line).trim().is_empty() {
+            return Ok(line);
+        }
+    }
+}
+
+/// A population row's text, or why it is not text (the row then fails with E0401, as any
+/// other row that is not UTF-8 does).
+fn row_text(line: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(line)
+        .map(|t| t.trim_end().to_string())
+        .map_err(|e| format!("the row is not UTF-8 text: {}; facts are JSON in UTF-8", e.utf8_error()))
+}
+
+fn is_object(line: &[u8]) -> bool {
+    matches!(serde_json::from_slice::<serde_json::Value>(line), Ok(serde_json::Value::Object(_)))
 }
 
 /// Opens `--facts` and decides: one enterprise, or a population (`.jsonl`, `.csv`, or more
-/// than one line that each hold a whole JSON object).
+/// than one line that each hold a whole JSON object). A first line that is not UTF-8 text is
+/// a population's first row when the file is `.jsonl` or its next line is a whole object.
 fn open_facts(arg: &str) -> Result<Facts1, Exit> {
-    use std::io::{BufRead, Read};
-    let too_large = || {
-        usage(format!(
-            "the facts in `{arg}` hold a row (or one enterprise) larger than {} MiB; one enterprise's facts are far smaller: check the file, or split it into JSON lines",
-            huiqi::load::MAX_INPUT_BYTES >> 20
-        ))
-    };
-    let mut reader: Box<dyn BufRead + Send> = if arg == "-" {
+    let mut reader: Box<dyn std::io::BufRead + Send> = if arg == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
         let f = std::fs::File::open(arg).map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
@@ -696,59 +751,43 @@ fn open_facts(arg: &str) -> Result<Facts1, Exit> {
         return Ok(Facts1::Many(batch::Input::Csv, Vec::new(), reader));
     }
     let jsonl = arg.ends_with(".jsonl");
-    let mut first = String::new();
     let mut line_no = 0;
-    while first.trim().is_empty() {
-        first.clear();
-        let n = (&mut reader)
-            .take(huiqi::load::MAX_INPUT_BYTES + 1)
-            .read_line(&mut first)
-            .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
-        if first.len() as u64 > huiqi::load::MAX_INPUT_BYTES {
-            return Err(too_large());
-        }
-        line_no += 1;
-        if n == 0 {
-            break;
-        }
-    }
-    let whole_object =
-        matches!(serde_json::from_str::<serde_json::Value>(first.trim()), Ok(serde_json::Value::Object(_)));
-    if jsonl || whole_object {
-        let mut second = String::new();
-        let mut line2 = line_no;
-        loop {
-            second.clear();
-            let n = (&mut reader)
-                .take(huiqi::load::MAX_INPUT_BYTES + 1)
-                .read_line(&mut second)
-                .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
-            if second.len() as u64 > huiqi::load::MAX_INPUT_BYTES {
-                return Err(too_large());
-            }
-            line2 += 1;
-            if n == 0 || !second.trim().is_empty() {
-                break;
-            }
-        }
-        if jsonl || !second.trim().is_empty() {
-            let mut rows = vec![(line_no, first.trim_end().to_string())];
-            if !second.trim().is_empty() {
-                rows.push((line2, second.trim_end().to_string()));
+    let first = next_line(&mut reader, &mut line_no, arg)?;
+    let first_no = line_no;
+    let text = std::str::from_utf8(&first).is_ok();
+    if jsonl || !text || is_object(&first) {
+        let second = next_line(&mut reader, &mut line_no, arg)?;
+        let blank = second.is_empty();
+        if jsonl || (!blank && (text || is_object(&second))) {
+            let mut rows = vec![(first_no, row_text(first))];
+            if !blank {
+                rows.push((line_no, row_text(second)));
             }
             return Ok(Facts1::Many(batch::Input::JsonLines, rows, reader));
         }
-        return Ok(Facts1::One(first));
+        if text && blank {
+            return Ok(Facts1::One(String::from_utf8_lossy(&first).into_owned()));
+        }
+        let mut rest = first;
+        rest.extend_from_slice(&second);
+        return one(arg, rest, &mut reader);
     }
-    let mut rest = String::new();
+    one(arg, first, &mut reader)
+}
+
+/// One enterprise: the lines read so far and the rest of the input, as UTF-8 text.
+fn one(arg: &str, mut bytes: Vec<u8>, reader: &mut dyn std::io::BufRead) -> Result<Facts1, Exit> {
+    use std::io::Read;
     reader
         .take(huiqi::load::MAX_INPUT_BYTES + 1)
-        .read_to_string(&mut rest)
+        .read_to_end(&mut bytes)
         .map_err(|e| usage(format!("cannot read facts `{arg}`: {e}")))?;
-    if (first.len() + rest.len()) as u64 > huiqi::load::MAX_INPUT_BYTES {
-        return Err(too_large());
+    if bytes.len() as u64 > huiqi::load::MAX_INPUT_BYTES {
+        return Err(too_large(arg));
     }
-    Ok(Facts1::One(first + &rest))
+    String::from_utf8(bytes)
+        .map(Facts1::One)
+        .map_err(|e| usage(format!("cannot read facts `{arg}`: the text is not UTF-8 ({})", e.utf8_error())))
 }
 
 /// One enterprise's facts with its `$name`, default period and `$as_of`.
@@ -761,8 +800,8 @@ fn read_facts_text(c: &Compiled, arg: &str, text: &str) -> Result<OneEnterprise,
         Ok(f) => f,
         Err(errs) => {
             let diags: Vec<Diagnostic> = errs.into_iter().map(|e| e.into_diagnostic(arg)).collect();
-            eprint!("{}", render_human(&diags, &c.sources, color()));
-            eprintln!("{} problem(s) in the facts; nothing was evaluated", diags.len());
+            err!("{}", render_human(&diags, &c.sources, color()));
+            errln!("{} problem(s) in the facts; nothing was evaluated", diags.len());
             return Err(Exit::Failure);
         }
     };
@@ -781,11 +820,11 @@ fn read_ledger(prog: &huiqi::ir::Program, path: Option<PathBuf>) -> Result<Ledge
         .map_err(|e| usage(format!("cannot read ledger `{}`: {e}", p.display())))?;
     let file = p.display().to_string();
     let ledger = Ledger::from_json(&text, &file).map_err(|d| {
-        eprint!("{}", render_human(&[*d], &SourceMap::new(), color()));
+        err!("{}", render_human(&[*d], &SourceMap::new(), color()));
         Exit::Failure
     })?;
     ledger.check(prog, &file).map_err(|ds| {
-        eprint!("{}", render_human(&ds, &SourceMap::new(), color()));
+        err!("{}", render_human(&ds, &SourceMap::new(), color()));
         Exit::Failure
     })?;
     Ok(ledger)

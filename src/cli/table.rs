@@ -86,23 +86,48 @@ pub(super) fn lpad(s: &str, w: usize) -> String {
 /// wraps under itself rather than running past it.
 const TABLE_WIDTH: usize = 120;
 
-/// Splits a text into lines of at most `w` display columns (at least one character a line).
+/// Splits a text into lines of at most `w` display columns: between words where there are
+/// spaces (English), between characters in Chinese; a word longer than a line is cut.
 fn wrap(text: &str, w: usize) -> Vec<String> {
+    // tokens: a run of non-space characters that are not wide (a word), or one wide character
+    let mut tokens: Vec<String> = Vec::new();
+    for ch in text.chars() {
+        let wide = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0) > 1;
+        match tokens.last_mut() {
+            Some(t)
+                if !wide
+                    && ch != ' '
+                    && t.chars().last().is_some_and(|c| {
+                        c != ' ' && unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) <= 1
+                    }) =>
+            {
+                t.push(ch)
+            }
+            _ => tokens.push(ch.to_string()),
+        }
+    }
     let mut lines = vec![String::new()];
     let mut used = 0;
-    for ch in text.chars() {
-        let cw = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
-        if used + cw > w && used > 0 {
+    for t in tokens {
+        let tw = UnicodeWidthStr::width(t.as_str());
+        if used + tw > w && used > 0 {
             lines.push(String::new());
             used = 0;
-            if ch == ' ' {
+            if t == " " {
                 continue;
             }
         }
-        if let Some(l) = lines.last_mut() {
-            l.push(ch);
+        for ch in t.chars() {
+            let cw = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+            if used + cw > w && used > 0 {
+                lines.push(String::new());
+                used = 0;
+            }
+            if let Some(l) = lines.last_mut() {
+                l.push(ch);
+            }
+            used += cw;
         }
-        used += cw;
     }
     lines
 }

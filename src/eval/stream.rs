@@ -11,7 +11,7 @@
 use super::facts::{FactValue, Facts, Item, Series, Value};
 use crate::ir::{FactId, Num, Program, RecordDef, Type};
 use crate::value::{Date, Literal, as_year, parse_decimal, parse_literal};
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
@@ -136,7 +136,7 @@ impl<'de> Visitor<'de> for FactsSeed<'_, '_> {
                     // honoured by the tree reader (`facts::meta_as_of`)
                     "as_of" => return Err(bail()),
                     _ => {
-                        map.next_value::<IgnoredAny>()?;
+                        map.next_value_seed(Skip)?;
                         continue;
                     }
                 };
@@ -189,6 +189,54 @@ fn period_of(t: Tok<'_>) -> Option<Option<i32>> {
         Tok::Str(s) => Some(s.parse::<i32>().ok()),
         Tok::Num(n) => n.parse::<i32>().ok().map(Some),
         Tok::Bool(_) | Tok::Null => Some(None),
+    }
+}
+
+/// Skips a value (`$…` metadata this reader does not use) as the tree reader reads it, so that
+/// serde_json's nesting limit (128) holds here too: `IgnoredAny` skips without a limit, and
+/// metadata nested deeper than the tree reader takes would pass here and fail there.
+struct Skip;
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+    /// An object, or (under `arbitrary_precision`) a number as a one-entry map.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Skip)?.is_some() {
+            map.next_value_seed(Skip)?;
+        }
+        Ok(())
     }
 }
 
@@ -450,7 +498,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
         let mut seen = 0u64;
         while let Some(key) = map.next_key_seed(Key)? {
             if key.starts_with('$') {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value_seed(Skip)?;
                 continue;
             }
             let fi = *self.fields.get(&*key).ok_or_else(bail)?;

@@ -14,6 +14,20 @@ use std::collections::HashMap;
 /// The most definitions one chain of references may pass through.
 pub const MAX_DEF_CHAIN: usize = 32;
 
+/// The deepest a definition may nest with the definitions it uses counted in place: how deep
+/// both evaluators recurse. Each expression alone is at most
+/// [`crate::syntax::MAX_EXPR_DEPTH`] deep and a chain at most [`MAX_DEF_CHAIN`] long, but 32
+/// definitions that each nest 100 deep and use the next at the bottom needed more than a
+/// 2 MiB stack (a rayon worker's) to evaluate. At this limit evaluation needs about 8 MiB in
+/// a debug build, far less in release; the batch workers and the command line run on
+/// [`crate::batch::WORKER_STACK`] (`tests/robustness.rs` holds both to it).
+pub const MAX_EVAL_DEPTH: usize = 500;
+
+/// The most expression nodes a definition may stand for with the definitions it uses counted
+/// each time they are used: what evaluating it (and the lean kernel, which inlines them)
+/// costs. Without it, 30 definitions that each use the one before twice stand for 2³⁰ nodes.
+pub const MAX_EXPANDED_SIZE: usize = 100_000;
+
 #[derive(Clone, Copy, Debug)]
 enum ValueName {
     Fact(FactId),
@@ -58,6 +72,7 @@ pub fn lower_after(
         value_spans: HashMap::new(),
         def_ast: Vec::new(),
         def_state: Vec::new(),
+        def_cost: Vec::new(),
         def_stack: Vec::new(),
         pending_excludes: Vec::new(),
         failed_clauses: std::collections::HashSet::new(),
@@ -77,6 +92,9 @@ struct Lowerer<'a> {
     value_spans: HashMap<String, Span>,
     def_ast: Vec<&'a ast::DefineDecl>,
     def_state: Vec<DefState>,
+    /// Per definition, once lowered: its depth and size with the definitions it uses counted
+    /// in place ([`MAX_EVAL_DEPTH`], [`MAX_EXPANDED_SIZE`]).
+    def_cost: Vec<Cost>,
     def_stack: Vec<DefId>,
     /// `excludes` references, resolved once every document is lowered.
     pending_excludes: Vec<(ClauseId, ast::ClauseRef)>,
@@ -204,6 +222,7 @@ impl<'a> Lowerer<'a> {
                     self.values.insert(d.name.name.clone(), ValueName::Def(id));
                     self.def_ast.push(d);
                     self.def_state.push(DefState::Todo);
+                    self.def_cost.push(Cost::default());
                     self.prog.defs.push(DefDef {
                         name: d.name.name.clone(),
                         label: d.label.clone(),
@@ -472,6 +491,7 @@ impl<'a> Lowerer<'a> {
         let result = self.expr(&ast_def.expr, TOP, None);
         self.def_stack.pop();
         let depth = result.as_ref().map(|e| def_depth(e, &self.prog, &self.def_state)).unwrap_or(0) + 1;
+        let cost = result.as_ref().map(|e| expanded(e, &self.def_cost)).unwrap_or_default();
         let state = match result {
             Ok(e) if depth > MAX_DEF_CHAIN => {
                 self.err(
@@ -488,7 +508,30 @@ impl<'a> Lowerer<'a> {
                 drop(e);
                 DefState::Failed
             }
+            Ok(e) if cost.depth > MAX_EVAL_DEPTH || cost.size > MAX_EXPANDED_SIZE => {
+                let message = if cost.depth > MAX_EVAL_DEPTH {
+                    format!(
+                        "`{}` nests {} levels deep with the definitions it uses counted in place (at most {MAX_EVAL_DEPTH})",
+                        ast_def.name.name, cost.depth
+                    )
+                } else {
+                    format!(
+                        "`{}` stands for more than {MAX_EXPANDED_SIZE} operations with the definitions it uses counted each time they are used",
+                        ast_def.name.name
+                    )
+                };
+                self.err(
+                    Diagnostic::new(Code::TooDeep, message)
+                        .at(ast_def.name.span, "too deep with its definitions")
+                        .help("let the definitions it uses take facts directly, or use each one fewer times"),
+                );
+                drop(e);
+                DefState::Failed
+            }
             Ok(e) => {
+                if let Some(c) = self.def_cost.get_mut(id as usize) {
+                    *c = cost;
+                }
                 let t = e.ty;
                 if let Some(d) = self.prog.defs.get_mut(id as usize) {
                     d.expr = e;
@@ -1877,6 +1920,50 @@ fn arith_help(a: Type, b: Type) -> String {
 
 fn placeholder(span: Span) -> Expr {
     Expr { kind: ExprKind::Const(Const::Bool(false)), ty: Type::Bool, span }
+}
+
+/// An expression's depth and size with the definitions it uses counted in place.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cost {
+    depth: usize,
+    size: usize,
+}
+
+/// The [`Cost`] of an expression whose definitions are lowered (their costs in `defs`). The
+/// expression itself is at most [`crate::syntax::MAX_EXPR_DEPTH`] deep, so the recursion is
+/// bounded.
+fn expanded(e: &Expr, defs: &[Cost]) -> Cost {
+    let mut children = Vec::new();
+    match &e.kind {
+        ExprKind::SeriesAt(_, x)
+        | ExprKind::Not(x)
+        | ExprKind::Neg(x)
+        | ExprKind::FirstTime(_, _, x)
+        | ExprKind::In(x, _) => children.push(&**x),
+        ExprKind::Arith(_, a, b) | ExprKind::Cmp(_, a, b) | ExprKind::And(a, b) | ExprKind::Or(a, b) => {
+            children.extend([&**a, &**b]);
+        }
+        ExprKind::Call(_, xs) => children.extend(xs.iter()),
+        ExprKind::If(c, a, b) => children.extend([&**c, &**a, &**b]),
+        ExprKind::Agg(_, sel, body) => {
+            for op in &sel.ops {
+                if let SelOp::Where(w) = op {
+                    children.push(w);
+                }
+            }
+            children.extend(body.iter().map(|b| &**b));
+        }
+        ExprKind::Def(d) => {
+            return defs
+                .get(*d as usize)
+                .map_or(Cost::default(), |c| Cost { depth: c.depth + 1, size: c.size.saturating_add(1) });
+        }
+        _ => {}
+    }
+    children.iter().map(|x| expanded(x, defs)).fold(Cost { depth: 1, size: 1 }, |acc, c| Cost {
+        depth: acc.depth.max(c.depth + 1),
+        size: acc.size.saturating_add(c.size),
+    })
 }
 
 /// How many definitions deep an expression reaches (definitions already lowered).

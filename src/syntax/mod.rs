@@ -56,11 +56,19 @@ pub fn parse(file: FileId, text: &str) -> Result<ast::File, Vec<Diagnostic>> {
     if errors.is_empty() { Ok(ast::File { items }) } else { Err(errors) }
 }
 
-/// Counts bracket nesting outside strings and comments, so that pest (which recurses once per
-/// level) never sees input deep enough to overflow the stack.
+/// Counts nesting outside strings and comments, so that pest (which recurses once per level)
+/// and the AST builder never see input deep enough to overflow the stack. Brackets nest, and
+/// so does every `if` whose `else` branch has not ended: `if … else if … else if …` is nested
+/// as deep as it is long, brackets or not. An `if`'s expression ends at the latest at the
+/// `,` `;` `=>` or `=` that follows it in the same brackets, or at their closing bracket, so
+/// the `if`s counted since then are open; counting an `if` that already ended (one clause
+/// part after another) only ever counts too many. Comments end at `\n` or `\r`, as in the
+/// grammar.
 fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     let bytes = text.as_bytes();
-    let mut depth = 0usize;
+    // per open bracket (the first: the file itself), the `if`s since its last separator
+    let mut ifs: Vec<usize> = vec![0];
+    let mut open_ifs = 0usize;
     let mut i = 0;
     while let Some(&c) = bytes.get(i) {
         match c {
@@ -76,9 +84,10 @@ fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
                 }
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while bytes.get(i).is_some_and(|&c| c != b'\n') {
+                while bytes.get(i).is_some_and(|&c| c != b'\n' && c != b'\r') {
                     i += 1;
                 }
+                continue;
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
                 i += 2;
@@ -90,24 +99,58 @@ fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
                 i += 1;
             }
             b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(
-                        Diagnostic::new(
-                            Code::TooDeep,
-                            format!("brackets are nested more than {MAX_NESTING} deep"),
-                        )
-                        .at(Span::new(file, i, i + 1), "too deep here")
-                        .help("split the expression into named definitions (`define …`)"),
-                    );
+                ifs.push(0);
+                if ifs.len() - 1 + open_ifs > MAX_NESTING {
+                    let message = if open_ifs == 0 {
+                        format!("brackets are nested more than {MAX_NESTING} deep")
+                    } else {
+                        format!("brackets and `if` expressions are nested more than {MAX_NESTING} deep")
+                    };
+                    return Some(too_deep(file, i, i + 1, message));
                 }
             }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b')' | b']' | b'}' if ifs.len() > 1 => open_ifs -= ifs.pop().unwrap_or(0),
+            b',' | b';' => open_ifs -= ifs.last_mut().map_or(0, std::mem::take),
+            b'=' => {
+                let prev = i.checked_sub(1).and_then(|k| bytes.get(k));
+                let next = bytes.get(i + 1);
+                let arrow = next == Some(&b'>');
+                let alone = !matches!(prev, Some(b'=' | b'<' | b'>' | b'!')) && next != Some(&b'=');
+                if arrow || alone {
+                    open_ifs -= ifs.last_mut().map_or(0, std::mem::take);
+                }
+            }
+            b'i' if bytes.get(i + 1) == Some(&b'f') && is_if_keyword(text, i) => {
+                if let Some(n) = ifs.last_mut() {
+                    *n += 1;
+                }
+                open_ifs += 1;
+                if ifs.len() - 1 + open_ifs > MAX_NESTING {
+                    let message = format!("`if` expressions are nested more than {MAX_NESTING} deep");
+                    return Some(too_deep(file, i, i + 2, message));
+                }
+            }
             _ => {}
         }
         i += 1;
     }
     None
+}
+
+/// Whether the `if` at byte `i` stands on its own as the keyword (not inside a name such as
+/// `gift` or `if_x`). A letter the grammar would not take counts as a boundary too: such a
+/// text fails to parse right there.
+fn is_if_keyword(text: &str, i: usize) -> bool {
+    let name_char = |c: char| c.is_alphanumeric() || c == '_';
+    let before = text.get(..i).and_then(|t| t.chars().next_back());
+    let after = text.get(i + 2..).and_then(|t| t.chars().next());
+    !before.is_some_and(name_char) && !after.is_some_and(name_char)
+}
+
+fn too_deep(file: FileId, start: usize, end: usize, message: String) -> Diagnostic {
+    Diagnostic::new(Code::TooDeep, message)
+        .at(Span::new(file, start, end), "too deep here")
+        .help("split the expression into named definitions (`define …`)")
 }
 
 fn pest_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {

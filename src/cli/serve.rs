@@ -123,9 +123,7 @@ pub fn run(a: ServeArgs) -> Exit {
     };
     match huiqi::serve::run(config, log) {
         Ok(()) => Exit::Success,
-        Err(e) => {
-            eprintln!("error: {e}");
-            Exit::Usage
-        }
+        // cannot listen, no runtime, the rule set does not compile at start
+        Err(e) => usage(e),
     }
 }

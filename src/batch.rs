@@ -59,6 +59,7 @@ pub fn on_workers<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 
 /// One output row (`--format jsonl`).
 #[derive(Serialize, Debug, Clone)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct BatchRow<'p> {
     pub schema_version: u32,
     /// The input line (1-based; for CSV, the line of the record).
@@ -76,6 +77,7 @@ pub struct BatchRow<'p> {
 }
 
 #[derive(Serialize, Debug, Clone)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct RowResult<'p> {
     /// Borrowed from the program: no allocation, and no reference count shared by the
     /// workers.
@@ -90,6 +92,7 @@ pub struct RowResult<'p> {
 }
 
 #[derive(Serialize, Debug, Clone)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct RowError {
     pub code: &'static str,
     /// The JSON path (facts errors) or the clause (`E23.5`, evaluation errors).

@@ -151,6 +151,84 @@ pub fn format_source(text: &str) -> Option<String> {
     (squash(&out) == squash(text)).then_some(out)
 }
 
+/// The comments of a piece of rule text (e.g. one clause), in order, without their markers:
+/// the readings an analyst wrote beside the rules. Consecutive line comments form one
+/// paragraph (joined by a space, or by nothing between two CJK characters); a blank line or
+/// any rule text ends it.
+pub fn comments(text: &str) -> Vec<String> {
+    paragraphs(lex(text).into_iter().map(|(t, _)| t))
+}
+
+/// The comments inside the first `{ … }` block of `text` (e.g. a clause, from its `clause`
+/// keyword or its id on), as [`comments`] gives them.
+pub fn block_comments(text: &str) -> Vec<String> {
+    let mut depth = 0usize;
+    let mut started = false;
+    let inside = lex(text).into_iter().map(|(t, _)| t).take_while(move |t| {
+        match t {
+            Tok::Punct('{') => {
+                depth += 1;
+                started = true;
+            }
+            Tok::Punct('}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        !(started && depth == 0)
+    });
+    paragraphs(inside.skip_while(|t| *t != Tok::Punct('{')))
+}
+
+fn paragraphs(tokens: impl Iterator<Item = Tok>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut para: Option<String> = None;
+    let mut newlines = 0;
+    for tok in tokens {
+        match tok {
+            Tok::LineComment(c) => {
+                let line = c.trim_start_matches('/').trim();
+                match para.as_mut() {
+                    Some(p) if newlines <= 1 => join_line(p, line),
+                    _ => {
+                        out.extend(para.take());
+                        para = Some(line.to_string());
+                    }
+                }
+                newlines = 0;
+            }
+            Tok::BlockComment(c) => {
+                out.extend(para.take());
+                let inner = c.trim_start_matches("/*").trim_end_matches("*/");
+                let mut p = String::new();
+                for line in inner.lines() {
+                    join_line(&mut p, line.trim().trim_start_matches('*').trim());
+                }
+                out.push(p);
+                newlines = 0;
+            }
+            Tok::Newline => newlines += 1,
+            _ => {
+                out.extend(para.take());
+                newlines = 0;
+            }
+        }
+    }
+    out.extend(para);
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+fn join_line(p: &mut String, line: &str) {
+    if line.is_empty() {
+        return;
+    }
+    let cjk = |c: char| c as u32 >= 0x2E80;
+    let spaced = p.chars().last().is_some_and(|c| !cjk(c)) || line.chars().next().is_some_and(|c| !cjk(c));
+    if spaced && !p.is_empty() {
+        p.push(' ');
+    }
+    p.push_str(line);
+}
+
 /// The text without white space outside strings and comments: what formatting must keep.
 fn squash(text: &str) -> String {
     lex(text)
@@ -295,6 +373,18 @@ fn space_between(prev: &Tok, next: &Tok, glued: bool, brackets: &[bool]) -> bool
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comments_are_paragraphs_of_readings() {
+        let text = "clause 5 \"t\" {\n  quote \"a // not a comment\"\n  // Thresholds: 以上 includes\n  // the number.\n\n  // Second reading.\n  amount 1万 // trailing\n  /* block\n   * two */\n}";
+        assert_eq!(
+            comments(text),
+            vec!["Thresholds: 以上 includes the number.", "Second reading.", "trailing", "block two"]
+        );
+        let two =
+            "clause 1 \"a\" {\n  // one\n  when x { y } // two\n}\n// between clauses\nclause 2 \"b\" {}";
+        assert_eq!(block_comments(two), vec!["one", "two"]);
+    }
 
     fn f(s: &str) -> String {
         format_source(s).expect("formats")

@@ -41,6 +41,8 @@ pub mod load;
 pub mod population;
 pub mod reference;
 pub mod report;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod span;
 pub mod syntax;
 pub mod testing;

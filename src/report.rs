@@ -10,6 +10,7 @@ use serde::Serialize;
 pub const EVAL_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct EvalReport {
     pub schema_version: u32,
     /// The enterprise's `$name` (or `$id`) from the facts, when given.
@@ -28,6 +29,7 @@ pub struct EvalReport {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct ResultJson {
     pub policy: String,
     pub number: Option<String>,
@@ -56,6 +58,7 @@ pub struct ResultJson {
 /// the clause's amount now and after the change; amounts in yuan as exact decimal strings,
 /// rates as fractions.
 #[derive(Serialize, Clone)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct AdviceJson {
     pub fact: String,
     pub now: Option<String>,
@@ -69,6 +72,7 @@ pub struct AdviceJson {
 }
 
 #[derive(Serialize, Clone)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct FixedJson {
     pub fact: String,
     pub condition: String,
@@ -127,6 +131,7 @@ pub fn advice_text(a: &crate::eval::advise::Advice, lang: Lang) -> String {
 }
 
 #[derive(Serialize, Clone)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct StepJson {
     /// The clause the step belongs to, e.g. `S22.14a`.
     pub clause: String,
@@ -135,6 +140,7 @@ pub struct StepJson {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct ClauseErrorJson {
     pub policy: String,
     pub clause: String,

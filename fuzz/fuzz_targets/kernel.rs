@@ -20,7 +20,9 @@ fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
     let Ok(period) = u.int_in_range(2012i32..=2030) else { return };
     let as_of = match u.int_in_range(0u8..=3) {
-        Ok(0) => format!("{}-{:02}-{:02}", period + 1, 1 + data.len() % 12, 1 + data.len() % 28).parse::<Date>().ok(),
+        Ok(0) => format!("{}-{:02}-{:02}", period + 1, 1 + data.len() % 12, 1 + data.len() % 28)
+            .parse::<Date>()
+            .ok(),
         Ok(1) => format!("{period}-06-30").parse::<Date>().ok(),
         _ => None,
     };

@@ -23,7 +23,9 @@ pub static SEEDS: LazyLock<Program> = LazyLock::new(|| {
     let input = huiqi::load::load(&[dir]).expect("policies/ loads");
     match huiqi::compile(&input) {
         Ok(c) => c.program,
-        Err(f) => panic!("policies/ compiles: {}", huiqi::diag::render::render_short(&f.diagnostics, &f.sources)),
+        Err(f) => {
+            panic!("policies/ compiles: {}", huiqi::diag::render::render_short(&f.diagnostics, &f.sources))
+        }
     }
 });
 
@@ -35,12 +37,16 @@ pub fn agree(prog: &Program, kernel: &Kernel, facts: &Facts, period: i32, as_of:
     let mut v = Verdicts::default();
     match kernel.evaluate(prog, facts, period, as_of, &mut v) {
         Err(Delegate) => {
-            assert!(!full.errors.is_empty(), "the kernel handed back an enterprise the evaluator reads without error")
+            assert!(
+                !full.errors.is_empty(),
+                "the kernel handed back an enterprise the evaluator reads without error"
+            )
         }
         Ok(()) => {
             // a total that overflows is no clause's failure: the kernel's `total` reports it
             // (compared below), the evaluator lists it among its errors
-            let missed: Vec<_> = full.errors.iter().filter(|e| e.code != huiqi::diag::Code::TotalOverflow).collect();
+            let missed: Vec<_> =
+                full.errors.iter().filter(|e| e.code != huiqi::diag::Code::TotalOverflow).collect();
             assert!(missed.is_empty(), "the kernel missed {missed:?}");
             assert_eq!(v.items.len(), full.results.len(), "as many verdicts as results");
             for (k, r) in v.items.iter().zip(&full.results) {
@@ -61,9 +67,32 @@ pub fn agree(prog: &Program, kernel: &Kernel, facts: &Facts, period: i32, as_of:
 /// Amounts the seed rules compare against (1万 … 100亿), so that generated numbers land on and
 /// next to the thresholds.
 const ROUND: &[i64] = &[
-    0, 1, 100, 1_000, 10_000, 50_000, 100_000, 200_000, 300_000, 500_000, 1_000_000, 2_000_000,
-    3_000_000, 5_000_000, 10_000_000, 20_000_000, 30_000_000, 50_000_000, 100_000_000, 200_000_000,
-    300_000_000, 500_000_000, 1_000_000_000, 2_000_000_000, 5_000_000_000, 10_000_000_000,
+    0,
+    1,
+    100,
+    1_000,
+    10_000,
+    50_000,
+    100_000,
+    200_000,
+    300_000,
+    500_000,
+    1_000_000,
+    2_000_000,
+    3_000_000,
+    5_000_000,
+    10_000_000,
+    20_000_000,
+    30_000_000,
+    50_000_000,
+    100_000_000,
+    200_000_000,
+    300_000_000,
+    500_000_000,
+    1_000_000_000,
+    2_000_000_000,
+    5_000_000_000,
+    10_000_000_000,
 ];
 
 /// A number as JSON text (a string or a bare number) for a numeric kind.

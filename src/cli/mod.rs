@@ -11,6 +11,8 @@ mod out;
 mod batch;
 mod diff;
 mod forecast;
+#[cfg(feature = "serve")]
+mod serve;
 mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -268,6 +270,10 @@ enum Command {
     /// Compare two versions of a rule set: what changed, and its budget impact.
     #[command(after_help = diff::AFTER_HELP)]
     Diff(diff::DiffArgs),
+    /// Serve evaluations over HTTP (JSON), with hot reload of the rule files.
+    #[cfg(feature = "serve")]
+    #[command(after_help = serve::AFTER_HELP)]
+    Serve(serve::ServeArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -717,6 +723,8 @@ fn run(cli: Cli) -> Exit {
             exit
         }
         Command::Diff(args) => diff::run(args),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(args),
     }
 }
 

@@ -25,19 +25,24 @@ use std::sync::Arc;
 pub const LEDGER_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct LedgerEntry {
     /// Document key, e.g. `S22` (shared, so recording a grant allocates nothing).
+    #[cfg_attr(feature = "serve", schema(value_type = String))]
     pub policy: Arc<str>,
     /// Article id, e.g. `14a`.
+    #[cfg_attr(feature = "serve", schema(value_type = String))]
     pub clause: Arc<str>,
     /// What the grant was once-per: a tier (`1亿`), a category, or for a credit the year it
     /// was earned. `null` for the clause as a whole.
     #[serde(default)]
+    #[cfg_attr(feature = "serve", schema(value_type = Option<String>))]
     pub key: Option<Arc<str>>,
     /// The period (year) of the grant.
     pub period: i32,
     /// The amount granted (for a credit: used) in that period, in yuan.
     #[serde(serialize_with = "yuan", deserialize_with = "rust_decimal::serde::str::deserialize")]
+    #[cfg_attr(feature = "serve", schema(value_type = String))]
     pub amount: Decimal,
     /// For a carried credit: what remains of it after this period.
     #[serde(
@@ -46,6 +51,7 @@ pub struct LedgerEntry {
         serialize_with = "yuan_option",
         deserialize_with = "rust_decimal::serde::str_option::deserialize"
     )]
+    #[cfg_attr(feature = "serve", schema(value_type = Option<String>))]
     pub balance: Option<Decimal>,
     /// For a carried credit: the last year it may be used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,6 +59,7 @@ pub struct LedgerEntry {
     /// For an entry of a clause that is not a cash benefit (a tax relief's one-time use or
     /// carried credit): its kind, so that no reader adds it to cash. Absent for cash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serve", schema(value_type = Option<String>))]
     pub kind: Option<crate::syntax::ast::ClauseKind>,
 }
 

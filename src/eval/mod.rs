@@ -28,6 +28,7 @@ use serde::Serialize;
 /// The status of one clause for one enterprise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub enum Status {
     Granted,
     Discretionary,

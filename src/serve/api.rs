@@ -22,7 +22,6 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::sync::Arc;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -238,13 +237,15 @@ pub fn evaluate_body(
             "send the facts as JSON in UTF-8",
         )
     })?;
-    let json: Value = match serde_json::from_str(text) {
+    // numbers exactly as written (no serde_json `arbitrary_precision` in the library)
+    let json = match crate::json::Json::parse(text) {
         Ok(v) => v,
         // the library words the syntax error exactly as `huiqi eval` does
         Err(_) => return Err(ApiError::facts(parse_facts(prog, text).err().unwrap_or_default())),
     };
     let facts = read_facts(prog, &json).map_err(ApiError::facts)?;
-    let name = json.get("$name").or_else(|| json.get("$id")).and_then(Value::as_str).map(String::from);
+    let name =
+        json.get("$name").or_else(|| json.get("$id")).and_then(crate::json::Json::as_str).map(String::from);
     let Some(period) = q.period.or_else(|| default_period(&json, &facts)) else {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -278,7 +279,7 @@ pub fn evaluate_body(
         }
     };
     let ledger = match json.get("$ledger") {
-        None | Some(Value::Null) => Ledger::default(),
+        None | Some(crate::json::Json::Null) => Ledger::default(),
         Some(v) => {
             let l = Ledger::from_json(&v.to_string(), "$ledger").map_err(|d| ApiError::diagnostics(&[*d]))?;
             l.check(prog, "$ledger").map_err(|ds| ApiError::diagnostics(&ds))?;

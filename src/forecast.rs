@@ -132,16 +132,9 @@ pub fn simulate_row<'p>(
     };
     let err =
         |code: Code, at: String, message: String| crate::batch::RowError { code: code.id(), at, message };
-    let json: serde_json::Value = match text.map(serde_json::from_str::<serde_json::Value>) {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => {
-            row.errors.push(err(
-                Code::FactsSyntax,
-                format!("line {line}"),
-                format!("the row is not valid JSON: {e}"),
-            ));
-            return Simulated { row, years: Vec::new() };
-        }
+    // the batch's row reader: exact numbers from the text (never through f64), objects only
+    let json = match text.and_then(|t| crate::batch::parse_json_line(t)) {
+        Ok(v) => v,
         Err(m) => {
             row.errors.push(err(Code::FactsSyntax, format!("line {line}"), m));
             return Simulated { row, years: Vec::new() };

@@ -123,3 +123,14 @@ fn advice_applied_gives_what_it_says_and_no_smaller_change_does() {
     }
     assert!(checked > 20, "only {checked} advices checked");
 }
+
+#[test]
+fn population_rows_keep_numbers_exact() {
+    // 研发投入 with 19 significant digits: through f64 it would become 12345678901234568;
+    // S22.9a (manufacturers, 100% from 2021) deducts it exactly
+    let c = policies();
+    let line = r#"{"行业": "装备制造业", "研发投入": {"2024": 12345678901234567.89}}"#;
+    let s = huiqi::forecast::simulate_row(&c.program, 1, Ok(line), 2024, 2024);
+    let r = s.row.years[0].results.iter().find(|r| r.policy == "S22" && r.clause == "9a").unwrap();
+    assert_eq!(r.amount.as_deref(), Some("12345678901234567.89"));
+}

@@ -133,7 +133,7 @@ pub fn simulate_row<'p>(
     let err =
         |code: Code, at: String, message: String| crate::batch::RowError { code: code.id(), at, message };
     // the batch's row reader: exact numbers from the text (never through f64), objects only
-    let json = match text.and_then(|t| crate::batch::parse_json_line(t)) {
+    let json = match text.and_then(crate::batch::parse_json_line) {
         Ok(v) => v,
         Err(m) => {
             row.errors.push(err(Code::FactsSyntax, format!("line {line}"), m));

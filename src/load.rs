@@ -67,11 +67,15 @@ pub fn load(paths: &[PathBuf]) -> Result<Input, String> {
 /// facts, definitions and the documents its tests name are declared there. Returns the paths
 /// to load and, when widened, the files named (whose diagnostics are the ones to report).
 pub fn rule_set_of(paths: &[PathBuf]) -> (Vec<PathBuf>, Option<Vec<PathBuf>>) {
+    // a bare file name's folder is the working folder
+    let folder = |p: &Path| {
+        p.parent().map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d.to_path_buf() })
+    };
     let widen = !paths.is_empty()
         && paths.iter().all(|p| {
             p.is_file()
-                && p.parent().is_some_and(|d| {
-                    std::fs::read_dir(if d.as_os_str().is_empty() { Path::new(".") } else { d })
+                && folder(p).is_some_and(|d| {
+                    std::fs::read_dir(d)
                         .map(|rd| {
                             rd.flatten().any(|e| {
                                 let n = e.file_name();
@@ -85,12 +89,7 @@ pub fn rule_set_of(paths: &[PathBuf]) -> (Vec<PathBuf>, Option<Vec<PathBuf>>) {
     if !widen {
         return (paths.to_vec(), None);
     }
-    let mut dirs: Vec<PathBuf> = paths
-        .iter()
-        .filter_map(|p| {
-            p.parent().map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d.to_path_buf() })
-        })
-        .collect();
+    let mut dirs: Vec<PathBuf> = paths.iter().filter_map(|p| folder(p)).collect();
     dirs.sort();
     dirs.dedup();
     (dirs, Some(paths.to_vec()))

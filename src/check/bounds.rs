@@ -68,14 +68,12 @@ fn params_of(e: &Expr, out: &mut Vec<ParamId>) {
     }
 }
 
-/// The value of a bound on a date, when it is made of constants and parameters only.
-fn value_on(prog: &Program, e: &Expr, date: Date) -> Option<Decimal> {
+/// The value of an expression on a date, when it is made of constants and parameters only
+/// (a bound, a threshold): what it is without any facts.
+pub(crate) fn value_on(prog: &Program, e: &Expr, date: Date) -> Option<Decimal> {
     match &e.kind {
         ExprKind::Const(Const::Num(d)) => Some(*d),
-        ExprKind::Param(p) => {
-            let def = prog.params.get(*p as usize)?;
-            def.versions.iter().rev().find(|v| v.from <= date).map(|v| v.value)
-        }
+        ExprKind::Param(p) => prog.params.get(*p as usize)?.value_on(date),
         ExprKind::Neg(x) => value_on(prog, x, date).map(|d| -d),
         ExprKind::Arith(op, a, b) => {
             let (x, y) = (value_on(prog, a, date)?, value_on(prog, b, date)?);

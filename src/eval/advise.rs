@@ -89,7 +89,7 @@ pub fn advise(
         && let Type::Num(num) | Type::Series(num) = subject.ty
     {
         for t in tiers {
-            if let Some(th) = constant(prog, &t.threshold, date) {
+            if let Some(th) = crate::check::bounds::value_on(prog, &t.threshold, date) {
                 probes.push(Probe { fact, year, op: t.op, threshold: th, num });
             }
         }
@@ -160,7 +160,7 @@ fn collect(
                 (None, Some(f)) => (f, b.ty, a, flip(*op)),
                 _ => return,
             };
-            match (ty, constant(prog, other, date)) {
+            match (ty, crate::check::bounds::value_on(prog, other, date)) {
                 (Type::Num(num) | Type::Series(num), Some(th)) => {
                     probes.push(Probe { fact: subject.0, year: subject.1, op, threshold: th, num })
                 }
@@ -203,17 +203,6 @@ fn fact_of(e: &Expr, period: i32) -> Option<(FactId, Option<i32>)> {
         ExprKind::Fact(f) => Some((*f, None)),
         ExprKind::SeriesAt(SeriesRef::Fact(f), y) if matches!(y.kind, ExprKind::Period) => {
             Some((*f, Some(period)))
-        }
-        _ => None,
-    }
-}
-
-/// A number known without the facts: a constant, or a parameter's version in force.
-fn constant(prog: &Program, e: &Expr, date: Date) -> Option<Decimal> {
-    match &e.kind {
-        ExprKind::Const(Const::Num(d)) => Some(*d),
-        ExprKind::Param(p) => {
-            prog.params.get(*p as usize)?.versions.iter().rev().find(|v| v.from <= date).map(|v| v.value)
         }
         _ => None,
     }

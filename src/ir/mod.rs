@@ -112,6 +112,13 @@ pub struct ParamDef {
     pub span: Span,
 }
 
+impl ParamDef {
+    /// The value of the version in force on a date (versions are sorted by `from`).
+    pub fn value_on(&self, date: Date) -> Option<Decimal> {
+        self.versions.iter().rev().find(|v| v.from <= date).map(|v| v.value)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParamVersion {
     pub value: Decimal,

@@ -169,6 +169,7 @@ fn amount_form(a: &AmountView) -> &'static str {
         AmountView::Category { .. } => "categories",
         AmountView::Credit { .. } => "credit",
         AmountView::Provides { .. } => "provides",
+        AmountView::Each { .. } => "each",
     }
 }
 
@@ -188,6 +189,7 @@ fn amount_text(a: &AmountView) -> String {
             format!("credit {earned} against {against}, carried {carry_years} years")
         }
         AmountView::Provides { provides } => format!("provides \"{provides}\""),
+        AmountView::Each { each } => each.clone(),
     }
 }
 
@@ -240,6 +242,7 @@ fn amount(out: &mut Vec<String>, old: &AmountView, new: &AmountView) {
         (AmountView::Provides { provides: a }, AmountView::Provides { provides: b }) => {
             field(out, "provides", a, b)
         }
+        (AmountView::Each { each: a }, AmountView::Each { each: b }) => field(out, "amount", a, b),
         (a, b) => out.push(format!(
             "amount {} → {}: {} → {}",
             amount_form(a),

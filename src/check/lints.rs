@@ -333,17 +333,17 @@ fn clause_exprs(c: &ClauseDef) -> Vec<&Expr> {
         Amount::Category { subject, each, arms } => {
             v.push(subject);
             if let Some(sel) = each {
-                for op in &sel.ops {
-                    if let SelOp::Where(w) = op {
-                        v.push(w);
-                    }
-                }
+                v.extend(sel.exprs());
             }
             v.extend(arms.iter().map(|a| &a.amount));
         }
         Amount::Credit { earned, capacity, .. } => {
             v.push(earned);
             v.push(capacity);
+        }
+        Amount::Each { sel, amount, .. } => {
+            v.extend(sel.exprs());
+            v.push(amount);
         }
         Amount::Provides { .. } => {}
     }

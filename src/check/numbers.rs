@@ -81,6 +81,10 @@ fn constants(c: &ClauseDef) -> Vec<(Decimal, Num, crate::span::Span)> {
             exprs.push(earned);
             exprs.push(capacity);
         }
+        Amount::Each { sel, amount, .. } => {
+            exprs.extend(sel.exprs());
+            exprs.push(amount);
+        }
         Amount::Provides { .. } => {}
     }
     let mut out = Vec::new();

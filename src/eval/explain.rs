@@ -75,6 +75,15 @@ pub enum Step {
     NoCategory {
         value: String,
     },
+    /// One person or item of an `each` amount: what it computes to, what it is paid after its
+    /// own caps (`per item`, `per item total` with what it had before).
+    Item {
+        key: String,
+        computed: Decimal,
+        paid: Decimal,
+        cap: Option<Decimal>,
+        before: Decimal,
+    },
     Discretionary {
         base: Option<Decimal>,
         cap: Option<Decimal>,
@@ -199,6 +208,7 @@ impl Step {
             Step::Bracket { .. } => "bracket",
             Step::Category { .. } => "category",
             Step::NoCategory { .. } => "no_category",
+            Step::Item { .. } => "item",
             Step::Discretionary { .. } => "discretionary",
             Step::Cap { .. } => "cap",
             Step::Floor { .. } => "floor",
@@ -340,6 +350,28 @@ impl Step {
                     format!("category {value} is not among the categories supported")
                 }
             }
+            Step::Item { key, computed, paid, cap, before } => {
+                let mut s =
+                    if zh { format!("{key}：{}", m(*computed)) } else { format!("{key}: {}", m(*computed)) };
+                if let Some(c) = cap
+                    && paid < computed
+                {
+                    s.push_str(&match (zh, before.is_zero()) {
+                        (true, true) => format!("，每人（项）上限 {}，按 {} 计", m(*c), m(*paid)),
+                        (true, false) => {
+                            format!("，每人（项）上限 {}，此前已获 {}，按 {} 计", m(*c), m(*before), m(*paid))
+                        }
+                        (false, true) => format!(", capped per item at {}: {}", m(*c), m(*paid)),
+                        (false, false) => format!(
+                            ", cap per item {} with {} granted before: {}",
+                            m(*c),
+                            m(*before),
+                            m(*paid)
+                        ),
+                    });
+                }
+                s
+            }
             Step::Discretionary { base, cap, floor } => {
                 let mut s = if zh {
                     "金额由主管部门酌定（原文未给出可计算的金额）".to_string()
@@ -372,10 +404,12 @@ impl Step {
             Step::Cap { scope, cap, before, after, history: h } => {
                 let hist = history(h, lang);
                 match (zh, scope) {
-                    (true, CapScope::PerGrant) => {
+                    (true, CapScope::PerGrant | CapScope::PerItem | CapScope::PerItemTotal) => {
                         format!("{} 超过上限 {}，按 {} 计", m(*before), m(*cap), m(*after))
                     }
-                    (false, CapScope::PerGrant) => format!("{} capped at {}", m(*before), m(*cap)),
+                    (false, CapScope::PerGrant | CapScope::PerItem | CapScope::PerItemTotal) => {
+                        format!("{} capped at {}", m(*before), m(*cap))
+                    }
                     (true, CapScope::PerYear) => format!(
                         "每年上限 {}：{}，剩余 {}，本次 {}",
                         m(*cap),

@@ -101,10 +101,31 @@ struct Body {
 enum KAmount {
     Discretionary(Option<X>),
     Expr(N),
-    Tiers { first_time: Option<SeriesRef>, subject: N, highest: bool, tiers: Vec<(CmpOp, N, N)> },
-    Brackets { subject: N, brackets: Vec<(Option<N>, N)> },
-    Category { subject: En, each: Option<Sel>, arms: Vec<(u32, N)> },
-    Credit { earned: N, capacity: N },
+    Tiers {
+        first_time: Option<SeriesRef>,
+        subject: N,
+        highest: bool,
+        tiers: Vec<(CmpOp, N, N)>,
+    },
+    Brackets {
+        subject: N,
+        brackets: Vec<(Option<N>, N)>,
+    },
+    Category {
+        subject: En,
+        each: Option<Sel>,
+        arms: Vec<(u32, N)>,
+    },
+    Credit {
+        earned: N,
+        capacity: N,
+    },
+    /// Per person or item: the selection, the key field and the amount per item.
+    Each {
+        sel: Sel,
+        key: FieldId,
+        amount: N,
+    },
     Provides,
 }
 
@@ -136,6 +157,8 @@ enum N {
     MaxBefore(SeriesRef),
     Sum(Box<Sel>, Option<Box<N>>),
     Count(Box<Sel>),
+    /// `max(LIST, KEY)` (`true`) or `min(LIST, KEY)`: 0 when no item is selected.
+    Best(Box<Sel>, Box<N>, bool),
     If(Box<B>, Box<N>, Box<N>),
 }
 
@@ -261,7 +284,14 @@ struct Sel {
 #[derive(Clone, Debug)]
 enum SOp {
     Where(B),
-    First { n: u32, by: Option<FieldId> },
+    First { n: u32, by: Option<Key>, descending: bool },
+}
+
+/// A sort key read on each item.
+#[derive(Clone, Debug)]
+enum Key {
+    N(N),
+    D(D),
 }
 
 /// `period`, `period + k` or `period - k` as a year expression: its offset.
@@ -356,6 +386,9 @@ impl Lower<'_> {
                 body.as_deref().map(|b| self.n(b).map(Box::new)).transpose()?,
             ),
             ExprKind::Agg(AggOp::Count, sel, _) => N::Count(Box::new(self.sel(sel)?)),
+            ExprKind::Agg(op @ (AggOp::Max | AggOp::Min), sel, Some(body)) => {
+                N::Best(Box::new(self.sel(sel)?), Box::new(self.n(body)?), *op == AggOp::Max)
+            }
             ExprKind::If(c, a, b) => N::If(Box::new(self.b(c)?), Box::new(self.n(a)?), Box::new(self.n(b)?)),
             _ => return Err(No),
         })
@@ -506,7 +539,14 @@ impl Lower<'_> {
             .iter()
             .map(|o| match o {
                 SelOp::Where(w) => self.b(w).map(SOp::Where),
-                SelOp::First { n, by } => Ok(SOp::First { n: *n, by: *by }),
+                SelOp::First { n, by, descending } => {
+                    let by = match by.as_deref() {
+                        None => None,
+                        Some(k) if k.ty == Type::Date => Some(Key::D(self.d(k)?)),
+                        Some(k) => Some(Key::N(self.n(k)?)),
+                    };
+                    Ok(SOp::First { n: *n, by, descending: *descending })
+                }
             })
             .collect::<C<_>>()?;
         Ok(Sel { list: s.list, ops })
@@ -549,6 +589,9 @@ impl Lower<'_> {
             },
             Amount::Credit { earned, capacity, .. } => {
                 KAmount::Credit { earned: self.n(earned)?, capacity: self.n(capacity)? }
+            }
+            Amount::Each { sel, key, amount } => {
+                KAmount::Each { sel: self.sel(sel)?, key: *key, amount: self.n(amount)? }
             }
             Amount::Provides { .. } => KAmount::Provides,
         };
@@ -840,6 +883,52 @@ impl<'f> Cx<'f> {
                 Some(v) => parts.push(v),
                 None => return Ok(UNDETERMINED),
             },
+            KAmount::Each { sel, key, amount } => {
+                let Some(FactValue::List(items)) = self.facts.get(sel.list) else { return Ok(UNDETERMINED) };
+                // an empty ledger: a per-item lifetime cap binds as a per-item cap
+                let item_cap = caps
+                    .iter()
+                    .filter(|(s, _)| matches!(s, CapScope::PerItem | CapScope::PerItemTotal))
+                    .map(|(_, v)| *v)
+                    .min();
+                let saved = self.item;
+                let mut unknown = false;
+                let mut capped_out = false;
+                let chosen = self.select(sel, items, &mut unknown);
+                let each = || -> Result<(), Delegate> {
+                    for i in chosen? {
+                        let Some(it) = items.get(i) else { continue };
+                        self.item = Some(it);
+                        if !matches!(it.fields.get(*key as usize), Some(Some(FactValue::Scalar(_)))) {
+                            unknown = true;
+                            continue;
+                        }
+                        let Some(v) = self.n(amount)? else {
+                            unknown = true;
+                            continue;
+                        };
+                        let paid = match item_cap {
+                            Some(c) if v > c => c.max(Decimal::ZERO),
+                            _ => v,
+                        };
+                        if paid <= Decimal::ZERO {
+                            capped_out |= v > Decimal::ZERO;
+                            continue;
+                        }
+                        parts.push(paid);
+                    }
+                    Ok(())
+                };
+                let r = each();
+                self.item = saved;
+                r?;
+                if unknown {
+                    return Ok(UNDETERMINED);
+                }
+                if parts.is_empty() {
+                    return Ok(if capped_out { (Status::Exhausted, None) } else { INELIGIBLE });
+                }
+            }
             KAmount::Tiers { first_time, subject, highest, tiers } => {
                 let Some(value) = self.n(subject)? else { return Ok(UNDETERMINED) };
                 let earlier: &[(i32, Decimal)] = match first_time {
@@ -1017,7 +1106,7 @@ impl<'f> Cx<'f> {
         {
             amount = f;
         }
-        for (_, cap) in caps.iter().filter(|(s, _)| *s != CapScope::PerGrant) {
+        for (_, cap) in caps.iter().filter(|(s, _)| matches!(s, CapScope::PerYear | CapScope::Total)) {
             let left = cap.checked_sub(Decimal::ZERO).ok_or(Delegate)?;
             if left <= Decimal::ZERO {
                 return Ok((Status::Exhausted, None));
@@ -1165,6 +1254,21 @@ impl<'f> Cx<'f> {
             N::Count(sel) => {
                 let acc = self.agg(sel, |_, _| Ok(()))?;
                 acc.filter(|a| !a.undecided).map(|a| Decimal::from(a.count))
+            }
+            N::Best(sel, key, is_max) => {
+                let acc = self.agg(sel, |me, acc| {
+                    match me.n(key)? {
+                        Some(d) => {
+                            let better = acc.best.is_none_or(|x| if *is_max { d > x } else { d < x });
+                            if better {
+                                acc.best = Some(d);
+                            }
+                        }
+                        None => acc.unknown_body = true,
+                    }
+                    Ok(())
+                })?;
+                acc.filter(|a| !a.undecided && !a.unknown_body).map(|a| a.best.unwrap_or(Decimal::ZERO))
             }
         })
     }
@@ -1411,6 +1515,7 @@ impl<'f> Cx<'f> {
             all: true,
             unknown_body: false,
             undecided: false,
+            best: None,
         };
         let result = if sel.ops.iter().all(|o| matches!(o, SOp::Where(_))) {
             self.fold_where(sel, items, &mut acc, &mut body)
@@ -1477,9 +1582,25 @@ impl<'f> Cx<'f> {
                     }
                     chosen = kept;
                 }
-                SOp::First { n, by } => {
-                    chosen = super::first_by(items, chosen, *by, *n, |_| *undecided = true)
-                }
+                SOp::First { n, by, descending } => match by {
+                    None => chosen.truncate(*n as usize),
+                    Some(key) => {
+                        let mut keyed = Vec::with_capacity(chosen.len());
+                        for i in chosen {
+                            let Some(it) = items.get(i) else { continue };
+                            self.item = Some(it);
+                            let k = match key {
+                                Key::N(x) => self.n(x)?.map(|d| (0, d)),
+                                Key::D(x) => self.d(x)?.map(|d| super::sort_key(&Value::Date(d))),
+                            };
+                            match k {
+                                Some(k) => keyed.push((k, i)),
+                                None => *undecided = true,
+                            }
+                        }
+                        chosen = super::first_n(keyed, *n, *descending);
+                    }
+                },
             }
         }
         Ok(chosen)
@@ -1494,4 +1615,5 @@ struct Acc {
     all: bool,
     unknown_body: bool,
     undecided: bool,
+    best: Option<Decimal>,
 }

@@ -197,6 +197,7 @@ fn check_entry(prog: &Program, e: &LedgerEntry) -> Result<(), Box<Diagnostic>> {
         ));
     };
     let credit = matches!(c.amount, Amount::Credit { .. });
+    let each = matches!(c.amount, Amount::Each { .. });
     match (&e.key, clause_keys(c)) {
         (Some(k), Some(keys)) if !keys.contains(&&**k) => {
             return Err(bad(
@@ -221,7 +222,13 @@ fn check_entry(prog: &Program, e: &LedgerEntry) -> Result<(), Box<Diagnostic>> {
                 "write the year, e.g. `\"key\": \"2023\"`".into(),
             ));
         }
-        (Some(k), None) if !credit => {
+        (None, None) if each => {
+            return Err(bad(
+                format!("an entry of `{policy}.{clause}` needs the key of the person or item it paid"),
+                "write the item's key as the clause names it (e.g. the id number), e.g. `\"key\": \"440100199901010011\"`".into(),
+            ));
+        }
+        (Some(k), None) if !credit && !each => {
             return Err(bad(
                 format!("`{policy}.{clause}` is paid as a whole, so its entries have no key (found `{k}`)"),
                 "write `\"key\": null`".into(),

@@ -526,7 +526,12 @@ impl<'p> Evaluator<'p> {
             },
             None => None,
         };
-        r.cap = caps.iter().map(|(_, v)| *v).min();
+        // the clause's own cap; caps per person or item are shown on each item instead
+        r.cap = caps
+            .iter()
+            .filter(|(s, _)| !matches!(s, CapScope::PerItem | CapScope::PerItemTotal))
+            .map(|(_, v)| *v)
+            .min();
         r.floor = floor;
         let rounding = policy.rounding;
         let parts: Parts = match &c.amount {
@@ -589,6 +594,13 @@ impl<'p> Evaluator<'p> {
                 Some(v) => smallvec::smallvec![(None, v)],
                 None => return Ok(self.undetermined(r)),
             },
+            Amount::Each { sel, key, amount } => {
+                match self.each(&mut r, c, history, sel, *key, amount, &caps)? {
+                    Some(parts) => parts,
+                    None if r.status == Status::Undetermined => return Ok(self.undetermined(r)),
+                    None => return Ok(r),
+                }
+            }
             Amount::Category { subject, each, arms } => {
                 match self.category(&mut r, c, history, subject, each.as_deref(), arms)? {
                     Some(parts) => parts,
@@ -643,6 +655,16 @@ impl<'p> Evaluator<'p> {
                 .min_by_key(|e| e.period)
         {
             r.reasons.push(Step::Once { key: None, period: e.period });
+            if self.explain {
+                r.steps.extend(r.reasons.clone());
+            }
+            r.status = Status::Exhausted;
+            return Ok(Gate::Stop);
+        }
+        if c.once == Some(OnceScope::PerYear)
+            && let Some(e) = history.iter().find(|e| e.period == self.period)
+        {
+            r.reasons.push(Step::Once { key: Some(format!("{}", e.period)), period: e.period });
             if self.explain {
                 r.steps.extend(r.reasons.clone());
             }
@@ -842,7 +864,7 @@ impl<'p> Evaluator<'p> {
             }
             amount = f;
         }
-        for (scope, cap) in caps.iter().filter(|(s, _)| *s != CapScope::PerGrant) {
+        for (scope, cap) in caps.iter().filter(|(s, _)| matches!(s, CapScope::PerYear | CapScope::Total)) {
             let used: Vec<(i32, Decimal)> = history
                 .iter()
                 .filter(|e| *scope == CapScope::Total || e.period == self.period)
@@ -1059,6 +1081,136 @@ impl<'p> Evaluator<'p> {
                 r.steps.push(step);
             }
             r.status = status;
+            return Ok(None);
+        }
+        Ok(Some(parts))
+    }
+
+    /// An amount per selected person or item, each under its own `once per item` and `per item`
+    /// caps (read from the ledger by the item's key); `None` when nothing is paid (the status
+    /// says why).
+    #[allow(clippy::too_many_arguments)]
+    fn each(
+        &mut self,
+        r: &mut ClauseResult,
+        c: &ClauseDef,
+        history: &[&LedgerEntry],
+        sel: &Selection,
+        key: FieldId,
+        amount: &Expr,
+        caps: &[(CapScope, Decimal)],
+    ) -> Result<Option<Parts>, Fail> {
+        let Some(FactValue::List(items)) = self.facts.get(sel.list) else {
+            self.missing
+                .push(self.prog.facts.get(sel.list as usize).map_or_else(String::new, |d| d.name.clone()));
+            r.status = Status::Undetermined;
+            return Ok(None);
+        };
+        let saved = self.item;
+        let result = self.each_items(r, c, history, sel, key, amount, caps, items);
+        self.item = saved;
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn each_items(
+        &mut self,
+        r: &mut ClauseResult,
+        c: &ClauseDef,
+        history: &[&LedgerEntry],
+        sel: &Selection,
+        key: FieldId,
+        amount: &Expr,
+        caps: &[(CapScope, Decimal)],
+        items: &'p [Item],
+    ) -> Result<Option<Parts>, Fail> {
+        let (chosen, undecided) = self.select(sel, items)?;
+        if undecided {
+            r.status = Status::Undetermined;
+            return Ok(None);
+        }
+        let per_item = caps.iter().filter(|(s, _)| *s == CapScope::PerItem).map(|(_, v)| *v).min();
+        let per_item_total = caps.iter().filter(|(s, _)| *s == CapScope::PerItemTotal).map(|(_, v)| *v).min();
+        let key_ty =
+            self.prog.records.get(sel.record as usize).and_then(|x| x.fields.get(key as usize)).map(|f| f.ty);
+        let mut parts = Parts::new();
+        let mut paid_before: Option<Step> = None;
+        let mut unknown = false;
+        for i in chosen {
+            let Some(it) = items.get(i) else { continue };
+            self.item = Some((sel.list, i, it));
+            let k: std::sync::Arc<str> = match it.fields.get(key as usize).and_then(Option::as_ref) {
+                Some(FactValue::Scalar(v)) => show_value(self.prog, v, key_ty.unwrap_or(Type::Text)).into(),
+                _ => {
+                    self.missing.push(self.field_path(key));
+                    unknown = true;
+                    continue;
+                }
+            };
+            let earlier: Vec<&&LedgerEntry> =
+                history.iter().filter(|e| e.key.as_deref() == Some(&*k)).collect();
+            if c.once == Some(OnceScope::PerItem)
+                && let Some(e) = earlier.iter().min_by_key(|e| e.period)
+            {
+                let step = Step::Once { key: Some(k.to_string()), period: e.period };
+                if self.explain {
+                    r.steps.push(step.clone());
+                }
+                paid_before = Some(step);
+                continue;
+            }
+            let Some(v) = self.num(amount)? else {
+                unknown = true;
+                continue;
+            };
+            let mut paid = v;
+            let mut cap_shown = None;
+            if let Some(cap) = per_item
+                && paid > cap
+            {
+                paid = cap;
+                cap_shown = Some(cap);
+            }
+            let mut before = Decimal::ZERO;
+            if let Some(total) = per_item_total {
+                for e in &earlier {
+                    before = before.checked_add(e.amount).ok_or_else(overflow)?;
+                }
+                let left = total.checked_sub(before).ok_or_else(overflow)?.max(Decimal::ZERO);
+                if paid > left {
+                    paid = left;
+                    cap_shown = Some(total);
+                }
+            }
+            if self.explain {
+                r.steps.push(Step::Item { key: k.to_string(), computed: v, paid, cap: cap_shown, before });
+            }
+            if paid <= Decimal::ZERO {
+                if v > Decimal::ZERO {
+                    paid_before =
+                        Some(Step::Item { key: k.to_string(), computed: v, paid, cap: cap_shown, before });
+                }
+                continue;
+            }
+            parts.push((Some(k), paid));
+        }
+        if unknown {
+            r.status = Status::Undetermined;
+            return Ok(None);
+        }
+        if parts.is_empty() {
+            if let Some(step) = paid_before {
+                // every person or item was paid in full before: exhausted, not ineligible
+                r.reasons.push(step);
+                r.status = Status::Exhausted;
+            } else {
+                let step = Step::Zero { value: Decimal::ZERO };
+                r.reasons.push(step.clone());
+                if self.explain {
+                    r.steps.push(step);
+                }
+                r.status = Status::Ineligible;
+            }
             return Ok(None);
         }
         Ok(Some(parts))
@@ -1452,22 +1604,34 @@ impl<'p> Evaluator<'p> {
                     }
                     chosen = kept;
                 }
-                SelOp::First { n, by } => {
-                    chosen = first_by(items, chosen, *by, *n, |i| {
-                        if let (Some(f), Some(it)) = (by, items.get(i)) {
+                SelOp::First { n, by, descending } => match by {
+                    None => chosen.truncate(*n as usize),
+                    Some(key) => {
+                        let mut keyed = Vec::with_capacity(chosen.len());
+                        // the order is not a reason: the keys read to sort are not shown (the
+                        // chosen items' values are, where the clause reads them)
+                        let mark = self.reads.len();
+                        for i in chosen {
+                            let Some(it) = items.get(i) else { continue };
                             self.item = Some((sel.list, i, it));
-                            self.missing.push(self.field_path(*f));
+                            // an item without its key is left out, and the selection undecided
+                            match self.eval(key)? {
+                                Some(v) => keyed.push((sort_key(&v), i)),
+                                None => undecided = true,
+                            }
                         }
-                        undecided = true;
-                    });
-                }
+                        self.reads.truncate(mark);
+                        chosen = first_n(keyed, *n, *descending);
+                    }
+                },
             }
         }
         Ok((chosen, undecided))
     }
 
     fn agg_items(&mut self, op: AggOp, sel: &Selection, body: Option<&Expr>, items: &'p [Item]) -> V {
-        let mut acc = Acc { sum: Decimal::ZERO, count: 0, any: false, all: true, unknown_body: false };
+        let mut acc =
+            Acc { sum: Decimal::ZERO, count: 0, any: false, all: true, unknown_body: false, best: None };
         let undecided = if sel.ops.iter().all(|o| matches!(o, SelOp::Where(_))) {
             // the common case, without an index list: filter and fold in one pass
             let mut undecided = false;
@@ -1497,8 +1661,24 @@ impl<'p> Evaluator<'p> {
             }
             undecided
         };
-        let Acc { sum, count, any, all, unknown_body } = acc;
+        let Acc { sum, count, any, all, unknown_body, best } = acc;
+        if self.explain
+            && let Some((v, i)) = best
+            && matches!(op, AggOp::Max | AggOp::Min)
+        {
+            // "任意一笔 / 其中一项": the item the rules chose, shown with its value
+            let list = self.prog.facts.get(sel.list as usize).map_or("", |d| d.name.as_str());
+            let what = if op == AggOp::Max { "largest" } else { "smallest" };
+            let ty = body.map_or(Type::MONEY, |b| b.ty);
+            self.reads.push((
+                format!("{list}[{i}]"),
+                format!("{what}: {}", show_value(self.prog, &Value::Num(v), ty)),
+            ));
+        }
         Ok(match op {
+            AggOp::Max | AggOp::Min if !undecided && !unknown_body => {
+                Some(Value::Num(best.map_or(Decimal::ZERO, |(v, _)| v)))
+            }
             AggOp::Sum if !undecided && !unknown_body => Some(Value::Num(sum)),
             AggOp::Count if !undecided => Some(Value::Num(Decimal::from(count))),
             AggOp::Any if any => Some(Value::Bool(true)),
@@ -1517,6 +1697,8 @@ struct Acc {
     any: bool,
     all: bool,
     unknown_body: bool,
+    /// `max` / `min`: the best value so far and the item it came from.
+    best: Option<(Decimal, usize)>,
 }
 
 impl<'p> Evaluator<'p> {
@@ -1525,6 +1707,16 @@ impl<'p> Evaluator<'p> {
         acc.count += 1;
         match (op, body) {
             (AggOp::Count, _) => {}
+            (AggOp::Max | AggOp::Min, Some(b)) => match self.eval(b)? {
+                Some(Value::Num(d)) => {
+                    let i = self.item.map_or(0, |(_, i, _)| i);
+                    let better = acc.best.is_none_or(|(x, _)| if op == AggOp::Max { d > x } else { d < x });
+                    if better {
+                        acc.best = Some((d, i));
+                    }
+                }
+                _ => acc.unknown_body = true,
+            },
             (_, None) => acc.any = true,
             (_, Some(b)) => match self.eval(b)? {
                 Some(Value::Num(d)) => acc.sum = acc.sum.checked_add(d).ok_or_else(overflow)?,
@@ -1537,35 +1729,18 @@ impl<'p> Evaluator<'p> {
     }
 }
 
-/// `first N [by FIELD]`: the chosen items, ordered by the field (ties by position) when there
-/// is one, the first `n` of them; `missing(i)` for an item without the field, which is left out.
-pub(super) fn first_by(
-    items: &[Item],
-    chosen: Vec<usize>,
-    by: Option<FieldId>,
-    n: u32,
-    mut missing: impl FnMut(usize),
-) -> Vec<usize> {
-    let mut chosen = match by {
-        Some(f) => {
-            let mut keyed = Vec::with_capacity(chosen.len());
-            for i in chosen {
-                let Some(it) = items.get(i) else { continue };
-                match it.fields.get(f as usize).and_then(Option::as_ref) {
-                    Some(FactValue::Scalar(v)) => keyed.push((sort_key(v), i)),
-                    _ => missing(i),
-                }
-            }
-            keyed.sort();
-            keyed.into_iter().map(|(_, i)| i).collect()
-        }
-        None => chosen,
-    };
-    chosen.truncate(n as usize);
-    chosen
+/// `first N by KEY [descending]`: the items ordered by their keys (ties by position, the
+/// earlier first, in either direction), the first `n` of them.
+pub(super) fn first_n(mut keyed: Vec<((i64, Decimal), usize)>, n: u32, descending: bool) -> Vec<usize> {
+    if descending {
+        keyed.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    } else {
+        keyed.sort();
+    }
+    keyed.into_iter().take(n as usize).map(|(_, i)| i).collect()
 }
 
-fn sort_key(v: &Value) -> (i64, Decimal) {
+pub(super) fn sort_key(v: &Value) -> (i64, Decimal) {
     match v {
         Value::Date(d) => {
             (i64::from(d.year) * 10_000 + i64::from(d.month) * 100 + i64::from(d.day), Decimal::ZERO)

@@ -225,6 +225,7 @@ impl<'a> Lowerer<'a> {
                     self.def_cost.push(Cost::default());
                     self.prog.defs.push(DefDef {
                         name: d.name.name.clone(),
+                        record: None,
                         label: d.label.clone(),
                         expr: placeholder(d.name.span),
                         span: d.name.span,
@@ -487,8 +488,36 @@ impl<'a> Lowerer<'a> {
         if let Some(s) = self.def_state.get_mut(id as usize) {
             *s = DefState::InProgress;
         }
+        let scope = match &ast_def.record {
+            None => Ok(TOP),
+            Some(r) => match self.types.get(&r.name) {
+                Some(TypeName::Record(rid)) => Ok(Scope { item: Some(*rid) }),
+                _ => {
+                    let records: Vec<&str> = self.prog.records.iter().map(|x| x.name.as_str()).collect();
+                    let help = did_you_mean(&r.name, records.iter().copied())
+                        .unwrap_or_else(|| format!("the records are {}", records.join(", ")));
+                    self.err(
+                        Diagnostic::new(Code::UnknownType, format!("`{}` is not a record", r.name))
+                            .at(r.span, "not a declared record")
+                            .help(format!(
+                                "`define 名(记录)` is read on one item of a list of that record; {help}"
+                            )),
+                    );
+                    Err(())
+                }
+            },
+        };
+        let Ok(scope) = scope else {
+            if let Some(s) = self.def_state.get_mut(id as usize) {
+                *s = DefState::Failed;
+            }
+            return Err(());
+        };
+        if let Some(d) = self.prog.defs.get_mut(id as usize) {
+            d.record = scope.item;
+        }
         self.def_stack.push(id);
-        let result = self.expr(&ast_def.expr, TOP, None);
+        let result = self.expr(&ast_def.expr, scope, None);
         self.def_stack.pop();
         let depth = result.as_ref().map(|e| def_depth(e, &self.prog, &self.def_state)).unwrap_or(0) + 1;
         let cost = result.as_ref().map(|e| expanded(e, &self.def_cost)).unwrap_or_default();
@@ -817,24 +846,36 @@ impl<'a> Lowerer<'a> {
         }
         if let (Some(scope), Some(span)) = (cd.once, once_span) {
             let ok = match scope {
-                OnceScope::Clause => true,
+                OnceScope::Clause | OnceScope::PerYear => true,
                 OnceScope::PerTier => matches!(cd.amount, Amount::Tiers { .. }),
                 OnceScope::PerCategory => matches!(cd.amount, Amount::Category { .. }),
+                OnceScope::PerItem => matches!(cd.amount, Amount::Each { .. }),
             };
             if !ok {
-                let what = if scope == OnceScope::PerTier { "tiers" } else { "categories (`by …`)" };
+                let (words, what) = match scope {
+                    OnceScope::PerTier => ("per tier", "tiers"),
+                    OnceScope::PerItem => ("per item", "persons or items (`each … key … =>`)"),
+                    _ => ("per category", "categories (`by …`)"),
+                };
                 self.err(
                     Diagnostic::new(
                         Code::ConstructMisuse,
-                        format!(
-                            "`once {}` needs an amount paid by {what}",
-                            if scope == OnceScope::PerTier { "per tier" } else { "per category" }
-                        ),
+                        format!("`once {words}` needs an amount paid by {what}"),
                     )
                     .at(span, "nothing to count once by")
                     .help("write plain `once`, or give the clause an amount of that form"),
                 );
             }
+        }
+        if !matches!(cd.amount, Amount::Each { .. })
+            && let Some(cap) =
+                cd.caps.iter().find(|k| matches!(k.scope, CapScope::PerItem | CapScope::PerItemTotal))
+        {
+            self.err(
+                Diagnostic::new(Code::ConstructMisuse, "`cap … per item` needs an amount paid per person or item")
+                    .at(cap.span, "no items to cap")
+                    .help("write the amount as `each 清单 key 字段 => 金额`, or use `cap X`, `cap X per year` or `cap X total`"),
+            );
         }
         if let Amount::Credit { .. } = cd.amount
             && (!cd.caps.is_empty() || cd.once.is_some())
@@ -1019,6 +1060,38 @@ impl<'a> Lowerer<'a> {
                 capacity: self.money(capacity, "a credit is used against an amount of money")?,
                 years: *years,
             },
+            ast::Amount::Each { list, key, amount, .. } => {
+                let sel = self.selection(list)?;
+                let Some((fid, f)) = self.field(sel.record, &key.name) else {
+                    let fields: Vec<String> = self
+                        .prog
+                        .records
+                        .get(sel.record as usize)
+                        .map(|r| r.fields.iter().map(|f| f.name.clone()).collect())
+                        .unwrap_or_default();
+                    let help = did_you_mean(&key.name, fields.iter().map(String::as_str))
+                        .unwrap_or_else(|| format!("the fields are {}", fields.join(", ")));
+                    self.err(
+                        Diagnostic::new(Code::UnknownField, format!("unknown field `{}`", key.name))
+                            .at(key.span, "not a field of the item")
+                            .help(help),
+                    );
+                    return Err(());
+                };
+                if matches!(f.ty, Type::Series(_) | Type::List(_) | Type::Record(_)) {
+                    let t = self.prog.type_name(f.ty);
+                    self.err(
+                        Diagnostic::new(Code::ArgumentType, format!("an item cannot be keyed by {t}"))
+                            .at(key.span, "not one value per item")
+                            .help("key each person or item by a field that names it, e.g. an id number (`证件号码: text`)"),
+                    );
+                    return Err(());
+                }
+                let item = Scope { item: Some(sel.record) };
+                let x = self.expr(amount, item, Some(Type::MONEY))?;
+                self.expect_type(&x, Type::MONEY, Code::AmountType, "the amount per item is money")?;
+                Amount::Each { sel: Box::new(sel), key: fid, amount: x }
+            }
         })
     }
 
@@ -1240,6 +1313,26 @@ impl<'a> Lowerer<'a> {
             }
             Some(ValueName::Def(d)) => {
                 let (ty, _) = self.ensure_def(d, Some(span))?;
+                let def = self.prog.defs.get(d as usize);
+                if let Some(r) = def.and_then(|x| x.record)
+                    && scope.item != Some(r)
+                {
+                    let rname = self.prog.records.get(r as usize).map_or("", |x| x.name.as_str());
+                    let lists: Vec<&str> = self
+                        .prog
+                        .facts
+                        .iter()
+                        .filter(|f| f.ty == Type::List(r))
+                        .map(|f| f.name.as_str())
+                        .collect();
+                    let example = lists.first().copied().unwrap_or("清单");
+                    self.err(
+                        Diagnostic::new(Code::ConstructMisuse, format!("`{n}` is read on one item of a list of `{rname}`"))
+                            .at(span, "used outside a list function over such a list")
+                            .help(format!("use it inside a list function, e.g. `sum({example} where {n}, …)` or `any({example}, {n})`")),
+                    );
+                    return Err(());
+                }
                 Ok(Self::mk(ExprKind::Def(d), ty, span))
             }
             Some(ValueName::Param(p)) => {
@@ -1260,10 +1353,20 @@ impl<'a> Lowerer<'a> {
                     );
                     return Err(());
                 }
-                let mut cands: Vec<&str> = self.values.keys().map(String::as_str).collect();
-                if let Some(r) = scope.item.and_then(|r| self.prog.records.get(r as usize)) {
-                    cands.extend(r.fields.iter().map(|f| f.name.as_str()));
+                let record = scope.item.and_then(|r| self.prog.records.get(r as usize));
+                if let Some(r) = record {
+                    // inside a list function a bare name is first of all a field of the item
+                    let fields: Vec<&str> = r.fields.iter().map(|f| f.name.as_str()).collect();
+                    let help = did_you_mean(n, fields.iter().copied())
+                        .unwrap_or_else(|| format!("the fields of `{}` are {}", r.name, fields.join(", ")));
+                    self.err(
+                        Diagnostic::new(Code::UnknownField, format!("unknown field `{n}`"))
+                            .at(span, "not a field of the item")
+                            .help(help),
+                    );
+                    return Err(());
                 }
+                let cands: Vec<&str> = self.values.keys().map(String::as_str).collect();
                 let help = did_you_mean(n, cands).unwrap_or_else(|| {
                     "declare it as a fact (`fact 名称: money`), a definition (`define 名称 = …`) or a parameter".to_string()
                 });
@@ -1413,6 +1516,7 @@ impl<'a> Lowerer<'a> {
             );
         };
         match f {
+            "min" | "max" if self.list_first(args) => self.aggregate(f, args, span, scope),
             "min" | "max" | "abs" | "year" | "within" => {
                 let mut xs = Vec::new();
                 for a in args {
@@ -1537,79 +1641,7 @@ impl<'a> Lowerer<'a> {
                 }
                 Ok(Self::mk(ExprKind::FirstTime(r, *op, Box::new(rhs)), Type::Bool, span))
             }
-            "sum" | "count" | "any" | "all" => {
-                let (sel, rest) = match args.split_first() {
-                    Some((ast::Arg::Selection(s), rest)) => (self.selection(s)?, rest),
-                    Some((ast::Arg::Expr(e), rest)) => {
-                        let ast::ExprKind::Name(n) = &e.kind else {
-                            self.err(
-                                Diagnostic::new(Code::ArgumentType, format!("`{f}` takes a list first"))
-                                    .at(e.span, "not a list")
-                                    .help(format!("write `{f}(贷款 where …)`")),
-                            );
-                            return Err(());
-                        };
-                        let s = ast::Selection {
-                            list: ast::Ident { name: n.clone(), span: e.span },
-                            ops: Vec::new(),
-                            span: e.span,
-                        };
-                        (self.selection(&s)?, rest)
-                    }
-                    None => {
-                        arity_err(self, "a list");
-                        return Err(());
-                    }
-                };
-                let item = Scope { item: Some(sel.record) };
-                let body = match rest {
-                    [] => None,
-                    [ast::Arg::Expr(e)] => Some(self.expr(e, item, None)?),
-                    _ => {
-                        arity_err(self, "a list and at most one expression");
-                        return Err(());
-                    }
-                };
-                let (op, ty) = match f {
-                    "sum" => {
-                        let Some(b) = &body else {
-                            arity_err(self, "a list and the value to add up, e.g. `sum(贷款, 利息)`");
-                            return Err(());
-                        };
-                        if !matches!(b.ty, Type::Num(_)) {
-                            self.expect_type(
-                                b,
-                                Type::MONEY,
-                                Code::ArgumentType,
-                                "`sum` adds numbers or money",
-                            )?;
-                        }
-                        (AggOp::Sum, b.ty)
-                    }
-                    "count" => {
-                        if body.is_some() {
-                            arity_err(self, "one list (filter it with `where`)");
-                            return Err(());
-                        }
-                        (AggOp::Count, Type::INTEGER)
-                    }
-                    _ => {
-                        if let Some(b) = &body {
-                            self.expect_type(
-                                b,
-                                Type::Bool,
-                                Code::NotBoolean,
-                                &format!("`{f}` tests a condition"),
-                            )?;
-                        } else if f == "all" {
-                            arity_err(self, "a list and a condition");
-                            return Err(());
-                        }
-                        (if f == "any" { AggOp::Any } else { AggOp::All }, Type::Bool)
-                    }
-                };
-                Ok(Self::mk(ExprKind::Agg(op, Box::new(sel), body.map(Box::new)), ty, span))
-            }
+            "sum" | "count" | "any" | "all" => self.aggregate(f, args, span, scope),
             _ => {
                 let help = did_you_mean(f, FUNCTIONS.iter().copied())
                     .unwrap_or_else(|| format!("the functions are {}", FUNCTIONS.join(", ")));
@@ -1620,6 +1652,109 @@ impl<'a> Lowerer<'a> {
                 );
                 Err(())
             }
+        }
+    }
+
+    /// A list function: `sum`, `count`, `any`, `all`, and `max` / `min` over a list.
+    fn aggregate(&mut self, f: &str, args: &[ast::Arg], span: Span, _scope: Scope) -> R<Expr> {
+        let arity_err = |me: &mut Self, want: &str| {
+            me.err(
+                Diagnostic::new(Code::ArgumentType, format!("`{f}` takes {want}"))
+                    .at(span, format!("{} given", args.len()))
+                    .help(format!("see `{f}` in docs/language.md")),
+            );
+        };
+        let (sel, rest) = match args.split_first() {
+            Some((ast::Arg::Selection(s), rest)) => (self.selection(s)?, rest),
+            Some((ast::Arg::Expr(e), rest)) => {
+                let ast::ExprKind::Name(n) = &e.kind else {
+                    self.err(
+                        Diagnostic::new(Code::ArgumentType, format!("`{f}` takes a list first"))
+                            .at(e.span, "not a list")
+                            .help(format!("write `{f}(贷款 where …)`")),
+                    );
+                    return Err(());
+                };
+                let s = ast::Selection {
+                    list: ast::Ident { name: n.clone(), span: e.span },
+                    ops: Vec::new(),
+                    span: e.span,
+                };
+                (self.selection(&s)?, rest)
+            }
+            None => {
+                arity_err(self, "a list");
+                return Err(());
+            }
+        };
+        let item = Scope { item: Some(sel.record) };
+        let body = match rest {
+            [] => None,
+            [ast::Arg::Expr(e)] => Some(self.expr(e, item, None)?),
+            _ => {
+                arity_err(self, "a list and at most one expression");
+                return Err(());
+            }
+        };
+        let (op, ty) = match f {
+            "sum" => {
+                let Some(b) = &body else {
+                    arity_err(self, "a list and the value to add up, e.g. `sum(贷款, 利息)`");
+                    return Err(());
+                };
+                if !matches!(b.ty, Type::Num(_)) {
+                    self.expect_type(b, Type::MONEY, Code::ArgumentType, "`sum` adds numbers or money")?;
+                }
+                (AggOp::Sum, b.ty)
+            }
+            "max" | "min" => {
+                let Some(b) = &body else {
+                    arity_err(self, "a list and the value to compare, e.g. `max(贷款, 贴息额)`");
+                    return Err(());
+                };
+                if !matches!(b.ty, Type::Num(_)) {
+                    let t = self.prog.type_name(b.ty);
+                    self.err(
+                        Diagnostic::new(
+                            Code::ArgumentType,
+                            format!("`{f}` over a list compares numbers, not {t}"),
+                        )
+                        .at(b.span, format!("this is {t}"))
+                        .help("give it money, a rate or a number read on each item"),
+                    );
+                    return Err(());
+                }
+                (if f == "max" { AggOp::Max } else { AggOp::Min }, b.ty)
+            }
+            "count" => {
+                if body.is_some() {
+                    arity_err(self, "one list (filter it with `where`)");
+                    return Err(());
+                }
+                (AggOp::Count, Type::INTEGER)
+            }
+            _ => {
+                if let Some(b) = &body {
+                    self.expect_type(b, Type::Bool, Code::NotBoolean, &format!("`{f}` tests a condition"))?;
+                } else if f == "all" {
+                    arity_err(self, "a list and a condition");
+                    return Err(());
+                }
+                (if f == "any" { AggOp::Any } else { AggOp::All }, Type::Bool)
+            }
+        };
+        Ok(Self::mk(ExprKind::Agg(op, Box::new(sel), body.map(Box::new)), ty, span))
+    }
+
+    /// Whether a call's first argument is a list (a selection, or the name of a list fact).
+    fn list_first(&self, args: &[ast::Arg]) -> bool {
+        match args.first() {
+            Some(ast::Arg::Selection(_)) => true,
+            Some(ast::Arg::Expr(ast::Expr { kind: ast::ExprKind::Name(n), .. })) => matches!(
+                self.values.get(n),
+                Some(ValueName::Fact(f)) if matches!(self.prog.facts.get(*f as usize).map(|x| x.ty), Some(Type::List(_)))
+            ),
+            _ => false,
         }
     }
 
@@ -1664,47 +1799,24 @@ impl<'a> Lowerer<'a> {
                     self.expect_type(&x, Type::Bool, Code::NotBoolean, "`where` needs a condition")?;
                     ops.push(SelOp::Where(x));
                 }
-                ast::SelOp::First(n, by, span) => {
+                ast::SelOp::First { n, by, descending, .. } => {
                     let by = match by {
-                        Some(b) => match self.field(record, &b.name) {
-                            Some((fid, f)) if matches!(f.ty, Type::Date | Type::Num(_) | Type::Year) => {
-                                Some(fid)
-                            }
-                            Some(_) => {
+                        Some(b) => {
+                            let k = self.expr(b, item, None)?;
+                            if !matches!(k.ty, Type::Date | Type::Num(_) | Type::Year) {
+                                let t = self.prog.type_name(k.ty);
                                 self.err(
-                                    Diagnostic::new(
-                                        Code::ArgumentType,
-                                        format!("cannot order by `{}`", b.name),
-                                    )
-                                    .at(b.span, "not a date or number")
-                                    .help("order by a date or number field"),
+                                    Diagnostic::new(Code::ArgumentType, format!("cannot order items by {t}"))
+                                        .at(b.span, "not a date or number")
+                                        .help("order by a date or a number read on the item, e.g. `first 3 by 投保日期` or `first 5 by 金额 × 利率 descending`"),
                                 );
                                 return Err(());
                             }
-                            None => {
-                                let fields: Vec<String> = self
-                                    .prog
-                                    .records
-                                    .get(record as usize)
-                                    .map(|r| r.fields.iter().map(|f| f.name.clone()).collect())
-                                    .unwrap_or_default();
-                                let help = did_you_mean(&b.name, fields.iter().map(String::as_str))
-                                    .unwrap_or_else(|| format!("the fields are {}", fields.join(", ")));
-                                self.err(
-                                    Diagnostic::new(
-                                        Code::UnknownField,
-                                        format!("unknown field `{}`", b.name),
-                                    )
-                                    .at(b.span, "not a field of the item")
-                                    .help(help),
-                                );
-                                return Err(());
-                            }
-                        },
+                            Some(Box::new(k))
+                        }
                         None => None,
                     };
-                    let _ = span;
-                    ops.push(SelOp::First { n: *n, by });
+                    ops.push(SelOp::First { n: *n, by, descending: *descending });
                 }
             }
         }
@@ -1946,11 +2058,7 @@ fn expanded(e: &Expr, defs: &[Cost]) -> Cost {
         ExprKind::Call(_, xs) => children.extend(xs.iter()),
         ExprKind::If(c, a, b) => children.extend([&**c, &**a, &**b]),
         ExprKind::Agg(_, sel, body) => {
-            for op in &sel.ops {
-                if let SelOp::Where(w) = op {
-                    children.push(w);
-                }
-            }
+            children.extend(sel.exprs());
             children.extend(body.iter().map(|b| &**b));
         }
         ExprKind::Def(d) => {
@@ -1999,10 +2107,8 @@ pub fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             visit(b, f);
         }
         ExprKind::Agg(_, sel, body) => {
-            for op in &sel.ops {
-                if let SelOp::Where(w) = op {
-                    visit(w, f);
-                }
+            for x in sel.exprs() {
+                visit(x, f);
             }
             if let Some(b) = body {
                 visit(b, f);

@@ -97,6 +97,8 @@ pub struct FactDef {
 #[derive(Clone, Debug, PartialEq)]
 pub struct DefDef {
     pub name: String,
+    /// `define 名(记录)`: read on one item of a list of this record, inside list functions.
+    pub record: Option<RecordId>,
     pub label: Option<String>,
     pub expr: Expr,
     pub span: Span,
@@ -271,6 +273,14 @@ pub enum Amount {
         capacity: Expr,
         years: u32,
     },
+    /// `each LIST key FIELD => AMOUNT`: an amount per selected person or item, each recorded
+    /// in the ledger under its key (the field's value), so that `once per item` and
+    /// `cap X per item total` count per person, not per enterprise.
+    Each {
+        sel: Box<Selection>,
+        key: FieldId,
+        amount: Expr,
+    },
     /// Not money: a priority, a service, a right, granted when the conditions hold.
     Provides {
         what: String,
@@ -338,6 +348,10 @@ pub enum AggOp {
     Count,
     Any,
     All,
+    /// `max(LIST, KEY)`: the largest KEY over the selected items (0 when none).
+    Max,
+    /// `min(LIST, KEY)`: the smallest KEY over the selected items (0 when none).
+    Min,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -387,7 +401,22 @@ pub struct Selection {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SelOp {
     Where(Expr),
-    First { n: u32, by: Option<FieldId> },
+    /// `first N [by KEY [descending]]`: KEY is read on each item (a number or a date).
+    First {
+        n: u32,
+        by: Option<Box<Expr>>,
+        descending: bool,
+    },
+}
+
+impl Selection {
+    /// The expressions of the selection's steps (`where` conditions and sort keys), in order.
+    pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.ops.iter().filter_map(|op| match op {
+            SelOp::Where(w) => Some(w),
+            SelOp::First { by, .. } => by.as_deref(),
+        })
+    }
 }
 
 /// A test case written beside the rules.

@@ -23,6 +23,20 @@ pub fn each(p: &Program, field: &Expr, sel: &Selection) -> String {
     s
 }
 
+/// `each 人员 where … key 身份证号 => 3000元 * 月数`: an amount per selected item, keyed.
+pub fn each_amount(p: &Program, sel: &Selection, key: FieldId, amount: &Expr) -> String {
+    let mut s = String::from("each ");
+    s.push_str(p.facts.get(sel.list as usize).map_or("", |x| x.name.as_str()));
+    let saved = ITEM.with(|c| c.replace(Some(sel.record)));
+    write_ops(p, sel, &mut s);
+    s.push_str(" key ");
+    s.push_str(&field_name(p, Some(sel.record), key));
+    s.push_str(" => ");
+    write(p, amount, &mut s, 0);
+    ITEM.with(|c| c.set(saved));
+    s
+}
+
 fn write_ops(p: &Program, sel: &Selection, out: &mut String) {
     for op in &sel.ops {
         match op {
@@ -30,10 +44,14 @@ fn write_ops(p: &Program, sel: &Selection, out: &mut String) {
                 out.push_str(" where ");
                 write(p, w, out, 0);
             }
-            SelOp::First { n, by } => {
+            SelOp::First { n, by, descending } => {
                 out.push_str(&format!(" first {n}"));
                 if let Some(b) = by {
-                    out.push_str(&format!(" by {}", field_name(p, Some(sel.record), *b)));
+                    out.push_str(" by ");
+                    write(p, b, out, 0);
+                    if *descending {
+                        out.push_str(" descending");
+                    }
                 }
             }
         }
@@ -181,6 +199,8 @@ fn write(p: &Program, e: &Expr, out: &mut String, outer: u8) {
                 AggOp::Count => "count(",
                 AggOp::Any => "any(",
                 AggOp::All => "all(",
+                AggOp::Max => "max(",
+                AggOp::Min => "min(",
             });
             out.push_str(p.facts.get(sel.list as usize).map_or("", |x| x.name.as_str()));
             let saved = ITEM.with(|c| c.replace(Some(sel.record)));

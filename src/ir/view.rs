@@ -104,6 +104,7 @@ pub enum AmountView {
     Category { subject: String, categories: Vec<String> },
     Credit { earned: String, against: String, carry_years: u32 },
     Provides { provides: String },
+    Each { each: String },
 }
 
 fn window(w: &Window, on: Option<String>) -> WindowView {
@@ -149,6 +150,9 @@ pub fn clause(p: &Program, c: &ClauseDef) -> ClauseView {
             AmountView::Credit { earned: e(earned), against: e(capacity), carry_years: *years }
         }
         Amount::Provides { what } => AmountView::Provides { provides: what.clone() },
+        Amount::Each { sel, key, amount } => {
+            AmountView::Each { each: show::each_amount(p, sel, *key, amount) }
+        }
     };
     let mut limits = Vec::new();
     for cap in &c.caps {
@@ -156,6 +160,8 @@ pub fn clause(p: &Program, c: &ClauseDef) -> ClauseView {
             crate::syntax::ast::CapScope::PerGrant => format!("cap {} per grant", e(&cap.expr)),
             crate::syntax::ast::CapScope::PerYear => format!("cap {} per year", e(&cap.expr)),
             crate::syntax::ast::CapScope::Total => format!("cap {} total", e(&cap.expr)),
+            crate::syntax::ast::CapScope::PerItem => format!("cap {} per item", e(&cap.expr)),
+            crate::syntax::ast::CapScope::PerItemTotal => format!("cap {} per item total", e(&cap.expr)),
         });
     }
     if let Some(f) = &c.floor {
@@ -166,6 +172,8 @@ pub fn clause(p: &Program, c: &ClauseDef) -> ClauseView {
             crate::syntax::ast::OnceScope::Clause => "once".into(),
             crate::syntax::ast::OnceScope::PerTier => "once per tier".into(),
             crate::syntax::ast::OnceScope::PerCategory => "once per category".into(),
+            crate::syntax::ast::OnceScope::PerItem => "once per item".into(),
+            crate::syntax::ast::OnceScope::PerYear => "once per year".into(),
         });
     }
     for x in &c.excludes {

@@ -69,6 +69,8 @@ pub struct FactDecl {
 #[derive(Clone, Debug)]
 pub struct DefineDecl {
     pub name: Ident,
+    /// `define 名(记录)`: read on one item of a list of this record.
+    pub record: Option<Ident>,
     pub label: Option<String>,
     pub expr: Expr,
 }
@@ -209,6 +211,10 @@ pub enum CapScope {
     PerGrant,
     PerYear,
     Total,
+    /// `cap X per item`: each person or item of an `each` amount, per grant.
+    PerItem,
+    /// `cap X per item total`: each person or item over its whole history (the ledger).
+    PerItemTotal,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -217,6 +223,10 @@ pub enum OnceScope {
     Clause,
     PerTier,
     PerCategory,
+    /// Each person or item of an `each` amount at most once (每人仅可申请一次).
+    PerItem,
+    /// At most once in a period (每年一次).
+    PerYear,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -255,6 +265,13 @@ pub enum Amount {
         earned: Expr,
         capacity: Expr,
         years: u32,
+        span: Span,
+    },
+    /// `each LIST key FIELD => AMOUNT`: an amount per selected item, keyed in the ledger.
+    Each {
+        list: Selection,
+        key: Ident,
+        amount: Expr,
         span: Span,
     },
     Expr(Expr),
@@ -315,7 +332,13 @@ pub struct Selection {
 #[derive(Clone, Debug)]
 pub enum SelOp {
     Where(Expr),
-    First(u32, Option<Ident>, Span),
+    /// `first N [by KEY [descending]]`: the key is an expression over the item's fields.
+    First {
+        n: u32,
+        by: Option<Expr>,
+        descending: bool,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]

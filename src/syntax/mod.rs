@@ -425,14 +425,19 @@ impl Builder {
                 let name = self.ident(next(&mut it, span)?);
                 let mut label = None;
                 let mut expr = None;
+                let mut record = None;
                 for q in it {
                     match q.as_rule() {
                         Rule::label => label = Some(self.string(q)),
+                        Rule::def_item => {
+                            let qspan = self.span(&q);
+                            record = Some(self.ident(next(&mut q.into_inner(), qspan)?));
+                        }
                         _ => expr = Some(self.expr(q)?),
                     }
                 }
                 let expr = expr.ok_or_else(|| missing(span))?;
-                Item::Define(DefineDecl { name, label, expr })
+                Item::Define(DefineDecl { name, record, label, expr })
             }
             Rule::parameter_decl => {
                 let name = self.ident(next(&mut it, span)?);
@@ -566,6 +571,8 @@ impl Builder {
                         .map(|s| s.as_str().split_whitespace().collect::<Vec<_>>().join(" "))
                     {
                         Some(s) if s == "per year" => CapScope::PerYear,
+                        Some(s) if s == "per item" => CapScope::PerItem,
+                        Some(s) if s == "per item total" => CapScope::PerItemTotal,
                         Some(s) if s == "total" => CapScope::Total,
                         _ => CapScope::PerGrant,
                     };
@@ -576,6 +583,8 @@ impl Builder {
                     let scope = match inner.next().map(|s| s.as_str().to_string()) {
                         Some(s) if s.ends_with("tier") => OnceScope::PerTier,
                         Some(s) if s.ends_with("category") => OnceScope::PerCategory,
+                        Some(s) if s.ends_with("item") => OnceScope::PerItem,
+                        Some(s) if s.ends_with("year") => OnceScope::PerYear,
                         _ => OnceScope::Clause,
                     };
                     ClausePart::Once(scope, qspan)
@@ -684,6 +693,12 @@ impl Builder {
                     arms.push((name, self.expr(next(&mut ai, aspan)?)?));
                 }
                 Amount::Category { subject, each, arms, span }
+            }
+            Rule::a_each => {
+                let list = self.selection(next(&mut it, span)?)?;
+                let key = self.ident(next(&mut it, span)?);
+                let amount = self.expr(next(&mut it, span)?)?;
+                Amount::Each { list, key, amount, span }
             }
             Rule::a_credit => {
                 let earned = self.expr(next(&mut it, span)?)?;
@@ -805,7 +820,7 @@ impl Builder {
                     if a.as_rule() == Rule::selection {
                         let sel = self.selection(a)?;
                         for op in &sel.ops {
-                            if let SelOp::Where(w) = op {
+                            if let SelOp::Where(w) | SelOp::First { by: Some(w), .. } = op {
                                 depth = depth.max(expr_depth(w));
                             }
                         }
@@ -914,7 +929,9 @@ impl Builder {
                 _ => {
                     let mut oi = o.into_inner();
                     let n = self.small_int(next(&mut oi, ospan)?)?;
-                    ops.push(SelOp::First(n, oi.next().map(|b| self.ident(b)), ospan));
+                    let by = oi.next().map(|b| self.expr(b)).transpose()?;
+                    let descending = oi.next().is_some();
+                    ops.push(SelOp::First { n, by, descending, span: ospan });
                 }
             }
         }
@@ -979,7 +996,10 @@ fn expr_depth(e: &Expr) -> usize {
                 Arg::Selection(s) => s
                     .ops
                     .iter()
-                    .map(|o| if let SelOp::Where(w) = o { expr_depth(w) } else { 0 })
+                    .map(|o| match o {
+                        SelOp::Where(w) | SelOp::First { by: Some(w), .. } => expr_depth(w),
+                        SelOp::First { by: None, .. } => 0,
+                    })
                     .max()
                     .unwrap_or(0),
             })

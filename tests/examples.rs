@@ -153,3 +153,45 @@ fn high_tech_firm_with_transfer_income_and_equipment_credit() {
     // tax reliefs are not cash: the cash total is zero
     assert_eq!(r["total"], "0.00");
 }
+
+#[test]
+fn tianhe_hong_kong_youth_enterprise() {
+    let r = report(&compiled(), "examples/天河港澳青年科技.json");
+    // founded by a Hong Kong resident of 34 (45周岁以下), 62% held by Hong Kong youth (≥ 25%):
+    // a 港澳青年企业 (TH23.2a)
+    assert_eq!(amount(&r, "TH23.2a").0, "granted");
+    // 天英汇港澳组 prize winner registered in Tianhe: one-time 10万 (TH23.5a)
+    assert_eq!(amount(&r, "TH23.5a"), granted("100000.00"));
+    // operating since 2022-11-01 (a full year before 2024): 2024 rent 12.6万 × 50% = 6.3万,
+    // capped at 5万 a year (TH23.5b)
+    assert_eq!(amount(&r, "TH23.5b"), granted("50000.00"));
+    // 小升规 on 2024-03-31: 10万 (TH23.5c1); high-tech recognition on 2024-12-10: 20万 (TH23.5c3)
+    assert_eq!(amount(&r, "TH23.5c1"), granted("100000.00"));
+    assert_eq!(amount(&r, "TH23.5c3"), granted("200000.00"));
+    // not an incubator: no carrier award (TH23.3b)
+    assert_eq!(amount(&r, "TH23.3b").0, "ineligible");
+    // 10万 + 5万 + 10万 + 20万
+    assert_eq!(r["total"], "450000.00");
+}
+
+#[test]
+fn guangzhou_internship_base() {
+    let r = report(&compiled(), "examples/广州就业见习基地.json");
+    // the unit meets the recognition conditions (GZ19.5) and the demonstration-base ones:
+    // 58 and 55 interns (≥ 50 each year), retention 62% (≥ 60%) (GZ19.19a)
+    assert_eq!(amount(&r, "GZ19.5").0, "granted");
+    assert_eq!(amount(&r, "GZ19.19a").0, "granted");
+    // the living allowance the unit must pay: 2300元 × 80% = 1840元 a month (GZ19.16a, not cash)
+    assert_eq!(amount(&r, "GZ19.16a"), granted("1840.00"));
+    // city subsidy at 2300元 × 50% = 1150元 a month, 22 working days a month (GZ19.16b):
+    //   6 months: 6 × 1150 = 6900
+    //   3 months + 10 working days: 3450 + 10 × 1150 / 22 = 3972.7272…
+    //   5 months + 8 working days: 5750 + 8 × 1150 / 22 = 6168.1818…
+    //   (the fourth graduated more than 2 years before: not an intern of 第二十二条)
+    //   6900 + 3972.7272… + 6168.1818… = 17040.9090… → 17040.91
+    assert_eq!(amount(&r, "GZ19.16b"), granted("17040.91"));
+    // the 低保 intern: 5 full months × 500元 = 2500元 (GZ19.17; the 8 days of a part month unpaid)
+    assert_eq!(amount(&r, "GZ19.17"), granted("2500.00"));
+    // 17040.91 + 2500
+    assert_eq!(r["total"], "19540.91");
+}

@@ -195,3 +195,62 @@ fn guangzhou_internship_base() {
     // 17040.91 + 2500
     assert_eq!(r["total"], "19540.91");
 }
+
+#[test]
+fn beijing_sme_keeping_its_staff_in_2020() {
+    let r = report(&compiled(), "examples/京西精密制造.json");
+    // BJ20.12a: 6 months × 1800元 (the example's 2019 monthly average benefit) × 60 insured = 64.8万
+    assert_eq!(amount(&r, "BJ20.12a"), granted("648000.00"));
+    // BJ20.12b: headcount 60 → 66 to the end of April, growth 10% (< 20%) → 30% of 3 months'
+    // contributions 27万 = 8.1万
+    assert_eq!(amount(&r, "BJ20.12b"), granted("81000.00"));
+    // BJ20.12c: the firm enjoys 12a/12b, 40 employees trained × 1000元 = 4万
+    assert_eq!(amount(&r, "BJ20.12c"), granted("40000.00"));
+    // BJ20.2a: municipal SOE premises for production, open and no lay-offs: February rent waived
+    // (a waiver, not cash)
+    assert_eq!(amount(&r, "BJ20.2a"), ("granted".into(), None));
+    // BJ20.10b: a 生活服务保障 firm: the guarantor may charge at most 500万 × 1.5% = 7.5万; the
+    // 1.2% charged is within it (a ceiling, not cash)
+    assert_eq!(amount(&r, "BJ20.10b"), granted("75000.00"));
+    // 64.8万 + 8.1万 + 4万
+    assert_eq!(r["total"], "769000.00");
+}
+
+#[test]
+fn haidian_test_kit_developer_on_top_of_the_city_measures() {
+    let r = report(&compiled(), "examples/中关村智检科技.json");
+    // HD20.9a: high-tech firm's bond intermediary fees 120万 × 50% = 60万 (≤ 100万); BJ20.11d,
+    // the city's subsidy of the same kind, stays discretionary (HD20 五: one level only)
+    assert_eq!(amount(&r, "HD20.9a"), granted("600000.00"));
+    assert_eq!(amount(&r, "BJ20.11d").0, "discretionary");
+    // HD20.8c: 确权融资 interest at the benchmark rate 30万 × 50% = 15万 (≤ 50万)
+    assert_eq!(amount(&r, "HD20.8c"), granted("150000.00"));
+    // HD20.4a on top of BJ20.2a: February rent waived by the city rule, property fee by the district
+    assert_eq!(amount(&r, "BJ20.2a").0, "granted");
+    assert_eq!(amount(&r, "HD20.4a").0, "granted");
+    // HD20.1a: COVID test-kit R&D support up to 300万, decided by the department
+    assert_eq!(amount(&r, "HD20.1a").0, "discretionary");
+    // a medium firm is not 小微: BJ20.4 (研发费用补助 for small and micro firms) does not apply
+    assert_eq!(amount(&r, "BJ20.4").0, "ineligible");
+    // 60万 + 15万
+    assert_eq!(r["total"], "750000.00");
+}
+
+#[test]
+fn guangdong_housekeeping_firm_hiring_in_2020() {
+    let r = report(&compiled(), "examples/梅州嘉宜家政.json");
+    // GD20.3c: 45 staff on average (≥ 20 in 粤东粤西粤北) × 1000元 = 4.5万
+    assert_eq!(amount(&r, "GD20.3c"), granted("45000.00"));
+    // GD20.3d: rated 省级家政服务龙头企业 in 2020 → 30万
+    assert_eq!(amount(&r, "GD20.3d"), granted("300000.00"));
+    // GD20.4a: 15 new hires of 60 staff = 25% ≥ 20%; loan 300万 × 4.05% × 50% = 6.075万
+    assert_eq!(amount(&r, "GD20.4a"), granted("60750.00"));
+    // GD20.5d: two veterans hired within a year of discharge, insured 12 and 14 months → 2 × 1万
+    assert_eq!(amount(&r, "GD20.5d"), granted("20000.00"));
+    // GD20.5g: one hire unemployed 8 months, insured 9 months → 5000元
+    assert_eq!(amount(&r, "GD20.5g"), granted("5000.00"));
+    // GD20.1d: 60 insured, lay-off rate 3% ≤ 5.5%: the refund follows the national rules
+    assert_eq!(amount(&r, "GD20.1d").0, "discretionary");
+    // 4.5万 + 30万 + 6.075万 + 2万 + 0.5万
+    assert_eq!(r["total"], "430750.00");
+}

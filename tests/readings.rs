@@ -138,3 +138,103 @@ fn non_cash_provisions_need_their_conditions() {
     assert_eq!(result(&both, "E23.13")["status"], "granted");
     assert_eq!(result(&both, "E23.14")["status"], "granted");
 }
+
+fn cap_floor(r: &serde_json::Value, clause: &str) -> (String, Option<String>, Option<String>) {
+    let x = result(r, clause);
+    (x["status"].as_str().unwrap().to_string(), x["cap"].as_str().map(String::from), x["floor"].as_str().map(String::from))
+}
+
+fn discretionary(cap: &str, floor: Option<&str>) -> (String, Option<String>, Option<String>) {
+    ("discretionary".into(), Some(cap.into()), floor.map(String::from))
+}
+
+#[test]
+fn bj20_5e_reads_the_raised_cap_of_70_percent() {
+    // "支持比例上限由原50%提高至70%": rent 10万 → at most 7万, the version of 京政办发〔2020〕7号
+    let r = report(
+        &compiled(),
+        r#"{ "在北京注册": true, "企业规模": "小型", "便民网点设立项目": true, "疫情影响程度": "严重",
+             "保障市民基本生活": false, "便民网点房屋租金": "10万" }"#,
+        2020,
+    );
+    assert_eq!(cap_floor(&r, "BJ20.5e"), discretionary("70000.00", None));
+    let steps = serde_json::to_string(&result(&r, "BJ20.5e")["explanation"]).unwrap();
+    assert!(steps.contains("京政办发〔2020〕7号"), "{steps}");
+}
+
+#[test]
+fn bj20_15b_voucher_is_at_most_half_the_contract_and_20wan() {
+    let c = compiled();
+    let voucher = |contract: &str| {
+        let facts = format!(
+            r#"{{ "在北京注册": true, "企业规模": "小型", "疫情影响程度": "严重", "服务券采购合同额": "{contract}" }}"#
+        );
+        cap_floor(&report(&c, &facts, 2020), "BJ20.15b")
+    };
+    // 30万 × 50% = 15万; 40万 × 50% = 20万 (at the cap); 40万 + 1分 → 20.000005万 → 20万
+    assert_eq!(voucher("30万"), discretionary("150000.00", None));
+    assert_eq!(voucher("40万"), discretionary("200000.00", None));
+    assert_eq!(voucher("400000.01"), discretionary("200000.00", None));
+}
+
+#[test]
+fn hd20_7b_credit_loss_subsidy_is_20_to_70_percent_at_most_500wan() {
+    let c = compiled();
+    let loss = |principal: &str| {
+        let facts = format!(
+            r#"{{ "在海淀区注册纳税纳统": true, "三年内骗取区内补贴": false, "信用贷款损失本金": "{principal}" }}"#
+        );
+        cap_floor(&report(&c, &facts, 2020), "HD20.7b")
+    };
+    // 500万: floor 20% = 100万, cap 70% = 350万
+    assert_eq!(loss("500万"), discretionary("3500000.00", Some("1000000.00")));
+    // 1000万: floor 200万, cap 700万 → 500万
+    assert_eq!(loss("1000万"), discretionary("5000000.00", Some("2000000.00")));
+    // 3000万: floor 600万 would pass the 500万 cap: both 500万
+    assert_eq!(loss("3000万"), discretionary("5000000.00", Some("5000000.00")));
+}
+
+#[test]
+fn gd20_per_person_and_per_item_caps() {
+    let c = compiled();
+    let r = report(
+        &c,
+        r#"{ "在广东省注册": true, "生产配送防疫急需物资": true, "疫情期间新招用员工数": 12,
+             "本年新建农村电商服务站点数": 3, "见习人员月数": 18, "当地最低工资标准": "1720元",
+             "粤隔离职工": [ { "隔离期间工资": "6000元", "缴费工资基数": "8000元" },
+                             { "隔离期间工资": "3000元", "缴费工资基数": "8000元" } ],
+             "就业监测人月数": 12, "承担就业监测任务项数": 2 }"#,
+        2020,
+    );
+    // 12 hires × 1000元
+    assert_eq!(cap_floor(&r, "GD20.1f"), discretionary("12000.00", None));
+    // 3 stations × 10万
+    assert_eq!(cap_floor(&r, "GD20.4e"), discretionary("300000.00", None));
+    // 18 person-months × 1720元 (the example's local minimum wage) = 30960元
+    assert_eq!(cap_floor(&r, "GD20.5c"), discretionary("30960.00", None));
+    // per employee min(wages, base × 50%): min(6000, 4000) + min(3000, 4000) = 7000元
+    assert_eq!(cap_floor(&r, "GD20.5h"), discretionary("7000.00", None));
+    // 12 person-months × (200元 + 50元 for the second task) = 3000元
+    assert_eq!(cap_floor(&r, "GD20.9a"), discretionary("3000.00", None));
+}
+
+#[test]
+fn hd20_fraud_lock_out_and_bj20_fee_ceiling_say_why() {
+    let c = compiled();
+    let r = report(
+        &c,
+        r#"{ "在海淀区注册纳税纳统": true, "三年内骗取区内补贴": true, "驻区金融机构": true, "疫情期间首笔贷款金额": "1000万" }"#,
+        2020,
+    );
+    assert_eq!(result(&r, "HD20.7a")["status"], "ineligible");
+    assert!(reasons(result(&r, "HD20.7a")).contains("三年内骗取区内补贴"));
+    // 原综合费率 2% − 0.5 个百分点 = 1.5%: 1.6% charged is above it, the reason shows both
+    let r = report(
+        &c,
+        r#"{ "在北京注册": true, "企业规模": "小型", "疫情影响程度": "严重", "京担保额": "1000万",
+             "京担保原综合费率": "2%", "京担保实际费率": "1.6%" }"#,
+        2020,
+    );
+    let why = reasons(result(&r, "BJ20.10a"));
+    assert!(why.contains("京担保实际费率") && why.contains("京担保原综合费率"), "{why}");
+}

@@ -253,7 +253,8 @@ fn amount(out: &mut Vec<String>, old: &AmountView, new: &AmountView) {
     }
 }
 
-fn clause_changes(o: &ClauseView, n: &ClauseView) -> Vec<String> {
+/// What differs in the text of a clause (not its later versions).
+fn clause_body_changes(o: &ClauseView, n: &ClauseView) -> Vec<String> {
     let mut out = Vec::new();
     field(&mut out, "kind", &ser(&o.kind), &ser(&n.kind));
     field(&mut out, "title", &o.title, &n.title);
@@ -283,6 +284,33 @@ fn clause_changes(o: &ClauseView, n: &ClauseView) -> Vec<String> {
     out
 }
 
+/// [`clause_body_changes`], plus the changes later documents made to the clause.
+fn clause_changes(o: &ClauseView, n: &ClauseView) -> Vec<String> {
+    let mut out = clause_body_changes(o, n);
+    list(&mut out, "changed by a later document", &o.changes, &n.changes);
+    // amendments by later documents: each version as a change of its own
+    let ov: Vec<&str> = o.versions.iter().map(|v| v.change.as_str()).collect();
+    for v in &n.versions {
+        match o.versions.iter().find(|x| x.change == v.change) {
+            None => {
+                out.push(v.change.clone());
+                for line in clause_body_changes(n, &v.clause) {
+                    out.push(format!("  {line}"));
+                }
+            }
+            Some(x) => {
+                for line in clause_body_changes(&x.clause, &v.clause) {
+                    out.push(format!("{}: {line}", v.change));
+                }
+            }
+        }
+    }
+    for v in ov.iter().filter(|c| !n.versions.iter().any(|x| x.change == **c)) {
+        out.push(format!("no longer {v}"));
+    }
+    out
+}
+
 fn document_changes(o: &view::DocumentView, n: &view::DocumentView) -> Vec<String> {
     let mut out = Vec::new();
     field(&mut out, "title", &o.title, &n.title);
@@ -294,6 +322,7 @@ fn document_changes(o: &view::DocumentView, n: &view::DocumentView) -> Vec<Strin
     field(&mut out, "in force", opt(&o.in_force), opt(&n.in_force));
     field(&mut out, "applies when", opt(&o.applies), opt(&n.applies));
     field(&mut out, "rounding", &ser(&o.rounding), &ser(&n.rounding));
+    list(&mut out, "changed by a later document", &o.changes, &n.changes);
     out
 }
 

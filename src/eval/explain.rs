@@ -147,6 +147,20 @@ pub enum Step {
         group: String,
         winner: String,
     },
+    /// `once in "组"`: another clause of the group was received (in `period`, from the
+    /// ledger) or wins this period (`None`: the larger amount).
+    OnceIn {
+        group: String,
+        winner: String,
+        period: Option<i32>,
+    },
+    /// The version of an amended clause that applied (see `relations::Version`).
+    Version {
+        document: String,
+        change: &'static str,
+        date: Option<Date>,
+        clause: String,
+    },
 }
 
 fn m(d: Decimal) -> String {
@@ -223,6 +237,8 @@ impl Step {
             Step::Provides { .. } => "provides",
             Step::Excluded { .. } => "excluded",
             Step::NotLargest { .. } => "not_largest",
+            Step::OnceIn { .. } => "once_in",
+            Step::Version { .. } => "version",
         }
     }
 
@@ -549,6 +565,27 @@ impl Step {
                     format!("“{group}”中只给予金额最高的一项（{winner}）")
                 } else {
                     format!("only the largest of “{group}” pays ({winner})")
+                }
+            }
+            Step::OnceIn { group, winner, period } => match (zh, period) {
+                (true, Some(y)) => format!("“{group}”只能享受其中一项：{y}年已享受 {winner}"),
+                (false, Some(y)) => format!("only one of “{group}” is received: {winner} was granted in {y}"),
+                (true, None) => format!("“{group}”只能享受其中一项：本期给予金额较高的 {winner}"),
+                (false, None) => {
+                    format!("only one of “{group}” is received: {winner}, the larger this period")
+                }
+            },
+            Step::Version { document, change, date, clause } => {
+                let d = date.map(|d| d.to_string()).unwrap_or_default();
+                match (zh, *change) {
+                    (true, "amends") => format!("适用 {document} 修改后的 {clause}（自 {d} 起）"),
+                    (false, "amends") => format!("{clause} as amended by {document} from {d} applies"),
+                    (true, "extends") => format!("{clause} 所在文件经 {document} 延长至 {d}"),
+                    (false, "extends") => format!("{clause}'s document extended by {document} to {d}"),
+                    (true, "repeals") => format!("{clause} 自 {d} 起被 {document} 废止"),
+                    (false, "repeals") => format!("{clause} repealed by {document} from {d}"),
+                    (true, _) => format!("适用 {clause} 原文（{document}）"),
+                    (false, _) => format!("{clause} as first written ({document}) applies"),
                 }
             }
             Step::Provides { what } => {

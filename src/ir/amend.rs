@@ -34,6 +34,14 @@ pub(crate) fn day_before(d: Date) -> Date {
     Date { year: d.year - 1, month: 12, day: 31 }
 }
 
+fn past(k: ChangeKind) -> &'static str {
+    match k {
+        ChangeKind::Amends => "amended",
+        ChangeKind::Extends => "extended",
+        ChangeKind::Repeals => "repealed",
+    }
+}
+
 /// Whether a clause writes ledger entries that `granted(…)` could read.
 fn records_grants(c: &ClauseDef) -> bool {
     let history =
@@ -103,7 +111,7 @@ impl<'a> Lowerer<'a> {
                         Code::AmendmentCycle,
                         format!("`{a}` and `{b}` amend each other: which is the later document?"),
                     )
-                    .at(*span, "amends the other document")
+                    .at(*span, "changes the other document")
                     .help("only the later document states the change; remove it from the earlier one"),
                 );
             }
@@ -200,7 +208,7 @@ impl<'a> Lowerer<'a> {
             self.err(
                 Diagnostic::new(
                     Code::AmendmentConflict,
-                    format!("`{target}` is {what}ed twice from {}", ch.date),
+                    format!("`{target}` is {} twice from {}", past(ch.what), ch.date),
                 )
                 .at(ch.span, "changed again here")
                 .also(prev, "first changed here")

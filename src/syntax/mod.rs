@@ -252,7 +252,8 @@ fn rule_words(r: Rule) -> &'static str {
         | Rule::p_amends
         | Rule::p_extends
         | Rule::p_repeals => {
-            "document metadata (`number`, `issuer`, `issued`, `published`, `source`, `in force`, `applies when`, `rounding`) or an amendment (`amends`, `extends`, `repeals`)"
+            // amendments share the words: a message that lists what may follow stays as it was
+            "document metadata (`number`, `issuer`, `issued`, `published`, `source`, `in force`, `applies when`, `rounding`)"
         }
         Rule::c_quote
         | Rule::c_responsible

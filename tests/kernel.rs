@@ -235,7 +235,8 @@ policy NEWK "修改文件" {
     );
     let kernel = Kernel::new(&prog);
     assert_eq!(kernel.delegated(), 0);
-    let amounts = ["0", "1", "999999.99", "1000000", "1333333.33", "2000000", "3000000", "150000000", "200000000"];
+    let amounts =
+        ["0", "1", "999999.99", "1000000", "1333333.33", "2000000", "3000000", "150000000", "200000000"];
     for (i, rd) in amounts.iter().enumerate() {
         for income in amounts.iter().skip(i % 3) {
             let json = format!(r#"{{ "研发投入": "{rd}", "收入": "{income}" }}"#);

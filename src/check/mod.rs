@@ -89,6 +89,7 @@ fn quotes(prog: &Program, texts: &BTreeMap<String, String>, out: &mut Vec<Diagno
             }
         }
     }
+    relations::amended_quotes(prog, &normalised, out);
 }
 
 /// One quoted sentence must occur in the source; otherwise the diagnostic points at where it

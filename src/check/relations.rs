@@ -1,5 +1,7 @@
 //! Checks of declared relations between clauses (language.md §8): a `once in` group names
-//! at least two clauses, else it relates nothing (W0116).
+//! at least two clauses, else it relates nothing (W0116); a quote written in an amendment
+//! (`amends … { quote "…" }`) is a sentence of the amending document, verified against its
+//! source (E0602).
 
 use crate::diag::{Code, Diagnostic};
 use crate::ir::Program;
@@ -19,6 +21,25 @@ pub fn run(prog: &Program, out: &mut Vec<Diagnostic>) {
                 .at(only.span, "alone in its group")
                 .help("write the same `once in \"…\"` on the other clauses the text names (check the spelling of the group), or use `once` for a one-time award"),
             );
+        }
+    }
+}
+
+/// The quotes an amendment writes (those not inherited from the clause) against the amending
+/// document's source.
+pub(super) fn amended_quotes(
+    prog: &Program,
+    texts: &std::collections::BTreeMap<&str, String>,
+    out: &mut Vec<Diagnostic>,
+) {
+    for c in &prog.clauses {
+        for v in &c.versions {
+            let Some(p) = prog.policies.iter().find(|p| p.key == v.change.by) else { continue };
+            let Some(src) = &p.source else { continue };
+            let Some(text) = texts.get(src.rsplit('/').next().unwrap_or(src)) else { continue };
+            for q in v.def.quotes.iter().filter(|q| !c.quotes.contains(q)) {
+                super::quote(p, &v.def, q, src, text, out);
+            }
         }
     }
 }

@@ -441,16 +441,18 @@ impl<'p> Evaluator<'p> {
         if let Some(w) = &policy.in_force
             && !w.overlaps_year(self.period)
         {
+            // the reason is given with explanations on or off; the explanation only when on
+            let step = Step::InForce {
+                what: "document".into(),
+                start: w.start,
+                end: w.end,
+                tested: format!("{}", self.period),
+                inside: false,
+            };
             if self.explain {
-                r.steps.push(Step::InForce {
-                    what: "document".into(),
-                    start: w.start,
-                    end: w.end,
-                    tested: format!("{}", self.period),
-                    inside: false,
-                });
+                r.steps.push(step.clone());
             }
-            r.reasons = r.steps.clone();
+            r.reasons = vec![step];
             r.status = Status::NotInForce;
             return Ok(r);
         }
@@ -462,19 +464,17 @@ impl<'p> Evaluator<'p> {
                 },
                 None => (w.overlaps_year(self.period), format!("{}", self.period)),
             };
-            if self.explain || !inside {
-                r.steps.push(Step::InForce {
-                    what: "clause".into(),
-                    start: w.start,
-                    end: w.end,
-                    tested,
-                    inside,
-                });
-            }
+            let step = Step::InForce { what: "clause".into(), start: w.start, end: w.end, tested, inside };
             if !inside {
-                r.reasons = r.steps.clone();
+                if self.explain {
+                    r.steps.push(step.clone());
+                }
+                r.reasons = vec![step];
                 r.status = Status::NotInForce;
                 return Ok(r);
+            }
+            if self.explain {
+                r.steps.push(step);
             }
         }
         if self.explain
@@ -781,7 +781,12 @@ impl<'p> Evaluator<'p> {
             }
             if let Some(&(y, before)) = earlier.iter().find(|(_, v)| cmp_num(t.op, *v, th)) {
                 if self.explain {
-                    r.steps.push(Step::TierBefore { key: t.key.to_string(), year: y, value: before });
+                    r.steps.push(Step::TierBefore {
+                        key: t.key.to_string(),
+                        year: y,
+                        value: before,
+                        ty: subject.ty,
+                    });
                 }
                 continue;
             }
@@ -811,7 +816,7 @@ impl<'p> Evaluator<'p> {
                 r.status = Status::Exhausted;
                 return Ok(Tiered::Nothing);
             }
-            let step = Step::NoTier { value, first_time: first_time.is_some() };
+            let step = Step::NoTier { value, ty: subject.ty, first_time: first_time.is_some() };
             r.reasons.push(step.clone());
             if self.explain {
                 r.steps.push(step);
@@ -827,6 +832,7 @@ impl<'p> Evaluator<'p> {
                     key: t.key.to_string(),
                     op: t.op,
                     value,
+                    ty: subject.ty,
                     amount: *amount,
                     first_time: first_time.is_some(),
                     pay,

@@ -230,3 +230,31 @@ fn misused_amendments_are_errors_with_a_fix() {
         assert!(f.diagnostics.iter().any(|d| d.code.id() == code), "{to}: {:?}", f.diagnostics);
     }
 }
+
+#[test]
+fn ledger_keys_are_read_with_the_version_of_their_period() {
+    // the amended tiers: an entry of 2024 is keyed by a tier of the 2024 version, one of 2022
+    // by a tier as first written
+    let rules = r#"
+fact 收入: money "营业收入"
+policy OLDT "原" {
+  issued 2020-01-01
+  clause 1 "分档" { amount tiers 收入 pay highest { 达到 1亿 => 30万 } once per tier }
+}
+policy NEWT "新" {
+  issued 2024-01-01
+  amends OLDT.1 from 2024-01-01 { amount tiers 收入 pay highest { 达到 2亿 => 50万 } }
+}
+"#;
+    let prog = huiqi::compile(&huiqi::Input::from_rules([("t.policy".to_string(), rules.to_string())]))
+        .unwrap()
+        .program;
+    let keyed = |key: &str, period: i32| -> LedgerEntry {
+        serde_json::from_value(serde_json::json!({
+            "policy": "OLDT", "clause": "1", "key": key, "period": period, "amount": "1"
+        }))
+        .unwrap()
+    };
+    assert!(Ledger::new(vec![keyed("1亿", 2022), keyed("2亿", 2024)]).check(&prog, "l.json").is_ok());
+    assert!(Ledger::new(vec![keyed("2亿", 2022)]).check(&prog, "l.json").is_err());
+}

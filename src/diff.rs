@@ -1033,6 +1033,28 @@ mod tests {
     }
 
     #[test]
+    fn amendments_by_a_later_document() {
+        let old = "fact 收入: money\n\
+            policy P \"原\" {\n  issued 2020-01-01\n  in force 2020-01-01 to 2022-12-31\n  \
+            clause 1 \"奖励\" { amount 收入 × 1% cap 10万 }\n  clause 2 \"另一\" { amount 1万 }\n}\n";
+        let new = format!(
+            "{old}policy Q \"修改\" {{\n  issued 2023-01-01\n  extends P to 2024-12-31\n  \
+             amends P.1 from 2024-01-01 \"上限提高至20万元\" {{ cap 20万 }}\n  repeals P.2 from 2024-01-01\n}}\n"
+        );
+        let l = lines(&diff(&prog(old), &prog(&new)));
+        let want = [
+            "P: in force 2020-01-01..2022-12-31 → 2020-01-01..2024-12-31",
+            "P: changed by a later document added: extended by Q to 2024-12-31 (was to 2022-12-31)",
+            "P.1: amended by Q from 2024-01-01 \"上限提高至20万元\"",
+            "P.1:   cap 10万 per grant → cap 20万 per grant",
+            "P.2: changed by a later document added: repealed by Q from 2024-01-01",
+        ];
+        for w in want {
+            assert!(l.iter().any(|x| x == w), "missing `{w}` in {l:#?}");
+        }
+    }
+
+    #[test]
     fn signed_amounts() {
         assert_eq!(signed_money(Decimal::new(-1_840_000, 0)), "−184万");
         assert_eq!(signed_money(Decimal::new(200_000, 0)), "+20万");

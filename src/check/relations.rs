@@ -37,8 +37,10 @@ pub(super) fn amended_quotes(
             let Some(p) = prog.policies.iter().find(|p| p.key == v.change.by) else { continue };
             let Some(src) = &p.source else { continue };
             let Some(text) = texts.get(src.rsplit('/').next().unwrap_or(src)) else { continue };
+            // named as the amended clause (`OLD.5`), checked against the amending source
+            let Some(target) = prog.policy_of(c) else { continue };
             for q in v.def.quotes.iter().filter(|q| !c.quotes.contains(q)) {
-                super::quote(p, &v.def, q, src, text, out);
+                super::quote(target, &v.def, q, src, text, out);
             }
         }
     }

@@ -7,6 +7,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::ir::Program;
 
 pub fn run(prog: &Program, out: &mut Vec<Diagnostic>) {
+    never_applies(prog, out);
     let mut groups: Vec<&str> = prog.clauses.iter().filter_map(|c| c.once_in.as_deref()).collect();
     groups.sort_unstable();
     groups.dedup();
@@ -41,6 +42,33 @@ pub(super) fn amended_quotes(
             let Some(target) = prog.policy_of(c) else { continue };
             for q in v.def.quotes.iter().filter(|q| !c.quotes.contains(q)) {
                 super::quote(target, &v.def, q, src, text, out);
+            }
+        }
+    }
+}
+
+/// An `amends … from DATE` whose date lies after the last period the amended document (as
+/// extended) is in force for: the version never applies (W0117).
+fn never_applies(prog: &Program, out: &mut Vec<Diagnostic>) {
+    for c in &prog.clauses {
+        let Some(end) = prog.policy_of(c).and_then(|p| p.in_force.as_ref()).and_then(|w| w.end) else {
+            continue;
+        };
+        for v in &c.versions {
+            if v.change.date > crate::value::Date::year_end(end.year) {
+                out.push(
+                    Diagnostic::new(
+                        Code::AmendmentNeverApplies,
+                        format!(
+                            "`{}` as amended by {} from {} never applies: its document is in force to {end}",
+                            prog.clause_ref_of(c),
+                            v.change.by,
+                            v.change.date
+                        ),
+                    )
+                    .at(v.change.span, "after the document ends")
+                    .help("check the date; if the later document also extends the earlier one, write `extends DOC to DATE` as well"),
+                );
             }
         }
     }

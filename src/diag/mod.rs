@@ -92,6 +92,7 @@ codes! {
     NoResponsible = "W0108", Warning, "clause without a responsible department";
     NumberNotInQuote = "W0109", Warning, "a number the quote does not state";
     OnceInAlone = "W0116", Warning, "a `once in` group with one clause";
+    AmendmentNeverApplies = "W0117", Warning, "an amendment that never applies";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, PartialOrd, Ord)]

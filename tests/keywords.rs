@@ -79,3 +79,37 @@ fn chinese_if_chains_are_counted_for_nesting() {
     let e = huiqi::syntax::parse(huiqi::span::FileId(0), &text).expect_err("too deep");
     assert_eq!(e[0].code.id(), "E0102");
 }
+
+/// `expect error CODE` passes only when that code occurs (facts rejected, or a clause fails),
+/// and negative numbers in test facts are written plainly.
+#[test]
+fn tests_can_expect_errors_and_write_negative_numbers() {
+    let rules = r#"
+fact 利润: series money signed "利润总额"
+fact 人数: number "职工人数"
+policy N "示例" {
+  clause 1 "扭亏奖励" {
+    when 利润[period - 1] 低于 0元 and 利润 超过 0元
+    amount 10万
+  }
+  clause 2 "人均" { amount 100万 / 人数 }
+}
+test "扭亏" { period 2024 facts { 利润: { 2023: -50万, 2024: 0.5万 }, 人数: 4 } expect N.1 granted 10万 }
+test "人数为负" { period 2024 facts { 人数: -3 } expect error E0405 }
+test "人数为零" { period 2024 facts { 人数: 0 } expect error E0502 }
+test "预期错误而无错误" { period 2024 facts { 人数: 5 } expect error E0502 }
+test "数据被拒绝时的其他预期" { period 2024 facts { 人数: -1 } expect error E0405 expect N.2 granted 1万 }
+"#;
+    for lang in [Lang::En, Lang::Zh] {
+        let text = convert(rules, lang).unwrap();
+        let c = huiqi::compile(&huiqi::Input::from_rules([("n.policy".to_string(), text)]))
+            .unwrap_or_else(|f| panic!("{}", huiqi::diag::render::render_short(&f.diagnostics, &f.sources)));
+        let r = huiqi::testing::run(&c.program, &c.sources);
+        let failed: Vec<&str> =
+            r.cases.iter().filter(|c| !c.failures.is_empty()).map(|c| c.name.as_str()).collect();
+        assert_eq!(failed, ["预期错误而无错误", "数据被拒绝时的其他预期"], "{}", huiqi::testing::render(&r));
+        let out = huiqi::testing::render(&r);
+        assert!(out.contains("expected: error E0502\n  actual:   no error"), "{out}");
+        assert!(out.contains("nothing evaluated, the facts are rejected: E0405"), "{out}");
+    }
+}

@@ -230,6 +230,46 @@ fn next_char_end(text: &str, p: usize) -> usize {
 
 /// pest rule names in words an analyst knows.
 fn rule_words(r: Rule) -> String {
+    // a keyword that starts a construct is named by the construct, so that the alternatives
+    // read as before keywords were rules: "a clause part (…)", not fifteen keywords
+    let starts = match r {
+        Rule::k_number
+        | Rule::k_issuer
+        | Rule::k_issued
+        | Rule::k_published
+        | Rule::k_source
+        | Rule::k_in_force
+        | Rule::k_applies_when
+        | Rule::k_rounding => Some(Rule::meta_number),
+        Rule::k_clause => Some(Rule::clause_decl),
+        Rule::k_quote
+        | Rule::k_responsible
+        | Rule::k_when
+        | Rule::k_valid
+        | Rule::k_dated
+        | Rule::k_amount
+        | Rule::k_cap
+        | Rule::k_floor
+        | Rule::k_once
+        | Rule::k_at_most
+        | Rule::k_provides
+        | Rule::k_kind
+        | Rule::k_excludes
+        | Rule::k_only_largest_in
+        | Rule::k_unquoted => Some(Rule::c_quote),
+        Rule::k_enum
+        | Rule::k_record
+        | Rule::k_fact
+        | Rule::k_define
+        | Rule::k_parameter
+        | Rule::k_policy
+        | Rule::k_test => Some(Rule::item),
+        Rule::k_test_as_of | Rule::k_facts | Rule::k_ledger | Rule::k_expect => Some(Rule::t_period),
+        _ => None,
+    };
+    if let Some(c) = starts {
+        return rule_words_static(c).to_string();
+    }
     if let Some((_, en, zh)) = keywords::entry(r) {
         return format!("`{en}` (`{zh}`)");
     }

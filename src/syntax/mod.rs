@@ -32,12 +32,14 @@ type PResult<T> = Result<T, Box<Diagnostic>>;
 
 /// The children of a pair without its keywords (`k_…` rules): the AST is built from the
 /// structure alone, whichever language the keywords are written in.
+type KidsIter<'i> = std::iter::Filter<pest::iterators::Pairs<'i, Rule>, fn(&Pair<'i, Rule>) -> bool>;
+
 trait Kids<'i> {
-    fn kids(self) -> std::iter::Filter<pest::iterators::Pairs<'i, Rule>, fn(&Pair<'i, Rule>) -> bool>;
+    fn kids(self) -> KidsIter<'i>;
 }
 
 impl<'i> Kids<'i> for Pair<'i, Rule> {
-    fn kids(self) -> std::iter::Filter<pest::iterators::Pairs<'i, Rule>, fn(&Pair<'i, Rule>) -> bool> {
+    fn kids(self) -> KidsIter<'i> {
         self.into_inner().filter(|p| !keywords::is_keyword(p.as_rule()))
     }
 }

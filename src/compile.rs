@@ -51,7 +51,10 @@ pub fn compile(input: &Input) -> Result<Compiled, Failed> {
     for (name, text) in &input.rule_files {
         let id = sources.add(name.clone(), text.clone());
         match syntax::parse(id, text) {
-            Ok(f) => files.push((id, f)),
+            Ok(mut f) => {
+                diags.append(&mut f.warnings);
+                files.push((id, f));
+            }
             Err(d) => diags.extend(d),
         }
     }

@@ -104,7 +104,7 @@ pub fn measure(prog: &Program) -> Coverage {
             .iter()
             .filter_map(|e| match e {
                 TestExpect::Clause { clause, .. } => Some(*clause),
-                TestExpect::Total { .. } => None,
+                TestExpect::Total { .. } | TestExpect::Error { .. } => None,
             })
             .collect();
         for r in outcome.results.iter().filter(|r| checked.contains(&r.clause)) {

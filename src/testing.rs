@@ -55,8 +55,40 @@ pub fn run(prog: &Program, sources: &SourceMap) -> TestReport {
     for t in &prog.tests {
         let mut failures = Vec::new();
         let location = loc(sources, t.span);
+        let expected: Vec<crate::diag::Code> = t.expected_errors().collect();
         let facts = match read_facts(prog, &t.facts) {
             Ok(f) => f,
+            Err(errs) if !expected.is_empty() => {
+                // `expect error E0405`: the facts are rejected, so nothing is evaluated
+                let actual: Vec<crate::diag::Code> = errs.iter().map(|e| e.code).collect();
+                let listed = errs.iter().map(|e| format!("{} at {}: {}", e.code.id(), e.path, e.message));
+                let listed = listed.collect::<Vec<_>>().join("; ");
+                for e in &t.expects {
+                    match e {
+                        TestExpect::Error { code, span } if actual.contains(code) => {
+                            let _ = span;
+                        }
+                        TestExpect::Error { code, span } => failures.push(Failure {
+                            location: loc(sources, *span),
+                            what: "error".into(),
+                            expected: format!("error {}", code.id()),
+                            actual: format!("the facts are rejected: {listed}"),
+                            why: String::new(),
+                        }),
+                        TestExpect::Total { span, .. } | TestExpect::Clause { span, .. } => {
+                            failures.push(Failure {
+                                location: loc(sources, *span),
+                                what: "result".into(),
+                                expected: "a result".into(),
+                                actual: format!("nothing evaluated, the facts are rejected: {listed}"),
+                                why: String::new(),
+                            });
+                        }
+                    }
+                }
+                cases.push(CaseResult { name: t.name.clone(), location, failures });
+                continue;
+            }
             Err(errs) => {
                 failures.push(Failure {
                     location: loc(sources, t.facts_span),
@@ -80,8 +112,33 @@ pub fn run(prog: &Program, sources: &SourceMap) -> TestReport {
             &Ledger::new(t.ledger.clone()),
             EvalOptions { period, as_of: t.as_of, explain: true },
         );
+        // the codes evaluation failed with: a clause's error, the total's
+        let mut failed_with: Vec<crate::diag::Code> = outcome.errors.iter().map(|e| e.code).collect();
+        if let Err(e) = outcome.total() {
+            failed_with.push(e.code);
+        }
         for e in &t.expects {
             match e {
+                TestExpect::Error { code, span } => {
+                    if !failed_with.contains(code) {
+                        let actual = if failed_with.is_empty() {
+                            "no error".to_string()
+                        } else {
+                            failed_with
+                                .iter()
+                                .map(|c| format!("error {}", c.id()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        };
+                        failures.push(Failure {
+                            location: loc(sources, *span),
+                            what: "error".into(),
+                            expected: format!("error {}", code.id()),
+                            actual,
+                            why: String::new(),
+                        });
+                    }
+                }
                 TestExpect::Total { amount, span } => {
                     let total = outcome.total();
                     if total.as_ref().ok() != Some(amount) {

@@ -1,5 +1,6 @@
 #![allow(clippy::expect_used, clippy::panic, reason = "a test fails loudly on a broken example")]
-//! The docs are tested: every fenced `huiqi` block in docs/language.md and README.md compiles
+//! The docs are tested: every fenced `huiqi` block in docs/language.md, its Chinese edition
+//! docs/language.zh.md and README.md compiles
 //! together with `policies/`; every `huiqi-error` block fails to compile.
 
 use huiqi::diag::render::render_short;
@@ -48,9 +49,9 @@ fn compile_with_policies(block: &str, name: &str) -> Result<(), String> {
 
 #[test]
 fn language_reference_examples_compile() {
-    for doc in ["docs/language.md", "README.md"] {
+    for doc in ["docs/language.md", "docs/language.zh.md", "README.md"] {
         let bs = blocks(doc);
-        if doc == "docs/language.md" {
+        if doc.starts_with("docs/language") {
             assert!(bs.len() >= 6, "the reference has its examples");
         }
         for (kind, body, line) in bs {
@@ -65,5 +66,36 @@ fn language_reference_examples_compile() {
                 _ => assert!(result.is_err(), "{name}: a `huiqi-error` example must fail"),
             }
         }
+    }
+}
+
+/// The Chinese edition has the same examples as the reference, written with Chinese
+/// keywords: converted to English keywords, each is the reference's block (up to layout).
+#[test]
+fn the_chinese_edition_has_the_same_examples_in_chinese_keywords() {
+    use huiqi::syntax::keywords::{Lang, convert};
+    let en = blocks("docs/language.md");
+    let zh = blocks("docs/language.zh.md");
+    assert_eq!(en.len(), zh.len(), "the same number of examples");
+    // the words outside comments, each string as `""` (labels and reasons may be translated)
+    let words = |t: &str| -> Vec<String> {
+        let mut out = String::new();
+        let mut in_string = false;
+        let code = t.lines().filter(|l| !l.trim_start().starts_with("//"));
+        for c in code.flat_map(|l| l.chars().chain(['\n'])) {
+            if c == '"' {
+                in_string = !in_string;
+                out.push_str(if in_string { " \"" } else { "\" " });
+            } else if !in_string {
+                out.push(c);
+            }
+        }
+        out.split_whitespace().map(String::from).collect()
+    };
+    for ((ek, eb, el), (zk, zb, zl)) in en.iter().zip(&zh) {
+        assert_eq!(ek, zk, "language.md:{el} and language.zh.md:{zl} are the same kind of block");
+        assert_ne!(eb, zb, "language.zh.md:{zl} is written with Chinese keywords");
+        let back = convert(zb, Lang::En).unwrap_or_else(|e| panic!("language.zh.md:{zl}: {}", e.message));
+        assert_eq!(words(&back), words(eb), "language.zh.md:{zl} is language.md:{el} in Chinese keywords");
     }
 }

@@ -39,14 +39,17 @@ fn tests(prog: &Program, out: &mut Vec<Diagnostic>) {
             );
         }
         if let Err(errors) = crate::eval::Ledger::new(t.ledger.clone()).check(prog, "") {
-            for mut e in errors {
+            let expected: Vec<Code> = t.expected_errors().collect();
+            for mut e in errors.into_iter().filter(|e| !expected.contains(&e.code)) {
                 let at = e.input.take().map(|i| i.path).unwrap_or_default();
                 e.message = format!("in test `{}`: {} ({at} of its ledger)", t.name, e.message);
                 out.push(e.at(t.span, "in this test's `ledger`"));
             }
         }
         if let Err(errors) = read_facts(prog, &t.facts) {
-            for e in errors {
+            // a test that expects its facts rejected (`expect error E0405`) is run, not refused
+            let expected: Vec<Code> = t.expected_errors().collect();
+            for e in errors.into_iter().filter(|e| !expected.contains(&e.code)) {
                 out.push(
                     Diagnostic::new(e.code, format!("in test `{}`: {} (at `{}`)", t.name, e.message, e.path))
                         .at(t.facts_span, format!("`{}`", e.path))

@@ -227,13 +227,19 @@ enum Command {
         clause: Option<String>,
     },
     /// Format rule files in the canonical layout (comments kept); `--check` only lists them.
-    #[command(after_help = "Examples:\n  huiqi fmt\n  huiqi fmt --check policies")]
+    #[command(
+        after_help = "Examples:\n  huiqi fmt\n  huiqi fmt --check policies\n  huiqi fmt --keywords zh policies/E23.tests.policy"
+    )]
     Fmt {
         /// Rule files or folders (default: policies/).
         paths: Vec<PathBuf>,
         /// List the files that would change and exit 1 if any; change nothing.
         #[arg(long)]
         check: bool,
+        /// Also write every keyword in this language: `zh` (条款, 条件, 数额 …) or `en`
+        /// (clause, when, amount …); comments, strings, names and the IR stay the same.
+        #[arg(long, value_parser = ["zh", "en"])]
+        keywords: Option<String>,
     },
     /// Write deterministic synthetic enterprises as JSON lines (benchmarks, tests, demos).
     #[command(
@@ -647,7 +653,7 @@ fn run(cli: Cli) -> Exit {
             }
             if failed { Exit::Failure } else { Exit::Success }
         }
-        Command::Fmt { paths, check } => fmt(paths, check),
+        Command::Fmt { paths, check, keywords } => fmt(paths, check, keywords.as_deref()),
         Command::GenPopulation { count, seed, period, format, output, policies } => {
             if format == PopFormat::Parquet {
                 let c = match build(policies, DiagFormat::Human, false) {
@@ -755,9 +761,12 @@ fn run(cli: Cli) -> Exit {
     }
 }
 
-/// `huiqi fmt`: rewrites (or with `check`, lists) the files whose layout is not canonical.
-/// A file that does not parse is reported and left alone.
-fn fmt(paths: Vec<PathBuf>, check: bool) -> Exit {
+/// `huiqi fmt`: rewrites (or with `check`, lists) the files whose layout is not canonical,
+/// or (with `keywords`) whose keywords are not all in that language. A file that does not
+/// parse is reported and left alone.
+fn fmt(paths: Vec<PathBuf>, check: bool, keywords: Option<&str>) -> Exit {
+    use huiqi::syntax::keywords::Lang;
+    let lang = keywords.map(|k| if k == "zh" { Lang::Zh } else { Lang::En });
     let files = match huiqi::load::rule_files(&default_paths(paths)) {
         Ok(f) => f,
         Err(e) => return usage(e),
@@ -776,7 +785,16 @@ fn fmt(paths: Vec<PathBuf>, check: bool) -> Exit {
             broken = true;
             continue;
         }
-        let Some(formatted) = huiqi::fmt::format_source(&text) else {
+        let converted = match lang.map(|l| huiqi::syntax::keywords::convert(&text, l)) {
+            None => text.clone(),
+            Some(Ok(c)) => c,
+            Some(Err(d)) => {
+                err!("{}", render_short(&[*d], &sources));
+                broken = true;
+                continue;
+            }
+        };
+        let Some(formatted) = huiqi::fmt::format_source(&converted) else {
             errln!(
                 "error: `{}` cannot be formatted without changing more than white space (please report this)",
                 path.display()

@@ -47,6 +47,8 @@ codes! {
     TooDeep = "E0102", Error, "nesting too deep";
     BadLiteral = "E0103", Error, "invalid literal";
     NoRuleFiles = "E0104", Error, "no rule files";
+    InvalidKey = "E0105", Error, "a document key that is not letters and digits";
+    UnknownCode = "E0106", Error, "a test expects an unknown diagnostic code";
     UnknownName = "E0201", Error, "unknown name";
     Duplicate = "E0202", Error, "duplicate declaration";
     UnknownType = "E0203", Error, "unknown type";
@@ -91,6 +93,7 @@ codes! {
     NoQuote = "W0107", Warning, "clause without a quote";
     NoResponsible = "W0108", Warning, "clause without a responsible department";
     NumberNotInQuote = "W0109", Warning, "a number the quote does not state";
+    MixedKeywords = "W0113", Warning, "English and Chinese keywords in one file";
     OnceInAlone = "W0116", Warning, "a `once in` group with one clause";
     AmendmentNeverApplies = "W0117", Warning, "an amendment that never applies";
 }

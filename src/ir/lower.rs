@@ -249,6 +249,20 @@ impl<'a> Lowerer<'a> {
         let mut policy_spans: HashMap<String, Span> = HashMap::new();
         for item in &items {
             if let ast::Item::Policy(p) = item {
+                if !valid_key(&p.key.name) {
+                    self.err(
+                        Diagnostic::new(
+                            Code::InvalidKey,
+                            format!("the document key `{}` is not a letter followed by letters and digits", p.key.name),
+                        )
+                        .at(p.key.span, "tests, ledgers and `excludes` could not name this key")
+                        .help(format!(
+                            "a key is a letter (any script) then letters and digits, e.g. `E23`, `TH23` or `津23`; rename it, e.g. `{}`",
+                            suggest_key(&p.key.name)
+                        )),
+                    );
+                    continue;
+                }
                 if let Some(prev) = policy_spans.insert(p.key.name.clone(), p.key.span) {
                     self.err(
                         Diagnostic::new(Code::Duplicate, format!("document `{}` is declared twice", p.key.name))
@@ -1880,6 +1894,26 @@ impl<'a> Lowerer<'a> {
         }
         for e in &t.expects {
             match e {
+                ast::Expect::Error { code, code_span, span } => {
+                    match Code::ALL.iter().find(|c| c.id().eq_ignore_ascii_case(code)) {
+                        Some(c) => expects.push(TestExpect::Error { code: *c, span: *span }),
+                        None => {
+                            let ids = Code::ALL.iter().map(|c| c.id());
+                            let near = did_you_mean(code, ids).map(|d| format!("; {d}")).unwrap_or_default();
+                            self.err(
+                                Diagnostic::new(
+                                    Code::UnknownCode,
+                                    format!("`{code}` is not a diagnostic code huiqi emits"),
+                                )
+                                .at(*code_span, "unknown code")
+                                .help(format!(
+                                    "write a code listed in docs/diagnostics.md, such as `E0405` (a fact value out of range){near}"
+                                )),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
                 ast::Expect::Total { amount, span } => match self.test_money(amount, *span) {
                     Some(a) => expects.push(TestExpect::Total { amount: a, span: *span }),
                     None => ok = false,
@@ -2137,4 +2171,17 @@ pub fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
         _ => {}
     }
     f(e);
+}
+
+/// A document key: a letter (any script), then letters and ASCII digits (`E23`, `津23`), as
+/// clause references (`E23.5`) in tests, ledgers and `excludes` are written.
+pub fn valid_key(key: &str) -> bool {
+    let mut cs = key.chars();
+    cs.next().is_some_and(char::is_alphabetic) && cs.all(|c| c.is_alphabetic() || c.is_ascii_digit())
+}
+
+/// A valid key made of the letters and digits of an invalid one.
+fn suggest_key(key: &str) -> String {
+    let kept: String = key.chars().filter(|c| c.is_alphabetic() || c.is_ascii_digit()).collect();
+    if kept.chars().next().is_some_and(char::is_alphabetic) { kept } else { format!("K{kept}") }
 }

@@ -469,8 +469,32 @@ pub struct TestCase {
 
 #[derive(Clone, Debug)]
 pub enum TestExpect {
-    Total { amount: Decimal, span: Span },
-    Clause { clause: ClauseId, status: crate::eval::Status, amount: Option<Decimal>, span: Span },
+    Total {
+        amount: Decimal,
+        span: Span,
+    },
+    Clause {
+        clause: ClauseId,
+        status: crate::eval::Status,
+        amount: Option<Decimal>,
+        span: Span,
+    },
+    /// `expect error CODE`: the facts or ledger are rejected, or a clause or the total fails,
+    /// with this code.
+    Error {
+        code: crate::diag::Code,
+        span: Span,
+    },
+}
+
+impl TestCase {
+    /// The codes the test expects its input or evaluation to fail with.
+    pub fn expected_errors(&self) -> impl Iterator<Item = crate::diag::Code> + '_ {
+        self.expects.iter().filter_map(|e| match e {
+            TestExpect::Error { code, .. } => Some(*code),
+            _ => None,
+        })
+    }
 }
 
 /// A compiled rule set. `Send + Sync`: compile once, evaluate many enterprises from many

@@ -13,6 +13,8 @@ pub struct Ident {
 #[derive(Clone, Debug, Default)]
 pub struct File {
     pub items: Vec<Item>,
+    /// Warnings found while parsing (W0113: keywords of both languages in one file).
+    pub warnings: Vec<crate::diag::Diagnostic>,
 }
 
 #[derive(Clone, Debug)]
@@ -464,6 +466,20 @@ pub struct LedgerRow {
 
 #[derive(Clone, Debug)]
 pub enum Expect {
-    Total { amount: String, span: Span },
-    Clause { clause: ClauseRef, status: String, amount: Option<String>, span: Span },
+    Total {
+        amount: String,
+        span: Span,
+    },
+    Clause {
+        clause: ClauseRef,
+        status: String,
+        amount: Option<String>,
+        span: Span,
+    },
+    /// `expect error E0405`: the facts, the ledger, a clause or the total fail with this code.
+    Error {
+        code: String,
+        code_span: Span,
+        span: Span,
+    },
 }

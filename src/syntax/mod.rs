@@ -8,6 +8,7 @@
 //! cut off at [`MAX_EXPR_DEPTH`]).
 
 pub mod ast;
+pub mod keywords;
 
 use crate::diag::{Code, Diagnostic};
 use crate::span::{FileId, Span};
@@ -29,6 +30,31 @@ pub const MAX_EXPR_DEPTH: usize = 100;
 
 type PResult<T> = Result<T, Box<Diagnostic>>;
 
+/// The children of a pair without its keywords (`k_…` rules): the AST is built from the
+/// structure alone, whichever language the keywords are written in.
+type KidsIter<'i> = std::iter::Filter<pest::iterators::Pairs<'i, Rule>, fn(&Pair<'i, Rule>) -> bool>;
+
+trait Kids<'i> {
+    fn kids(self) -> KidsIter<'i>;
+}
+
+impl<'i> Kids<'i> for Pair<'i, Rule> {
+    fn kids(self) -> KidsIter<'i> {
+        self.into_inner().filter(|p| !keywords::is_keyword(p.as_rule()))
+    }
+}
+
+/// The English words of the keywords in a pair (the pair itself or inside it), joined by a
+/// space: `per item total`, `yuan`, `granted`, whichever language they were written in.
+fn english_words(p: &Pair<'_, Rule>) -> String {
+    std::iter::once(p.clone())
+        .chain(p.clone().into_inner().flatten())
+        .map(|q| keywords::english(q.as_rule()))
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Parses one rule file. On failure, returns every diagnostic found (pest stops at the first
 /// syntax error; literal errors are collected).
 pub fn parse(file: FileId, text: &str) -> Result<ast::File, Vec<Diagnostic>> {
@@ -40,10 +66,12 @@ pub fn parse(file: FileId, text: &str) -> Result<ast::File, Vec<Diagnostic>> {
         Err(e) => return Err(vec![pest_error(file, text, e)]),
     };
     let b = Builder { file };
+    let occurrences = keywords::occurrences(pairs.clone());
+    let warnings: Vec<Diagnostic> = keywords::mixed(file, text, &occurrences).into_iter().collect();
     let mut items = Vec::new();
     let mut errors = Vec::new();
     for pair in pairs.flatten().take(1) {
-        for item in pair.into_inner() {
+        for item in pair.kids() {
             if item.as_rule() == Rule::EOI {
                 continue;
             }
@@ -53,7 +81,7 @@ pub fn parse(file: FileId, text: &str) -> Result<ast::File, Vec<Diagnostic>> {
             }
         }
     }
-    if errors.is_empty() { Ok(ast::File { items }) } else { Err(errors) }
+    if errors.is_empty() { Ok(ast::File { items, warnings }) } else { Err(errors) }
 }
 
 /// Counts nesting outside strings and comments, so that pest (which recurses once per level)
@@ -120,15 +148,18 @@ fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
                     open_ifs -= ifs.last_mut().map_or(0, std::mem::take);
                 }
             }
-            b'i' if bytes.get(i + 1) == Some(&b'f') && is_if_keyword(text, i) => {
+            b'i' | 0xE5 if if_keyword_at(text, i).is_some() => {
+                let len = if_keyword_at(text, i).unwrap_or(2);
                 if let Some(n) = ifs.last_mut() {
                     *n += 1;
                 }
                 open_ifs += 1;
                 if ifs.len() - 1 + open_ifs > MAX_NESTING {
                     let message = format!("`if` expressions are nested more than {MAX_NESTING} deep");
-                    return Some(too_deep(file, i, i + 2, message));
+                    return Some(too_deep(file, i, i + len, message));
                 }
+                i += len;
+                continue;
             }
             _ => {}
         }
@@ -137,14 +168,16 @@ fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     None
 }
 
-/// Whether the `if` at byte `i` stands on its own as the keyword (not inside a name such as
-/// `gift` or `if_x`). A letter the grammar would not take counts as a boundary too: such a
-/// text fails to parse right there.
-fn is_if_keyword(text: &str, i: usize) -> bool {
+/// The length of the `if` (or `如果`) keyword at byte `i`, when it stands on its own (not
+/// inside a name such as `gift`, `if_x` or `如果值`). A letter the grammar would not take
+/// counts as a boundary too: such a text fails to parse right there.
+fn if_keyword_at(text: &str, i: usize) -> Option<usize> {
+    let rest = text.get(i..)?;
+    let len = ["if", "如果"].iter().find(|w| rest.starts_with(**w))?.len();
     let name_char = |c: char| c.is_alphanumeric() || c == '_';
     let before = text.get(..i).and_then(|t| t.chars().next_back());
-    let after = text.get(i + 2..).and_then(|t| t.chars().next());
-    !before.is_some_and(name_char) && !after.is_some_and(name_char)
+    let after = text.get(i + len..).and_then(|t| t.chars().next());
+    (!before.is_some_and(name_char) && !after.is_some_and(name_char)).then_some(len)
 }
 
 fn too_deep(file: FileId, start: usize, end: usize, message: String) -> Diagnostic {
@@ -165,14 +198,15 @@ fn pest_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnost
         .map(|w| w.chars().take(12).collect::<String>());
     let (message, help) = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            let mut words: Vec<&str> = positives.iter().map(|r| rule_words(*r)).collect();
+            let mut words: Vec<String> = positives.iter().map(|r| rule_words(*r)).collect();
             words.sort_unstable();
             words.dedup();
             let expected = match words.as_slice() {
                 [] => "something else".to_string(),
                 [one] => (*one).to_string(),
                 many => {
-                    let (last, rest) = many.split_last().map_or((&"", &[][..]), |(l, r)| (l, r));
+                    let empty = String::new();
+                    let (last, rest) = many.split_last().map_or((&empty, &[][..]), |(l, r)| (l, r));
                     format!("{} or {last}", rest.join(", "))
                 }
             };
@@ -180,7 +214,7 @@ fn pest_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnost
                 Some(f) => format!("expected {expected}, found `{f}`"),
                 None => format!("expected {expected}, found the end of the file"),
             };
-            let help = if found.is_none() || words.contains(&"`}`") {
+            let help = if found.is_none() || words.iter().any(|w| w == "`}`") {
                 "check that every `{` has its `}`".to_string()
             } else {
                 format!("write {expected} here")
@@ -197,7 +231,54 @@ fn next_char_end(text: &str, p: usize) -> usize {
 }
 
 /// pest rule names in words an analyst knows.
-fn rule_words(r: Rule) -> &'static str {
+fn rule_words(r: Rule) -> String {
+    // a keyword that starts a construct is named by the construct, so that the alternatives
+    // read as before keywords were rules: "a clause part (…)", not fifteen keywords
+    let starts = match r {
+        Rule::k_number
+        | Rule::k_issuer
+        | Rule::k_issued
+        | Rule::k_published
+        | Rule::k_source
+        | Rule::k_in_force
+        | Rule::k_applies_when
+        | Rule::k_rounding => Some(Rule::meta_number),
+        Rule::k_clause => Some(Rule::clause_decl),
+        Rule::k_quote
+        | Rule::k_responsible
+        | Rule::k_when
+        | Rule::k_valid
+        | Rule::k_dated
+        | Rule::k_amount
+        | Rule::k_cap
+        | Rule::k_floor
+        | Rule::k_once
+        | Rule::k_at_most
+        | Rule::k_provides
+        | Rule::k_kind
+        | Rule::k_excludes
+        | Rule::k_only_largest_in
+        | Rule::k_unquoted => Some(Rule::c_quote),
+        Rule::k_enum
+        | Rule::k_record
+        | Rule::k_fact
+        | Rule::k_define
+        | Rule::k_parameter
+        | Rule::k_policy
+        | Rule::k_test => Some(Rule::item),
+        Rule::k_test_as_of | Rule::k_facts | Rule::k_ledger | Rule::k_expect => Some(Rule::t_period),
+        _ => None,
+    };
+    if let Some(c) = starts {
+        return rule_words_static(c).to_string();
+    }
+    if let Some((_, en, zh)) = keywords::entry(r) {
+        return format!("`{en}` (`{zh}`)");
+    }
+    rule_words_static(r).to_string()
+}
+
+fn rule_words_static(r: Rule) -> &'static str {
     match r {
         Rule::EOI => "the end of the file",
         Rule::item
@@ -342,7 +423,7 @@ impl Builder {
     fn string(&self, p: Pair<'_, Rule>) -> String {
         // string → string_inner; label → string → string_inner
         let mut inner = p;
-        while let Some(next) = inner.clone().into_inner().next() {
+        while let Some(next) = inner.clone().kids().next() {
             inner = next;
         }
         unescape(inner.as_str())
@@ -382,7 +463,7 @@ impl Builder {
     fn item(&self, p: Pair<'_, Rule>) -> PResult<Item> {
         let rule = p.as_rule();
         let span = self.span(&p);
-        let mut it = p.into_inner().peekable();
+        let mut it = p.kids().peekable();
         Ok(match rule {
             Rule::enum_decl => {
                 let name = self.ident(next(&mut it, span)?);
@@ -394,7 +475,7 @@ impl Builder {
                         Rule::label => label = Some(self.string(q)),
                         Rule::ordered => ordered = true,
                         Rule::variant => {
-                            let mut v = q.into_inner();
+                            let mut v = q.kids();
                             let n = self.ident(next(&mut v, span)?);
                             variants.push((n, v.next().map(|l| self.string(l))));
                         }
@@ -411,7 +492,7 @@ impl Builder {
                     match q.as_rule() {
                         Rule::label => label = Some(self.string(q)),
                         Rule::field_decl => {
-                            let mut f = q.into_inner();
+                            let mut f = q.kids();
                             let name = self.ident(next(&mut f, span)?);
                             let ty = self.type_expr(next(&mut f, span)?, span)?;
                             let (signed, label) = self.signed_and_label(f);
@@ -438,7 +519,7 @@ impl Builder {
                         Rule::label => label = Some(self.string(q)),
                         Rule::def_item => {
                             let qspan = self.span(&q);
-                            record = Some(self.ident(next(&mut q.into_inner(), qspan)?));
+                            record = Some(self.ident(next(&mut q.kids(), qspan)?));
                         }
                         _ => expr = Some(self.expr(q)?),
                     }
@@ -456,7 +537,7 @@ impl Builder {
                         Rule::label => label = Some(self.string(q)),
                         Rule::param_version => {
                             let vspan = self.span(&q);
-                            let mut v = q.into_inner();
+                            let mut v = q.kids();
                             let value = self.expr(next(&mut v, vspan)?)?;
                             let from = self.date(next(&mut v, vspan)?)?;
                             versions.push(ParamVersion {
@@ -491,23 +572,19 @@ impl Builder {
     }
 
     fn type_expr(&self, p: Pair<'_, Rule>, span: Span) -> PResult<TypeExpr> {
-        let q = p.into_inner().next().ok_or_else(|| missing(span))?;
+        let q = p.kids().next().ok_or_else(|| missing(span))?;
         Ok(match q.as_rule() {
-            Rule::series_type => {
-                TypeExpr::Series(self.ident(q.into_inner().next().ok_or_else(|| missing(span))?))
-            }
-            Rule::list_type => {
-                TypeExpr::List(self.ident(q.into_inner().next().ok_or_else(|| missing(span))?))
-            }
+            Rule::series_type => TypeExpr::Series(self.ident(q.kids().next().ok_or_else(|| missing(span))?)),
+            Rule::list_type => TypeExpr::List(self.ident(q.kids().next().ok_or_else(|| missing(span))?)),
             _ => TypeExpr::Named(self.ident(q)),
         })
     }
 
     fn window(&self, p: Pair<'_, Rule>) -> PResult<Window> {
         let span = self.span(&p);
-        let text = p.as_str().trim_start().to_string();
-        let dates: Vec<Date> = p.into_inner().map(|d| self.date(d)).collect::<PResult<_>>()?;
-        Ok(if text.starts_with("from") {
+        let from = p.clone().into_inner().next().is_some_and(|q| q.as_rule() == Rule::k_from);
+        let dates: Vec<Date> = p.kids().map(|d| self.date(d)).collect::<PResult<_>>()?;
+        Ok(if from {
             Window { start: dates.first().copied(), end: None, span }
         } else {
             Window { start: dates.first().copied(), end: dates.get(1).copied(), span }
@@ -523,7 +600,7 @@ impl Builder {
         for q in it {
             let qspan = self.span(&q);
             let rule = q.as_rule();
-            let mut inner = q.into_inner();
+            let mut inner = q.kids();
             match rule {
                 Rule::meta_number => meta.push(Meta::Number(self.string(next(&mut inner, qspan)?), qspan)),
                 Rule::meta_issuer => meta.push(Meta::Issuer(self.string(next(&mut inner, qspan)?), qspan)),
@@ -535,7 +612,7 @@ impl Builder {
                 Rule::meta_in_force => meta.push(Meta::InForce(self.window(next(&mut inner, qspan)?)?)),
                 Rule::meta_applies => meta.push(Meta::Applies(self.expr(next(&mut inner, qspan)?)?)),
                 Rule::meta_rounding => {
-                    let mode = match next(&mut inner, qspan)?.as_str() {
+                    let mode = match english_words(&next(&mut inner, qspan)?).as_str() {
                         "yuan" => Rounding::Yuan,
                         "wan" => Rounding::Wan,
                         "none" => Rounding::None,
@@ -601,7 +678,7 @@ impl Builder {
             let qspan = self.span(&q);
             let rule = q.as_rule();
             let text = q.as_str().to_string();
-            let mut inner = q.into_inner();
+            let mut inner = q.kids();
             parts.push(match rule {
                 Rule::c_quote => ClausePart::Quote(self.string(next(&mut inner, qspan)?), qspan),
                 Rule::c_responsible => ClausePart::Responsible(inner.map(|i| self.ident(i)).collect()),
@@ -615,10 +692,7 @@ impl Builder {
                 Rule::c_amount => ClausePart::Amount(self.amount(next(&mut inner, qspan)?)?),
                 Rule::c_cap => {
                     let e = self.expr(next(&mut inner, qspan)?)?;
-                    let scope = match inner
-                        .next()
-                        .map(|s| s.as_str().split_whitespace().collect::<Vec<_>>().join(" "))
-                    {
+                    let scope = match inner.next().map(|s| english_words(&s)) {
                         Some(s) if s == "per year" => CapScope::PerYear,
                         Some(s) if s == "per item" => CapScope::PerItem,
                         Some(s) if s == "per item total" => CapScope::PerItemTotal,
@@ -629,7 +703,7 @@ impl Builder {
                 }
                 Rule::c_floor => ClausePart::Floor(self.expr(next(&mut inner, qspan)?)?, qspan),
                 Rule::c_once => {
-                    let scope = match inner.next().map(|s| s.as_str().to_string()) {
+                    let scope = match inner.next().map(|s| english_words(&s)) {
                         Some(s) if s.ends_with("tier") => OnceScope::PerTier,
                         Some(s) if s.ends_with("category") => OnceScope::PerCategory,
                         Some(s) if s.ends_with("item") => OnceScope::PerItem,
@@ -656,7 +730,7 @@ impl Builder {
                     ClausePart::Unquoted(lit, self.string(next(&mut inner, qspan)?), qspan)
                 }
                 Rule::c_kind => {
-                    let k = match next(&mut inner, qspan)?.as_str() {
+                    let k = match english_words(&next(&mut inner, qspan)?).as_str() {
                         "priority" => ClauseKind::Priority,
                         "tax" => ClauseKind::Tax,
                         "ceiling" => ClauseKind::Ceiling,
@@ -681,7 +755,7 @@ impl Builder {
     fn amount(&self, p: Pair<'_, Rule>) -> PResult<Amount> {
         let span = self.span(&p);
         let rule = p.as_rule();
-        let mut it = p.into_inner().peekable();
+        let mut it = p.kids().peekable();
         Ok(match rule {
             Rule::a_discretionary => {
                 Amount::Discretionary { base: it.next().map(|e| self.expr(e)).transpose()?, span }
@@ -692,14 +766,14 @@ impl Builder {
                     it.next();
                 }
                 let subject = self.expr(next(&mut it, span)?)?;
-                let pay = match next(&mut it, span)?.as_str() {
+                let pay = match english_words(&next(&mut it, span)?).as_str() {
                     "each" => PayRule::Each,
                     _ => PayRule::Highest,
                 };
                 let mut tiers = Vec::new();
                 for t in it {
                     let tspan = self.span(&t);
-                    let mut ti = t.into_inner();
+                    let mut ti = t.kids();
                     let op = cmp_op(next(&mut ti, tspan)?.as_rule()).ok_or_else(|| missing(tspan))?;
                     let threshold = self.expr(next(&mut ti, tspan)?)?;
                     let amount = self.expr(next(&mut ti, tspan)?)?;
@@ -714,7 +788,7 @@ impl Builder {
                 let mut brackets = Vec::new();
                 for b in it {
                     let bspan = self.span(&b);
-                    let mut bi = b.into_inner();
+                    let mut bi = b.kids();
                     let first = next(&mut bi, bspan)?;
                     let upper = if first.as_rule() == Rule::above { None } else { Some(self.expr(first)?) };
                     let rate = self.expr(next(&mut bi, bspan)?)?;
@@ -727,7 +801,7 @@ impl Builder {
                 let first = next(&mut it, span)?;
                 let (subject, each) = if first.as_rule() == Rule::each_of {
                     let espan = self.span(&first);
-                    let mut ei = first.into_inner();
+                    let mut ei = first.kids();
                     let field = self.ident(next(&mut ei, espan)?);
                     let list = next(&mut ei, espan)?;
                     let sel = self.selection(list)?;
@@ -738,7 +812,7 @@ impl Builder {
                 let mut arms = Vec::new();
                 for a in it {
                     let aspan = self.span(&a);
-                    let mut ai = a.into_inner();
+                    let mut ai = a.kids();
                     let name = self.ident(next(&mut ai, aspan)?);
                     arms.push((name, self.expr(next(&mut ai, aspan)?)?));
                 }
@@ -783,15 +857,14 @@ impl Builder {
                 let opspan = self.span(&op);
                 match op.as_rule() {
                     Rule::index => {
-                        let (ix, d2) =
-                            self.expr_deep(op.into_inner().next().ok_or_else(|| missing(opspan))?)?;
+                        let (ix, d2) = self.expr_deep(op.kids().next().ok_or_else(|| missing(opspan))?)?;
                         deepen(
                             Expr { kind: ExprKind::Index(Box::new(lhs), Box::new(ix)), span },
                             d.max(d2) + 1,
                         )
                     }
                     _ => {
-                        let f = self.ident(op.into_inner().next().ok_or_else(|| missing(opspan))?);
+                        let f = self.ident(op.kids().next().ok_or_else(|| missing(opspan))?);
                         deepen(Expr { kind: ExprKind::Field(Box::new(lhs), f), span }, d + 1)
                     }
                 }
@@ -815,7 +888,7 @@ impl Builder {
                     d1.max(d2) + 1,
                 )
             })
-            .parse(p.into_inner())
+            .parse(p.kids())
     }
 
     fn primary(&self, p: Pair<'_, Rule>) -> PResult<Deep> {
@@ -825,7 +898,7 @@ impl Builder {
             Rule::paren => {
                 // the parentheses belong to the expression's text: a condition shown in a
                 // reason keeps them (`(a or b) and c`, never `a or b) and c`)
-                let (mut e, d) = self.expr_deep(p.into_inner().next().ok_or_else(|| missing(span))?)?;
+                let (mut e, d) = self.expr_deep(p.kids().next().ok_or_else(|| missing(span))?)?;
                 e.span = span;
                 return Ok((e, d));
             }
@@ -837,9 +910,9 @@ impl Builder {
                 })?;
                 ExprKind::Lit(lit)
             }
-            Rule::boolean => ExprKind::Bool(p.as_str() == "true"),
+            Rule::boolean => ExprKind::Bool(english_words(&p) == "true"),
             Rule::if_expr => {
-                let mut it = p.into_inner().filter(|q| q.as_rule() == Rule::expr);
+                let mut it = p.kids().filter(|q| q.as_rule() == Rule::expr);
                 let (c, d1) = self.expr_deep(next(&mut it, span)?)?;
                 let (a, d2) = self.expr_deep(next(&mut it, span)?)?;
                 let (b, d3) = self.expr_deep(next(&mut it, span)?)?;
@@ -854,7 +927,7 @@ impl Builder {
             Rule::set_lit => {
                 let mut items = Vec::new();
                 let mut depth = 0;
-                for q in p.into_inner() {
+                for q in p.kids() {
                     let (e, d) = self.expr_deep(q)?;
                     depth = depth.max(d);
                     items.push(e);
@@ -868,7 +941,7 @@ impl Builder {
                 ExprKind::Granted(r, years)
             }
             Rule::call => {
-                let mut it = p.into_inner();
+                let mut it = p.kids();
                 let name = self.ident(next(&mut it, span)?);
                 let mut args = Vec::new();
                 let mut depth = 0;
@@ -908,7 +981,7 @@ impl Builder {
         for q in it {
             let qspan = self.span(&q);
             let rule = q.as_rule();
-            let mut inner = q.into_inner();
+            let mut inner = q.kids();
             match rule {
                 Rule::t_period => {
                     let n = self.int(next(&mut inner, qspan)?)?;
@@ -925,7 +998,7 @@ impl Builder {
                 Rule::t_ledger => {
                     for row in inner {
                         let rspan = self.span(&row);
-                        let mut ri = row.into_inner().peekable();
+                        let mut ri = row.kids().peekable();
                         let clause = self.clause_ref(next(&mut ri, rspan)?);
                         let key = if ri.peek().is_some_and(|p| p.as_rule() == Rule::string) {
                             ri.next().map(|k| self.string(k))
@@ -950,15 +1023,22 @@ impl Builder {
                     let e = next(&mut inner, qspan)?;
                     let espan = self.span(&e);
                     let erule = e.as_rule();
-                    let mut ei = e.into_inner();
-                    if erule == Rule::expect_total {
+                    let mut ei = e.kids();
+                    if erule == Rule::expect_error {
+                        let code = next(&mut ei, espan)?;
+                        t.expects.push(Expect::Error {
+                            code: code.as_str().to_string(),
+                            code_span: self.span(&code),
+                            span: espan,
+                        });
+                    } else if erule == Rule::expect_total {
                         t.expects.push(Expect::Total {
                             amount: next(&mut ei, espan)?.as_str().to_string(),
                             span: espan,
                         });
                     } else {
                         let clause = self.clause_ref(next(&mut ei, espan)?);
-                        let status = next(&mut ei, espan)?.as_str().to_string();
+                        let status = english_words(&next(&mut ei, espan)?);
                         let amount = ei.next().map(|a| a.as_str().to_string());
                         t.expects.push(Expect::Clause { clause, status, amount, span: espan });
                     }
@@ -975,15 +1055,15 @@ impl Builder {
         if p.as_rule() == Rule::ident {
             return Ok(Selection { list: self.ident(p), ops: Vec::new(), span: sspan });
         }
-        let mut si = p.into_inner();
+        let mut si = p.kids();
         let list = self.ident(next(&mut si, sspan)?);
         let mut ops = Vec::new();
         for o in si {
             let ospan = self.span(&o);
             match o.as_rule() {
-                Rule::sel_where => ops.push(SelOp::Where(self.expr(next(&mut o.into_inner(), ospan)?)?)),
+                Rule::sel_where => ops.push(SelOp::Where(self.expr(next(&mut o.kids(), ospan)?)?)),
                 _ => {
-                    let mut oi = o.into_inner();
+                    let mut oi = o.kids();
                     let n = self.small_int(next(&mut oi, ospan)?)?;
                     let by = oi.next().map(|b| self.expr(b)).transpose()?;
                     let descending = oi.next().is_some();
@@ -1009,9 +1089,9 @@ impl Builder {
         Ok(match p.as_rule() {
             Rule::obj => {
                 let mut m = Map::new();
-                for e in p.into_inner() {
+                for e in p.kids() {
                     let espan = self.span(&e);
-                    let mut ei = e.into_inner();
+                    let mut ei = e.kids();
                     let k = next(&mut ei, espan)?;
                     let key =
                         if k.as_rule() == Rule::string { self.string(k) } else { k.as_str().to_string() };
@@ -1020,9 +1100,23 @@ impl Builder {
                 }
                 J::Object(m)
             }
-            Rule::arr => J::Array(p.into_inner().map(|v| self.value(v)).collect::<PResult<_>>()?),
+            Rule::arr => J::Array(p.kids().map(|v| self.value(v)).collect::<PResult<_>>()?),
             Rule::string => J::String(self.string(p)),
-            Rule::boolean => J::Bool(p.as_str() == "true"),
+            Rule::boolean => J::Bool(english_words(&p) == "true"),
+            Rule::neg_literal => {
+                // `-50万`: a number stays a number, money and rates keep their spelling
+                let inner = next(&mut p.clone().kids(), span)?;
+                if inner.as_rule() == Rule::number {
+                    Number::from_text(p.as_str()).map(J::Number).ok_or_else(|| {
+                        Box::new(
+                            Diagnostic::new(Code::BadLiteral, format!("`{}` is not a number", p.as_str()))
+                                .at(span, "here"),
+                        )
+                    })?
+                } else {
+                    J::String(p.as_str().to_string())
+                }
+            }
             Rule::number => Number::from_text(p.as_str()).map(J::Number).ok_or_else(|| {
                 Box::new(
                     Diagnostic::new(Code::BadLiteral, format!("`{}` is not a number", p.as_str()))

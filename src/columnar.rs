@@ -313,7 +313,9 @@ impl<'p> Columnar<'p> {
                 }
             }
         }
-        Some((Facts { values }, meta))
+        let mut facts = Facts { values };
+        crate::eval::facts::complete(self.prog, &mut facts);
+        Some((facts, meta))
     }
 
     fn number(&self, n: Num, cell: Cell<'_>) -> Option<Decimal> {

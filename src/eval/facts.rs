@@ -219,7 +219,8 @@ pub fn read_facts<T: crate::json::AsJson + ?Sized>(
             *slot = Some(fv);
         }
     }
-    let facts = Facts { values };
+    let mut facts = Facts { values };
+    complete(prog, &mut facts);
     errors.extend(check_ranges(prog, &facts));
     if errors.is_empty() { Ok(facts) } else { Err(errors) }
 }
@@ -235,29 +236,65 @@ pub fn check_ranges(prog: &Program, facts: &Facts) -> Vec<FactError> {
     let mut out = Vec::new();
     for (i, v) in facts.values.iter().enumerate() {
         let (Some(v), Some(def)) = (v, prog.facts.get(i)) else { continue };
-        range_value(prog, def.ty, def.signed, v, &|| def.name.clone(), &mut out);
+        range_value(prog, (def.ty, def.signed, def.never), v, &|| def.name.clone(), &mut out);
     }
     out
 }
 
+/// `default V`: a fact or record field that is absent (or `null`) takes its declared default,
+/// so a clause reading it is decided instead of undetermined. Every facts reader (JSON tree,
+/// stream, columnar) calls this before `check_ranges`.
+pub fn complete(prog: &Program, facts: &mut Facts) {
+    for (slot, def) in facts.values.iter_mut().zip(&prog.facts) {
+        if slot.is_none()
+            && let Some(c) = &def.default
+        {
+            *slot = Some(FactValue::Scalar(const_value(c)));
+        }
+        if let (Some(FactValue::List(items)), Type::List(r)) = (slot.as_mut(), def.ty) {
+            let Some(rec) = prog.records.get(r as usize) else { continue };
+            if rec.fields.iter().all(|f| f.default.is_none()) {
+                continue;
+            }
+            for it in items {
+                for (fv, fd) in it.fields.iter_mut().zip(&rec.fields) {
+                    if fv.is_none()
+                        && let Some(c) = &fd.default
+                    {
+                        *fv = Some(FactValue::Scalar(const_value(c)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn const_value(c: &crate::ir::Const) -> Value {
+    match c {
+        crate::ir::Const::Num(d) => Value::Num(*d),
+        crate::ir::Const::Bool(b) => Value::Bool(*b),
+        crate::ir::Const::Date(d) => Value::Date(*d),
+        crate::ir::Const::Enum(_, v) => Value::Enum(*v),
+    }
+}
+
 fn range_value(
     prog: &Program,
-    ty: Type,
-    signed: bool,
+    (ty, signed, never): (Type, bool, bool),
     v: &FactValue,
     path: &dyn Fn() -> String,
     out: &mut Vec<FactError>,
 ) {
     match (v, ty) {
         (FactValue::Scalar(x), _) => {
-            if let Some(e) = range_scalar(ty, signed, x, path) {
+            if let Some(e) = range_scalar(ty, (signed, never), x, path) {
                 out.push(e);
             }
         }
         (FactValue::Series(s), Type::Series(n)) => {
             for (y, d) in &s.0 {
                 if let Some(e) =
-                    range_scalar(Type::Num(n), signed, &Value::Num(*d), &|| format!("{}.{y}", path()))
+                    range_scalar(Type::Num(n), (signed, false), &Value::Num(*d), &|| format!("{}.{y}", path()))
                 {
                     out.push(e);
                 }
@@ -268,7 +305,13 @@ fn range_value(
             for (i, it) in items.iter().enumerate() {
                 for (fv, fd) in it.fields.iter().zip(&rec.fields) {
                     let Some(fv) = fv else { continue };
-                    range_value(prog, fd.ty, fd.signed, fv, &|| format!("{}[{i}].{}", path(), fd.name), out);
+                    range_value(
+                        prog,
+                        (fd.ty, fd.signed, fd.never),
+                        fv,
+                        &|| format!("{}[{i}].{}", path(), fd.name),
+                        out,
+                    );
                 }
             }
         }
@@ -276,7 +319,12 @@ fn range_value(
     }
 }
 
-fn range_scalar(ty: Type, signed: bool, v: &Value, path: &dyn Fn() -> String) -> Option<FactError> {
+fn range_scalar(
+    ty: Type,
+    (signed, never): (bool, bool),
+    v: &Value,
+    path: &dyn Fn() -> String,
+) -> Option<FactError> {
     let bad = |message: String, help: &str| {
         Some(FactError { code: Code::FactOutOfRange, path: path(), message, help: help.into() })
     };
@@ -303,6 +351,12 @@ fn range_scalar(ty: Type, signed: bool, v: &Value, path: &dyn Fn() -> String) ->
                 "amounts and counts are not negative; if this fact can be (a profit, an increment), declare it `signed` in the vocabulary",
             )
         }
+        (Type::Date, Value::Date(d)) if *d == Date::NEVER => (!never).then(|| FactError {
+            code: Code::FactType,
+            path: path(),
+            message: "`never` is given for a date the vocabulary declares as always known".into(),
+            help: "give the date as \"YYYY-MM-DD\", or declare the fact (or field) `date or never` if the event may not have happened".into(),
+        }),
         (Type::Date, Value::Date(d)) if !YEARS.contains(&d.year) => {
             bad(format!("the date {d} is not plausible"), "dates lie between 1900 and 2200; check the year")
         }
@@ -457,6 +511,8 @@ fn read_scalar(
             _ => fail(errors, "write true or false"),
         },
         Type::Date => match v {
+            // `date or never`: checked against the declaration in `check_ranges`
+            J::String(s) if s == "never" => Some(Value::Date(Date::NEVER)),
             J::String(s) => match s.parse::<Date>() {
                 Ok(d) => Some(Value::Date(d)),
                 Err(m) => {

@@ -11,6 +11,8 @@ use crate::syntax::ast::{self, BinOp};
 use crate::value::{Literal, fmt_money};
 use std::collections::HashMap;
 
+mod time;
+
 /// The most definitions one chain of references may pass through.
 pub const MAX_DEF_CHAIN: usize = 32;
 
@@ -185,11 +187,14 @@ impl<'a> Lowerer<'a> {
                     }
                     if let Ok(ty) = self.type_expr(&f.ty, false) {
                         self.check_signed(f.signed, ty, f.name.span);
+                        let (never, default) = self.never_and_default(ty, f.never, f.default.as_ref(), f.name.span);
                         fields.push(FieldDef {
                             name: f.name.name.clone(),
                             label: f.label.clone(),
                             ty,
                             signed: f.signed,
+                            never,
+                            default,
                         });
                     }
                 }
@@ -204,6 +209,7 @@ impl<'a> Lowerer<'a> {
                 ast::Item::Fact(f) => {
                     let Ok(ty) = self.type_expr(&f.ty, true) else { continue };
                     self.check_signed(f.signed, ty, f.name.span);
+                    let (never, default) = self.never_and_default(ty, f.never, f.default.as_ref(), f.name.span);
                     if self.declare_value(&f.name) {
                         let id = idx(self.prog.facts.len());
                         self.values.insert(f.name.name.clone(), ValueName::Fact(id));
@@ -213,6 +219,8 @@ impl<'a> Lowerer<'a> {
                             label: f.label.clone(),
                             ty,
                             signed: f.signed,
+                            never,
+                            default,
                             span: f.name.span,
                         });
                     }
@@ -1285,6 +1293,12 @@ impl<'a> Lowerer<'a> {
         {
             return Ok(Self::mk(ExprKind::Const(Const::Enum(eid, idx(v))), Type::Enum(eid), span));
         }
+        if let Some(e) = self.time_name(n, span) {
+            return Ok(e);
+        }
+        if n == "never" && !self.values.contains_key(n) {
+            return Ok(Self::mk(ExprKind::Const(Const::Date(Date::NEVER)), Type::Date, span));
+        }
         match self.values.get(n).copied() {
             Some(ValueName::Fact(f)) => {
                 let ty = self.prog.facts.get(f as usize).map_or(Type::Bool, |x| x.ty);
@@ -1450,6 +1464,7 @@ impl<'a> Lowerer<'a> {
                     self.compare_error(&x, &y, span);
                     return Err(());
                 }
+                self.check_never_cmp(c, &x, &y, span, scope)?;
                 if let Type::Enum(e) = x.ty {
                     let ordered = self.prog.enums.get(e as usize).is_some_and(|e| e.ordered);
                     if !ordered && !matches!(c, ast::CmpOp::Eq | ast::CmpOp::Ne) {
@@ -1515,6 +1530,9 @@ impl<'a> Lowerer<'a> {
                     .help(format!("see `{f}` in docs/language.md")),
             );
         };
+        if let Some(r) = self.time_call(f, args, span, scope) {
+            return r;
+        }
         match f {
             "min" | "max" if self.list_first(args) => self.aggregate(f, args, span, scope),
             "min" | "max" | "abs" | "year" | "within" => {
@@ -1940,6 +1958,12 @@ impl<'a> Lowerer<'a> {
 
 const BUILTIN_TYPES: &[&str] = &["money", "rate", "number", "integer", "boolean", "date", "year", "text"];
 const FUNCTIONS: &[&str] = &[
+    "month",
+    "day",
+    "add_months",
+    "add_days",
+    "months_between",
+    "days_between",
     "min",
     "max",
     "abs",

@@ -47,6 +47,10 @@ pub struct FieldDecl {
     pub ty: TypeExpr,
     /// Declared `signed`: may be negative (and a rate may exceed 100%).
     pub signed: bool,
+    /// `date or never`.
+    pub never: bool,
+    /// `default V`: the value taken when the facts give none.
+    pub default: Option<Expr>,
     pub label: Option<String>,
 }
 
@@ -63,6 +67,10 @@ pub struct FactDecl {
     pub ty: TypeExpr,
     /// Declared `signed`: may be negative (and a rate may exceed 100%).
     pub signed: bool,
+    /// `date or never`.
+    pub never: bool,
+    /// `default V`: the value taken when the facts give none.
+    pub default: Option<Expr>,
     pub label: Option<String>,
 }
 

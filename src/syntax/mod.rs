@@ -406,9 +406,9 @@ impl Builder {
                         Rule::field_decl => {
                             let mut f = q.into_inner();
                             let name = self.ident(next(&mut f, span)?);
-                            let ty = self.type_expr(next(&mut f, span)?, span)?;
-                            let (signed, label) = self.signed_and_label(f);
-                            fields.push(FieldDecl { name, ty, signed, label });
+                            let (ty, never) = self.type_expr(next(&mut f, span)?, span)?;
+                            let (signed, default, label) = self.signed_and_label(f)?;
+                            fields.push(FieldDecl { name, ty, signed, never, default, label });
                         }
                         _ => {}
                     }
@@ -417,9 +417,9 @@ impl Builder {
             }
             Rule::fact_decl => {
                 let name = self.ident(next(&mut it, span)?);
-                let ty = self.type_expr(next(&mut it, span)?, span)?;
-                let (signed, label) = self.signed_and_label(it);
-                Item::Fact(FactDecl { name, ty, signed, label })
+                let (ty, never) = self.type_expr(next(&mut it, span)?, span)?;
+                let (signed, default, label) = self.signed_and_label(it)?;
+                Item::Fact(FactDecl { name, ty, signed, never, default, label })
             }
             Rule::define_decl => {
                 let name = self.ident(next(&mut it, span)?);
@@ -470,21 +470,36 @@ impl Builder {
         })
     }
 
-    /// The optional `signed` and label after a fact's or field's type.
-    fn signed_and_label<'i>(&self, rest: impl Iterator<Item = Pair<'i, Rule>>) -> (bool, Option<String>) {
-        let (mut signed, mut label) = (false, None);
+    /// The optional `signed`, `default V` and label after a fact's or field's type.
+    fn signed_and_label<'i>(
+        &self,
+        rest: impl Iterator<Item = Pair<'i, Rule>>,
+    ) -> PResult<(bool, Option<Expr>, Option<String>)> {
+        let (mut signed, mut default, mut label) = (false, None, None);
         for q in rest {
             match q.as_rule() {
                 Rule::signed => signed = true,
+                Rule::default_value => {
+                    let qspan = self.span(&q);
+                    let v = q.into_inner().next().ok_or_else(|| missing(qspan))?;
+                    default = Some(self.primary(v)?.0);
+                }
                 Rule::label => label = Some(self.string(q)),
                 _ => {}
             }
         }
-        (signed, label)
+        Ok((signed, default, label))
     }
 
-    fn type_expr(&self, p: Pair<'_, Rule>, span: Span) -> PResult<TypeExpr> {
-        let q = p.into_inner().next().ok_or_else(|| missing(span))?;
+    /// A type, and whether it is `… or never`.
+    fn type_expr(&self, p: Pair<'_, Rule>, span: Span) -> PResult<(TypeExpr, bool)> {
+        let mut inner = p.into_inner();
+        let q = inner.next().ok_or_else(|| missing(span))?;
+        let never = inner.next().is_some_and(|n| n.as_rule() == Rule::or_never);
+        Ok((self.type_expr_of(q, span)?, never))
+    }
+
+    fn type_expr_of(&self, q: Pair<'_, Rule>, span: Span) -> PResult<TypeExpr> {
         Ok(match q.as_rule() {
             Rule::series_type => {
                 TypeExpr::Series(self.ident(q.into_inner().next().ok_or_else(|| missing(span))?))

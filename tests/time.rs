@@ -256,3 +256,58 @@ fn misused_time_constructs_are_errors_with_a_fix() {
         assert!(shown.contains(want), "{decl}: {shown}");
     }
 }
+
+const MONTHLY: &str = r#"
+fact 社保缴费人数: monthly integer "每月参加社会保险的职工人数"
+fact 见习月补贴: monthly money "每月发放的见习补贴"
+policy M "m" {
+  clause 1 "全年人月" { amount total(社保缴费人数, 2024-01, 2024-12) × 100元 }
+  clause 2 "缴费月数" { when months(社保缴费人数, period_start, period_end) 达到 3 provides "x" }
+  clause 3 "三月人数" { amount 社保缴费人数[2024-03] × 100元 }
+  clause 4 "二月人数" { amount 社保缴费人数[2024-02-15] × 100元 }
+  clause 5 "申请月" { amount 见习月补贴[as_of] }
+  clause 6 "最长6个月" { amount min(total(见习月补贴, 2024-01, 2024-12), 6 × 1500元) }
+}
+"#;
+
+#[test]
+fn monthly_series_are_read_by_month() {
+    let prog = huiqi::compile(&huiqi::Input::from_rules([("m.policy".to_string(), MONTHLY.to_string())]))
+        .map_err(|f| huiqi::diag::render::render_short(&f.diagnostics, &f.sources))
+        .unwrap()
+        .program;
+    let facts = r#"{"社保缴费人数": {"2024-01": 10, "2024-02": 12, "2024-04": 11, "2023-12": 9},
+                    "见习月补贴": {"2024-03": 1500, "2024-04": 1500, "2024-05": 1500, "2024-06": 1500,
+                                  "2024-07": 1500, "2024-08": 1500, "2024-09": 1500}}"#;
+    let r = run(&prog, facts, 2024, Some("2024-09-30"), &Ledger::default());
+    // 2024-01 … 2024-12: 10 + 12 + 11 = 33 (2023-12 is outside) × 100 = 3300
+    assert_eq!(at(&r, "M.1"), (Status::Granted, Some("3300".into())));
+    // three months present in 2024
+    assert_eq!(at(&r, "M.2").0, Status::Granted);
+    // March is absent: missing, never zero
+    assert_eq!(at(&r, "M.3").0, Status::Undetermined);
+    // any day names its month: 2024-02-15 → 12 × 100
+    assert_eq!(at(&r, "M.4"), (Status::Granted, Some("1200".into())));
+    // the month of the as-of date (September): 1500
+    assert_eq!(at(&r, "M.5"), (Status::Granted, Some("1500".into())));
+    // 7 months × 1500 = 10500, at most 6 months: 9000
+    assert_eq!(at(&r, "M.6"), (Status::Granted, Some("9000".into())));
+    // keys are months
+    for bad in [r#"{"社保缴费人数": {"2024": 3}}"#, r#"{"社保缴费人数": {"2024-13": 3}}"#, r#"{"社保缴费人数": {"2024-3": 3}}"#] {
+        let e = parse_facts(&prog, bad).unwrap_err();
+        assert!(e[0].message.contains("is not a month"), "{bad}: {}", e[0].message);
+    }
+    for (body, want) in [
+        ("amount 社保缴费人数 × 100元", "E0312"),
+        ("amount increase(社保缴费人数) × 100元", "E0306"),
+        ("amount 社保缴费人数[period] × 100元", "E0312"),
+        ("amount total(社保缴费人数, 2024-01) × 100元", "E0305"),
+    ] {
+        let text = MONTHLY.replacen("amount total(社保缴费人数, 2024-01, 2024-12) × 100元", body, 1);
+        let Err(f) = huiqi::compile(&huiqi::Input::from_rules([("m.policy".to_string(), text)])) else {
+            panic!("{body}: compiled")
+        };
+        let shown = huiqi::diag::render::render_short(&f.diagnostics, &f.sources);
+        assert!(shown.contains(want), "{body}: {shown}");
+    }
+}

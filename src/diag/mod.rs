@@ -66,6 +66,7 @@ codes! {
     BoundsNotRising = "E0309", Error, "tier or bracket bounds that do not rise";
     NeverMisuse = "E0310", Error, "`never` where no date can be never";
     DefaultType = "E0311", Error, "a default that is not a value of the type";
+    MonthlyMisuse = "E0312", Error, "a monthly series read other than by month";
     FactsSyntax = "E0401", Error, "facts are not valid JSON";
     UnknownFact = "E0402", Error, "unknown fact";
     FactType = "E0403", Error, "fact has the wrong type";

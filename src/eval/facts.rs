@@ -213,7 +213,8 @@ pub fn read_facts<T: crate::json::AsJson + ?Sized>(
         if v.is_null() {
             continue;
         }
-        if let Some(fv) = read_value(prog, def.ty, v, &JPath::root(k), &mut errors)
+        let read = if def.monthly { read_monthly } else { read_value };
+        if let Some(fv) = read(prog, def.ty, v, &JPath::root(k), &mut errors)
             && let Some(slot) = values.get_mut(fid as usize)
         {
             *slot = Some(fv);
@@ -236,6 +237,15 @@ pub fn check_ranges(prog: &Program, facts: &Facts) -> Vec<FactError> {
     let mut out = Vec::new();
     for (i, v) in facts.values.iter().enumerate() {
         let (Some(v), Some(def)) = (v, prog.facts.get(i)) else { continue };
+        if let (true, FactValue::Series(s), Type::Series(n)) = (def.monthly, v, def.ty) {
+            for (k, d) in &s.0 {
+                let path = || format!("{}.{}", def.name, super::time::month_name(*k));
+                if let Some(e) = range_scalar(Type::Num(n), (def.signed, false), &Value::Num(*d), &path) {
+                    out.push(e);
+                }
+            }
+            continue;
+        }
         range_value(prog, (def.ty, def.signed, def.never), v, &|| def.name.clone(), &mut out);
     }
     out
@@ -373,6 +383,42 @@ fn kind(v: &J) -> &'static str {
         J::Array(_) => "a list",
         J::Object(_) => "an object",
     }
+}
+
+/// A monthly series: an object keyed by month (`{"2024-03": 12}`).
+fn read_monthly(
+    prog: &Program,
+    ty: Type,
+    v: &J,
+    path: &JPath<'_>,
+    errors: &mut Vec<FactError>,
+) -> Option<FactValue> {
+    let Type::Series(n) = ty else { return None };
+    let J::Object(m) = v else {
+        errors.push(type_error(prog, ty, v, path, "write a monthly series as {\"2024-01\": 12, \"2024-02\": 13}"));
+        return None;
+    };
+    let mut s = Vec::with_capacity(m.len());
+    for (k, x) in m {
+        let p = path.key(k);
+        let Some(key) = super::time::parse_month(k) else {
+            errors.push(FactError {
+                code: Code::FactType,
+                path: p.to_string(),
+                message: format!("`{k}` is not a month"),
+                help: "the keys of a monthly series are months such as \"2024-03\"".into(),
+            });
+            continue;
+        };
+        if x.is_null() {
+            continue;
+        }
+        if let Some(Value::Num(d)) = read_scalar(prog, Type::Num(n), x, &p, errors) {
+            s.push((key, d));
+        }
+    }
+    s.sort_by_key(|(k, _)| *k);
+    Some(FactValue::Series(Series(s)))
 }
 
 fn read_value(

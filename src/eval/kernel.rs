@@ -155,6 +155,8 @@ enum N {
     Year(Box<D>),
     /// `month(d)`, `day(d)`, `months_between(a, b)`, `days_between(a, b)` (`eval::time`).
     DateFn(Builtin, Box<[D]>),
+    /// `s[MONTH]`, `total(s, from, to)`, `months(s, from, to)` on a monthly fact.
+    Monthly(Builtin, FactId, Box<[D]>),
     Increase(SeriesRef),
     MaxBefore(SeriesRef),
     Sum(Box<Sel>, Option<Box<N>>),
@@ -387,6 +389,10 @@ impl Lower<'_> {
                 f @ (Builtin::Month | Builtin::Day | Builtin::MonthsBetween | Builtin::DaysBetween),
                 xs,
             ) => N::DateFn(*f, xs.iter().map(|x| self.d(x)).collect::<C<_>>()?),
+            ExprKind::Call(f @ (Builtin::MonthAt | Builtin::MonthTotal | Builtin::MonthCount), xs) => {
+                let Some((Expr { kind: ExprKind::Fact(fid), .. }, ds)) = xs.split_first() else { return Err(No) };
+                N::Monthly(*f, *fid, ds.iter().map(|x| self.d(x)).collect::<C<_>>()?)
+            }
             ExprKind::Increase(s) => N::Increase(*s),
             ExprKind::MaxBefore(s) => N::MaxBefore(*s),
             ExprKind::Agg(AggOp::Sum, sel, body) => N::Sum(
@@ -1239,6 +1245,24 @@ impl<'f> Cx<'f> {
             N::Max(xs) => self.extreme(xs, false, Self::n)?,
             N::Abs(x) => self.n(x)?.map(|d| d.abs()),
             N::Year(x) => self.d(x)?.map(|d| Decimal::from(d.year)),
+            N::Monthly(f, fid, xs) => {
+                let mut dates = smallvec::SmallVec::<[Date; 2]>::new();
+                for x in xs.iter() {
+                    match self.d(x)? {
+                        Some(d) => dates.push(d),
+                        None => return Ok(None),
+                    }
+                }
+                let Some(s) = self.series(SeriesRef::Fact(*fid)) else { return Ok(None) };
+                match (f, dates.as_slice()) {
+                    (Builtin::MonthAt, [d]) => s.at(super::time::month_key(*d).map_err(|_| Delegate)?),
+                    (_, [a, b]) => super::time::month_range(s, *a, *b, *f == Builtin::MonthCount)
+                        .map_err(|_| Delegate)?
+                        .map(Some)
+                        .ok_or(Delegate)?,
+                    _ => None,
+                }
+            }
             N::DateFn(f, xs) => {
                 let mut dates = smallvec::SmallVec::<[Date; 2]>::new();
                 let mut unknown = false;

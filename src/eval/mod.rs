@@ -1592,7 +1592,10 @@ impl<'p> Evaluator<'p> {
             | Builtin::MonthsBetween
             | Builtin::DaysBetween
             | Builtin::PeriodStart
-            | Builtin::PeriodEnd => self.time_call(f, args),
+            | Builtin::PeriodEnd
+            | Builtin::MonthAt
+            | Builtin::MonthTotal
+            | Builtin::MonthCount => self.time_call(f, args),
         }
     }
 

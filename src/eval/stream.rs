@@ -158,7 +158,12 @@ impl<'de> Visitor<'de> for FactsSeed<'_, '_> {
             if !seen.first(fid as usize) {
                 return Err(bail());
             }
-            let ty = prog.facts.get(fid as usize).ok_or_else(bail)?.ty;
+            let def = prog.facts.get(fid as usize).ok_or_else(bail)?;
+            if def.monthly {
+                // a monthly series (keys "2024-03"): the tree reader reads it
+                return Err(bail());
+            }
+            let ty = def.ty;
             let v = map.next_value_seed(ValueSeed { r, ty })?;
             if let Some(slot) = values.get_mut(fid as usize) {
                 *slot = v;

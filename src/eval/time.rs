@@ -178,6 +178,45 @@ mod tests {
     }
 }
 
+// ---------------------------------------------------------------- monthly series
+
+/// The key of a month in a monthly series: months since year 0 (`2024-03` → 2024 × 12 + 2).
+pub fn month_key(d: Date) -> T<i32> {
+    let d = day_of(d, "a monthly series")?;
+    d.year
+        .checked_mul(12)
+        .and_then(|y| y.checked_add(i32::from(d.month) - 1))
+        .ok_or_else(|| TimeError::Impossible(format!("the year {} is outside the calendar", d.year)))
+}
+
+/// `2024-03` for a month key.
+pub fn month_name(key: i32) -> String {
+    format!("{:04}-{:02}", key.div_euclid(12), key.rem_euclid(12) + 1)
+}
+
+/// A month key from facts input (`"2024-03"`), within the plausible years.
+pub fn parse_month(s: &str) -> Option<i32> {
+    let d: Date = format!("{s}-01").parse().ok()?;
+    (s.len() == 7 && crate::eval::facts::YEARS.contains(&d.year)).then_some(())?;
+    month_key(d).ok()
+}
+
+/// `total(s, from, to)` (`count` false) or `months(s, from, to)` (`count` true) over the
+/// months present from the month of `from` to the month of `to`, inclusive (none when `to`
+/// is before `from`: 0).
+pub fn month_range(s: &super::Series, from: Date, to: Date, count: bool) -> T<Option<Decimal>> {
+    let (a, b) = (month_key(from)?, month_key(to)?);
+    let mut acc = Decimal::ZERO;
+    for (_, v) in s.0.iter().filter(|(k, _)| a <= *k && *k <= b) {
+        let add = if count { Decimal::ONE } else { *v };
+        match acc.checked_add(add) {
+            Some(x) => acc = x,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(acc))
+}
+
 // ---------------------------------------------------------------- the full evaluator
 
 use super::{Evaluator, Fail, V, Value};
@@ -243,6 +282,9 @@ impl Evaluator<'_> {
     /// `period_start`, `period_end`. Every argument is read (so every missing fact is
     /// listed); unknown when any is.
     pub(super) fn time_call(&mut self, f: Builtin, args: &[Expr]) -> V {
+        if matches!(f, Builtin::MonthAt | Builtin::MonthTotal | Builtin::MonthCount) {
+            return self.monthly(f, args);
+        }
         let mut dates = smallvec::SmallVec::<[Date; 2]>::new();
         let mut n = None;
         let mut unknown = false;
@@ -261,6 +303,52 @@ impl Evaluator<'_> {
             Some(Ok(Out::Date(d))) => Ok(Some(Value::Date(d))),
             Some(Err(e)) => Err(fail(e)),
             None => Ok(None),
+        }
+    }
+}
+
+impl Evaluator<'_> {
+    /// `s[MONTH]`, `total(s, from, to)`, `months(s, from, to)`: the series is the fact of the
+    /// first argument (not evaluated as a value).
+    fn monthly(&mut self, f: Builtin, args: &[Expr]) -> V {
+        let Some(crate::ir::ExprKind::Fact(fid)) = args.first().map(|a| &a.kind) else { return Ok(None) };
+        let fid = *fid;
+        let mut dates = smallvec::SmallVec::<[Date; 2]>::new();
+        for a in args.iter().skip(1) {
+            match self.eval(a)? {
+                Some(Value::Date(d)) => dates.push(d),
+                _ => return Ok(None),
+            }
+        }
+        let name = self.prog.facts.get(fid as usize).map_or_else(String::new, |d| d.name.clone());
+        let series = match self.facts.get(fid) {
+            Some(super::FactValue::Series(s)) => s,
+            _ => {
+                self.missing.push(name);
+                return Ok(None);
+            }
+        };
+        match (f, dates.as_slice()) {
+            (Builtin::MonthAt, [d]) => {
+                let key = month_key(*d).map_err(fail)?;
+                match series.at(key) {
+                    Some(v) => {
+                        let v = Value::Num(v);
+                        let ty = args.first().map_or(crate::ir::Type::NUMBER, |a| a.ty);
+                        self.read(|| format!("{name}.{}", month_name(key)), &v, ty);
+                        Ok(Some(v))
+                    }
+                    None => {
+                        self.missing.push(format!("{name}.{}", month_name(key)));
+                        Ok(None)
+                    }
+                }
+            }
+            (_, [a, b]) => match month_range(series, *a, *b, f == Builtin::MonthCount).map_err(fail)? {
+                Some(x) => Ok(Some(Value::Num(x))),
+                None => Err(super::overflow()),
+            },
+            _ => Ok(None),
         }
     }
 }

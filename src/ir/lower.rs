@@ -221,6 +221,7 @@ impl<'a> Lowerer<'a> {
                             signed: f.signed,
                             never,
                             default,
+                            monthly: matches!(f.ty, ast::TypeExpr::Monthly(_)),
                             span: f.name.span,
                         });
                     }
@@ -343,6 +344,7 @@ impl<'a> Lowerer<'a> {
                     Err(())
                 }
             },
+            ast::TypeExpr::Monthly(n) => self.monthly_type(n, allow_list),
             ast::TypeExpr::List(n) => {
                 if !allow_list {
                     self.err(
@@ -1139,8 +1141,8 @@ impl<'a> Lowerer<'a> {
             };
         }
         match self.values.get(n) {
-            Some(ValueName::Fact(f)) => match self.prog.facts.get(*f as usize).map(|f| f.ty) {
-                Some(Type::Series(k)) => Some((SeriesRef::Fact(*f), k)),
+            Some(ValueName::Fact(f)) => match self.prog.facts.get(*f as usize).map(|f| (f.ty, f.monthly)) {
+                Some((Type::Series(k), false)) => Some((SeriesRef::Fact(*f), k)),
                 _ => None,
             },
             _ => None,
@@ -1208,6 +1210,9 @@ impl<'a> Lowerer<'a> {
             }
             ast::ExprKind::Binary(op, a, b) => self.binary(*op, a, b, span, scope),
             ast::ExprKind::Index(base, ix) => {
+                if let Some(r) = self.monthly_index(base, ix, span, scope) {
+                    return r;
+                }
                 let Some((r, k)) = self.series_name(base, scope) else {
                     let _ = self.expr(base, scope, None);
                     self.err(
@@ -1301,6 +1306,9 @@ impl<'a> Lowerer<'a> {
         }
         match self.values.get(n).copied() {
             Some(ValueName::Fact(f)) => {
+                if let Some(r) = self.monthly_bare(f, span) {
+                    return r;
+                }
                 let ty = self.prog.facts.get(f as usize).map_or(Type::Bool, |x| x.ty);
                 match ty {
                     Type::Series(k) => Ok(Self::mk(
@@ -1960,6 +1968,8 @@ const BUILTIN_TYPES: &[&str] = &["money", "rate", "number", "integer", "boolean"
 const FUNCTIONS: &[&str] = &[
     "month",
     "day",
+    "total",
+    "months",
     "add_months",
     "add_days",
     "months_between",

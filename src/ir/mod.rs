@@ -101,6 +101,9 @@ pub struct FactDef {
     /// Declared `default V`: an absent value takes V (applied by every facts reader,
     /// `eval::facts::complete`), so clauses reading it are decided.
     pub default: Option<Const>,
+    /// Declared `monthly T`: a series by calendar month (type `Series(T)`, keyed by
+    /// `eval::time::month_key`), read only by `s[MONTH]`, `total(s, …)`, `months(s, …)`.
+    pub monthly: bool,
     pub span: Span,
 }
 
@@ -362,6 +365,11 @@ pub enum Builtin {
     /// `period_start`, `period_end`: the first and last day of the evaluated period.
     PeriodStart,
     PeriodEnd,
+    /// Monthly series (`monthly T` facts): `s[2024-03]` (args: the fact, a date in the month),
+    /// `total(s, from, to)` and `months(s, from, to)` over the months of from … to inclusive.
+    MonthAt,
+    MonthTotal,
+    MonthCount,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

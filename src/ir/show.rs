@@ -176,8 +176,16 @@ fn write(p: &Program, e: &Expr, out: &mut String, outer: u8) {
                 Builtin::DaysBetween => "days_between",
                 Builtin::PeriodStart => "period_start",
                 Builtin::PeriodEnd => "period_end",
+                Builtin::MonthAt => "",
+                Builtin::MonthTotal => "total",
+                Builtin::MonthCount => "months",
             });
-            if !matches!(f, Builtin::PeriodStart | Builtin::PeriodEnd) {
+            if let (Builtin::MonthAt, [s, d]) = (f, args.as_slice()) {
+                write(p, s, out, 0);
+                out.push('[');
+                write(p, d, out, 0);
+                out.push(']');
+            } else if !matches!(f, Builtin::PeriodStart | Builtin::PeriodEnd) {
                 out.push('(');
                 for (i, a) in args.iter().enumerate() {
                     if i > 0 {

@@ -58,6 +58,8 @@ pub struct FieldDecl {
 pub enum TypeExpr {
     Named(Ident),
     Series(Ident),
+    /// `monthly T`: a series by calendar month.
+    Monthly(Ident),
     List(Ident),
 }
 

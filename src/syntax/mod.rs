@@ -507,6 +507,9 @@ impl Builder {
             Rule::list_type => {
                 TypeExpr::List(self.ident(q.into_inner().next().ok_or_else(|| missing(span))?))
             }
+            Rule::monthly_type => {
+                TypeExpr::Monthly(self.ident(q.into_inner().next().ok_or_else(|| missing(span))?))
+            }
             _ => TypeExpr::Named(self.ident(q)),
         })
     }
@@ -801,6 +804,19 @@ impl Builder {
                     ))
                 })?;
                 ExprKind::Lit(lit)
+            }
+            Rule::month_lit => {
+                let first = crate::value::parse_literal(&format!("{}-01", p.as_str()));
+                match first {
+                    Ok(lit @ crate::value::Literal::Date(_)) => ExprKind::Lit(lit),
+                    _ => {
+                        return Err(Box::new(
+                            Diagnostic::new(Code::BadLiteral, format!("`{}` is not a month", p.as_str()))
+                                .at(span, "invalid month")
+                                .help("a month is written `2024-03` (year, then 01–12)"),
+                        ));
+                    }
+                }
             }
             Rule::boolean => ExprKind::Bool(p.as_str() == "true"),
             Rule::if_expr => {

@@ -9,7 +9,10 @@ use crate::ir::*;
 use crate::span::Span;
 use crate::syntax::ast;
 
-const TIME_FUNCTIONS: &[&str] = &["month", "day", "add_months", "add_days", "months_between", "days_between"];
+const TIME_FUNCTIONS: &[&str] =
+    &["month", "day", "add_months", "add_days", "months_between", "days_between", "total", "months"];
+
+const MONTHLY_HELP: &str = "read a monthly series by month: `社保缴费人数[2024-03]`, `社保缴费人数[as_of]` (the month of a date), `total(社保缴费人数, 2024-01, 2024-12)` or `months(社保缴费人数, period_start, period_end)`";
 
 fn is_never(e: &Expr) -> bool {
     matches!(e.kind, ExprKind::Const(Const::Date(d)) if d == Date::NEVER)
@@ -134,7 +137,122 @@ impl Lowerer<'_> {
         Some(self.time_call_of(f, args, span, scope))
     }
 
+    /// `monthly T` as a fact's type (not a field's).
+    pub(super) fn monthly_type(&mut self, n: &ast::Ident, allow: bool) -> R<Type> {
+        let t = self.named_type(n)?;
+        match t {
+            Type::Num(k) if allow => Ok(Type::Series(k)),
+            Type::Num(_) => {
+                self.err(
+                    Diagnostic::new(Code::MonthlyMisuse, "a record field cannot hold a monthly series")
+                        .at(n.span, "monthly series only as facts")
+                        .help("declare the monthly series as a fact of the applicant (`fact 社保缴费人数: monthly integer`)"),
+                );
+                Err(())
+            }
+            other => {
+                let tn = self.prog.type_name(other);
+                self.err(
+                    Diagnostic::new(Code::ExpectedType, format!("a monthly series holds numbers, not {tn}"))
+                        .at(n.span, "not a numeric type")
+                        .help("write `monthly integer`, `monthly money`, `monthly number` or `monthly rate`"),
+                );
+                Err(())
+            }
+        }
+    }
+
+    /// The monthly fact a name refers to, with its number kind.
+    fn monthly_fact(&self, e: &ast::Expr, scope: Scope) -> Option<(FactId, Num)> {
+        let ast::ExprKind::Name(n) = &e.kind else { return None };
+        if scope.item.is_some_and(|r| self.field(r, n).is_some()) {
+            return None;
+        }
+        match self.values.get(n) {
+            Some(super::ValueName::Fact(f)) => match self.prog.facts.get(*f as usize) {
+                Some(FactDef { ty: Type::Series(k), monthly: true, .. }) => Some((*f, *k)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A monthly fact named without a month: E0312.
+    pub(super) fn monthly_bare(&mut self, f: FactId, span: Span) -> Option<R<Expr>> {
+        let def = self.prog.facts.get(f as usize)?;
+        if !def.monthly {
+            return None;
+        }
+        let name = def.name.clone();
+        self.err(
+            Diagnostic::new(Code::MonthlyMisuse, format!("`{name}` is a monthly series: which month?"))
+                .at(span, "a monthly series without a month")
+                .help(MONTHLY_HELP),
+        );
+        Some(Err(()))
+    }
+
+    /// `s[MONTH]` on a monthly fact: the value of the month containing the date.
+    pub(super) fn monthly_index(&mut self, base: &ast::Expr, ix: &ast::Expr, span: Span, scope: Scope) -> Option<R<Expr>> {
+        let (f, k) = self.monthly_fact(base, scope)?;
+        Some(self.month_arg(ix, scope, "a monthly series is indexed by a month (`2024-03`) or a date").map(|d| {
+            let s = Self::mk(ExprKind::Fact(f), Type::Series(k), base.span);
+            Self::mk(ExprKind::Call(Builtin::MonthAt, vec![s, d]), Type::Num(k), span)
+        }))
+    }
+
+    fn month_arg(&mut self, e: &ast::Expr, scope: Scope, what: &str) -> R<Expr> {
+        let d = self.expr(e, scope, Some(Type::Date))?;
+        if is_never(&d) {
+            self.err(
+                Diagnostic::new(Code::NeverMisuse, "`never` is not a month")
+                    .at(d.span, "never")
+                    .help("only `==` and `!=` take `never`"),
+            );
+            return Err(());
+        }
+        if d.ty != Type::Date {
+            let got = self.prog.type_name(d.ty);
+            self.err(
+                Diagnostic::new(Code::MonthlyMisuse, format!("{what}, and this is {got}"))
+                    .at(d.span, format!("this is {got}"))
+                    .help(MONTHLY_HELP),
+            );
+            return Err(());
+        }
+        Ok(d)
+    }
+
+    /// `total(s, from, to)`, `months(s, from, to)`.
+    fn monthly_agg(&mut self, f: &str, args: &[ast::Arg], span: Span, scope: Scope) -> R<Expr> {
+        let [ast::Arg::Expr(s), ast::Arg::Expr(a), ast::Arg::Expr(b)] = args else {
+            self.err(
+                Diagnostic::new(Code::ArgumentType, format!("`{f}` takes a monthly series, a first and a last month"))
+                    .at(span, format!("{} given", args.len()))
+                    .help(MONTHLY_HELP),
+            );
+            return Err(());
+        };
+        let Some((fid, k)) = self.monthly_fact(s, scope) else {
+            self.err(
+                Diagnostic::new(Code::MonthlyMisuse, format!("`{f}` reads a monthly series"))
+                    .at(s.span, "not a fact declared `monthly …`")
+                    .help(MONTHLY_HELP),
+            );
+            return Err(());
+        };
+        let from = self.month_arg(a, scope, "the first month is a month or a date");
+        let to = self.month_arg(b, scope, "the last month is a month or a date");
+        let (from, to) = (from?, to?);
+        let series = Self::mk(ExprKind::Fact(fid), Type::Series(k), s.span);
+        let (b, ty) = if f == "total" { (Builtin::MonthTotal, Type::Num(k)) } else { (Builtin::MonthCount, Type::INTEGER) };
+        Ok(Self::mk(ExprKind::Call(b, vec![series, from, to]), ty, span))
+    }
+
     fn time_call_of(&mut self, f: &str, args: &[ast::Arg], span: Span, scope: Scope) -> R<Expr> {
+        if f == "total" || f == "months" {
+            return self.monthly_agg(f, args, span, scope);
+        }
         let (want, b, ty): (&[Type], Builtin, Type) = match f {
             "month" => (&[Type::Date], Builtin::Month, Type::INTEGER),
             "day" => (&[Type::Date], Builtin::Day, Type::INTEGER),

@@ -64,10 +64,27 @@ impl Lowerer<'_> {
                 self.err(
                     Diagnostic::new(Code::DefaultType, format!("the default of a {t} must be a constant {t}, and this is {got}"))
                         .at(e.span, "not a constant of the type")
-                        .help(format!("write a constant of type {t}: `default false`, `default 0元`, `default 2024-01-01`, or an enumeration value")),
+                        .help(format!("write a constant of type {t}, e.g. `default {}`", self.default_example(ty))),
                 );
                 (never, None)
             }
+        }
+    }
+
+    fn default_example(&self, ty: Type) -> String {
+        match ty {
+            Type::Bool => "false".into(),
+            Type::Num(Num::Money) => "0元".into(),
+            Type::Num(Num::Rate) => "0%".into(),
+            Type::Num(_) | Type::Year => "0".into(),
+            Type::Date => "2024-01-01".into(),
+            Type::Enum(e) => self
+                .prog
+                .enums
+                .get(e as usize)
+                .and_then(|d| d.variants.first().cloned())
+                .unwrap_or_else(|| "…".into()),
+            _ => "…".into(),
         }
     }
 

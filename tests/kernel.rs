@@ -213,23 +213,45 @@ policy D "示例" {
 fn the_kernel_agrees_on_dates_within_the_year() {
     let prog = seed_program();
     let kernel = Kernel::new(&prog);
-    let days = ["01-01", "01-31", "02-28", "02-29", "03-01", "03-15", "06-14", "06-15", "07-13", "09-01", "09-30", "11-10", "11-11", "12-31"];
+    let days = [
+        "01-01", "01-31", "02-28", "02-29", "03-01", "03-15", "06-14", "06-15", "07-13", "09-01", "09-30",
+        "11-10", "11-11", "12-31",
+    ];
     let mut checked = 0usize;
-    for t in prog.tests.iter().filter(|t| t.name.starts_with("TH23.8") || t.name.starts_with("GZ19.1") || t.name.starts_with("TH23.5b")) {
+    for t in prog.tests.iter().filter(|t| {
+        t.name.starts_with("TH23.8") || t.name.starts_with("GZ19.1") || t.name.starts_with("TH23.5b")
+    }) {
         let Ok(facts) = read_facts(&prog, &t.facts) else { continue };
         let period = t.period.unwrap_or(2024);
         for d in days {
             let Ok(as_of) = format!("{period}-{d}").parse::<huiqi::value::Date>() else { continue };
-            let full = evaluate(&prog, &facts, &Ledger::default(), EvalOptions { period, as_of: Some(as_of), explain: false });
+            let full = evaluate(
+                &prog,
+                &facts,
+                &Ledger::default(),
+                EvalOptions { period, as_of: Some(as_of), explain: false },
+            );
             let mut v = Verdicts::default();
             match kernel.evaluate(&prog, &facts, period, Some(as_of), &mut v) {
-                Err(Delegate) => assert!(!full.errors.is_empty(), "{} on {as_of}: handed back without errors", t.name),
+                Err(Delegate) => {
+                    assert!(!full.errors.is_empty(), "{} on {as_of}: handed back without errors", t.name)
+                }
                 Ok(()) => {
-                    assert!(full.errors.is_empty(), "{} on {as_of}: the kernel missed {:?}", t.name, full.errors);
+                    assert!(
+                        full.errors.is_empty(),
+                        "{} on {as_of}: the kernel missed {:?}",
+                        t.name,
+                        full.errors
+                    );
                     for (k, r) in v.items.iter().zip(&full.results) {
                         let c = prog.clause_ref(r.clause);
                         assert_eq!(k.status, r.status, "{} on {as_of}: {c} status", t.name);
-                        assert_eq!(format!("{:?}", k.amount), format!("{:?}", r.amount), "{} on {as_of}: {c}", t.name);
+                        assert_eq!(
+                            format!("{:?}", k.amount),
+                            format!("{:?}", r.amount),
+                            "{} on {as_of}: {c}",
+                            t.name
+                        );
                     }
                 }
             }

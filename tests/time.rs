@@ -89,7 +89,9 @@ fn run(prog: &Program, facts: &str, period: i32, as_of: Option<&str>, ledger: &L
         assert_eq!(kernel.delegated(), 0, "time constructs run on the lean path");
         let mut v = Verdicts::default();
         match kernel.evaluate(prog, &facts, period, as_of, &mut v) {
-            Err(Delegate) => assert!(!out.errors.is_empty(), "the kernel handed back an enterprise without errors"),
+            Err(Delegate) => {
+                assert!(!out.errors.is_empty(), "the kernel handed back an enterprise without errors")
+            }
             Ok(()) => {
                 assert!(out.errors.is_empty(), "the kernel missed {:?}", out.errors);
                 for (k, r) in v.items.iter().zip(&out.results) {
@@ -125,11 +127,17 @@ fn whole_months_of_an_internship() {
         // 2024-03-01 … 2024-05-31: months_between(03-01, 06-01) = 3 → 9000
         person("A", r#""入职日期": "never""#),
         // 2024-03-15 … 2024-06-13: months_between(03-15, 06-14) = 2 → 6000
-        person("B", r#""入职日期": "never""#).replace("2024-03-01", "2024-03-15").replace("2024-05-31", "2024-06-13"),
+        person("B", r#""入职日期": "never""#)
+            .replace("2024-03-01", "2024-03-15")
+            .replace("2024-05-31", "2024-06-13"),
         // 2024-01-31 … 2024-02-29: add_months(01-31, 1) = 02-29 ≤ 03-01 → 1 → 3000
-        person("C", r#""入职日期": "never""#).replace("2024-03-01", "2024-01-31").replace("2024-05-31", "2024-02-29"),
+        person("C", r#""入职日期": "never""#)
+            .replace("2024-03-01", "2024-01-31")
+            .replace("2024-05-31", "2024-02-29"),
         // 2024-01-01 … 2024-08-31: 8 months, at most 6 → 18000
-        person("D", r#""入职日期": "never""#).replace("2024-03-01", "2024-01-01").replace("2024-05-31", "2024-08-31"),
+        person("D", r#""入职日期": "never""#)
+            .replace("2024-03-01", "2024-01-01")
+            .replace("2024-05-31", "2024-08-31"),
     );
     let r = run(&prog, &facts, 2024, None, &Ledger::default());
     // 9000 + 6000 + 3000 + 18000
@@ -143,7 +151,8 @@ fn whole_months_of_an_internship() {
 #[test]
 fn months_in_post_after_the_first_full_year() {
     let prog = program();
-    let one = |fields: &str| format!(r#"{{"取消日期": "never", "月数": 1, "人员": [{}]}}"#, person("A", fields));
+    let one =
+        |fields: &str| format!(r#"{{"取消日期": "never", "月数": 1, "人员": [{}]}}"#, person("A", fields));
     let hired = r#""入职日期": "2023-03-01", "符合条件": true"#;
     // 2024 at its end: max(2024-03-01, 2024-01-01) → 2025-01-01: 10 months × 1500 = 15000
     let r = run(&prog, &one(hired), 2024, None, &Ledger::default());
@@ -153,8 +162,14 @@ fn months_in_post_after_the_first_full_year() {
     assert_eq!(at(&r, "T.2"), (Status::Granted, Some("18000".into())));
     // 2026 after 1.5万 + 1.8万: 3.6万 − 3.3万 = 3000 left (the 24 months end on 2026-02-28)
     let ledger = Ledger::new(vec![
-        serde_json::from_value(serde_json::json!({"policy": "T", "clause": "2", "key": "A", "period": 2024, "amount": "15000"})).unwrap(),
-        serde_json::from_value(serde_json::json!({"policy": "T", "clause": "2", "key": "A", "period": 2025, "amount": "18000"})).unwrap(),
+        serde_json::from_value(
+            serde_json::json!({"policy": "T", "clause": "2", "key": "A", "period": 2024, "amount": "15000"}),
+        )
+        .unwrap(),
+        serde_json::from_value(
+            serde_json::json!({"policy": "T", "clause": "2", "key": "A", "period": 2025, "amount": "18000"}),
+        )
+        .unwrap(),
     ]);
     let r = run(&prog, &one(hired), 2026, None, &ledger);
     assert_eq!(at(&r, "T.2"), (Status::Granted, Some("3000".into())));
@@ -201,7 +216,9 @@ fn never_is_compared_and_anniversaries_are_inclusive() {
     let r = run(&prog, &f("null"), 2024, None, &Ledger::default());
     assert_eq!(at(&r, "T.3").0, Status::Undetermined);
     // 11月10日前 includes 10 November
-    for (as_of, ok) in [("2024-11-10", true), ("2024-11-11", false), ("2024-10-31", true), ("2024-12-01", false)] {
+    for (as_of, ok) in
+        [("2024-11-10", true), ("2024-11-11", false), ("2024-10-31", true), ("2024-12-01", false)]
+    {
         let r = run(&prog, &f(r#""never""#), 2024, Some(as_of), &Ledger::default());
         assert_eq!(at(&r, "T.4").0 == Status::Granted, ok, "{as_of}");
     }
@@ -221,8 +238,14 @@ fn a_month_count_that_is_not_whole_is_e0506() {
 #[test]
 fn never_for_a_plain_date_is_rejected_in_the_facts() {
     let prog = program();
-    let e = parse_facts(&prog, &format!(r#"{{"人员": [{}]}}"#, person("A", r#""入职日期": "2023-01-01""#).replace("\"2024-03-01\"", "\"never\"")))
-        .unwrap_err();
+    let e = parse_facts(
+        &prog,
+        &format!(
+            r#"{{"人员": [{}]}}"#,
+            person("A", r#""入职日期": "2023-01-01""#).replace("\"2024-03-01\"", "\"never\"")
+        ),
+    )
+    .unwrap_err();
     assert_eq!(e[0].path, "人员[0].实习开始日期");
     assert!(e[0].help.contains("date or never"), "{}", e[0].help);
 }
@@ -293,7 +316,11 @@ fn monthly_series_are_read_by_month() {
     // 7 months × 1500 = 10500, at most 6 months: 9000
     assert_eq!(at(&r, "M.6"), (Status::Granted, Some("9000".into())));
     // keys are months
-    for bad in [r#"{"社保缴费人数": {"2024": 3}}"#, r#"{"社保缴费人数": {"2024-13": 3}}"#, r#"{"社保缴费人数": {"2024-3": 3}}"#] {
+    for bad in [
+        r#"{"社保缴费人数": {"2024": 3}}"#,
+        r#"{"社保缴费人数": {"2024-13": 3}}"#,
+        r#"{"社保缴费人数": {"2024-3": 3}}"#,
+    ] {
         let e = parse_facts(&prog, bad).unwrap_err();
         assert!(e[0].message.contains("is not a month"), "{bad}: {}", e[0].message);
     }

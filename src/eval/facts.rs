@@ -303,9 +303,9 @@ fn range_value(
         }
         (FactValue::Series(s), Type::Series(n)) => {
             for (y, d) in &s.0 {
-                if let Some(e) =
-                    range_scalar(Type::Num(n), (signed, false), &Value::Num(*d), &|| format!("{}.{y}", path()))
-                {
+                if let Some(e) = range_scalar(Type::Num(n), (signed, false), &Value::Num(*d), &|| {
+                    format!("{}.{y}", path())
+                }) {
                     out.push(e);
                 }
             }
@@ -395,7 +395,13 @@ fn read_monthly(
 ) -> Option<FactValue> {
     let Type::Series(n) = ty else { return None };
     let J::Object(m) = v else {
-        errors.push(type_error(prog, ty, v, path, "write a monthly series as {\"2024-01\": 12, \"2024-02\": 13}"));
+        errors.push(type_error(
+            prog,
+            ty,
+            v,
+            path,
+            "write a monthly series as {\"2024-01\": 12, \"2024-02\": 13}",
+        ));
         return None;
     };
     let mut s = Vec::with_capacity(m.len());

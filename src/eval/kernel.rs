@@ -390,7 +390,9 @@ impl Lower<'_> {
                 xs,
             ) => N::DateFn(*f, xs.iter().map(|x| self.d(x)).collect::<C<_>>()?),
             ExprKind::Call(f @ (Builtin::MonthAt | Builtin::MonthTotal | Builtin::MonthCount), xs) => {
-                let Some((Expr { kind: ExprKind::Fact(fid), .. }, ds)) = xs.split_first() else { return Err(No) };
+                let Some((Expr { kind: ExprKind::Fact(fid), .. }, ds)) = xs.split_first() else {
+                    return Err(No);
+                };
                 N::Monthly(*f, *fid, ds.iter().map(|x| self.d(x)).collect::<C<_>>()?)
             }
             ExprKind::Increase(s) => N::Increase(*s),

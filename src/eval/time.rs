@@ -42,7 +42,10 @@ pub fn day_of(d: Date, what: &'static str) -> T<Date> {
 /// A whole count (of months or days) within ±10^6.
 fn whole(n: Decimal, unit: &str) -> T<i64> {
     if !n.fract().is_zero() {
-        return Err(TimeError::Impossible(format!("{} {unit} is not a whole number of {unit}", n.normalize())));
+        return Err(TimeError::Impossible(format!(
+            "{} {unit} is not a whole number of {unit}",
+            n.normalize()
+        )));
     }
     n.to_i64()
         .filter(|n| n.abs() <= 1_000_000)
@@ -139,45 +142,6 @@ pub fn year(d: Date) -> T<Decimal> {
     Ok(Decimal::from(day_of(d, "year")?.year))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> Date {
-        s.parse().unwrap_or(Date::NEVER)
-    }
-
-    #[test]
-    fn month_arithmetic_clamps_to_the_month_end() {
-        let one = Decimal::ONE;
-        assert_eq!(add_months(d("2024-01-31"), one), Ok(d("2024-02-29")));
-        assert_eq!(add_months(d("2023-01-31"), one), Ok(d("2023-02-28")));
-        assert_eq!(add_months(d("2024-02-29"), Decimal::from(12)), Ok(d("2025-02-28")));
-        assert_eq!(add_months(d("2024-03-15"), Decimal::from(-3)), Ok(d("2023-12-15")));
-        assert_eq!(add_days(d("2024-02-28"), Decimal::from(2)), Ok(d("2024-03-01")));
-        assert_eq!(add_days(d("2024-12-31"), one), Ok(d("2025-01-01")));
-        assert!(matches!(add_months(d("2024-01-31"), Decimal::new(15, 1)), Err(TimeError::Impossible(_))));
-        assert!(matches!(add_months(Date::NEVER, one), Err(TimeError::Never(_))));
-        assert!(matches!(add_days(d("9999-12-31"), one), Err(TimeError::Impossible(_))));
-    }
-
-    #[test]
-    fn whole_months_and_days_between() {
-        let mb = |a: &str, b: &str| months_between(d(a), d(b));
-        assert_eq!(mb("2024-03-01", "2024-06-01"), Ok(Decimal::from(3)));
-        assert_eq!(mb("2024-03-15", "2024-06-14"), Ok(Decimal::from(2)));
-        assert_eq!(mb("2024-03-15", "2024-06-15"), Ok(Decimal::from(3)));
-        assert_eq!(mb("2024-01-31", "2024-02-29"), Ok(Decimal::ONE));
-        assert_eq!(mb("2024-06-01", "2024-03-01"), Ok(Decimal::from(-3)));
-        assert_eq!(mb("2024-03-01", "2024-03-31"), Ok(Decimal::ZERO));
-        assert_eq!(days_between(d("2024-01-01"), d("2024-12-31")), Ok(Decimal::from(365)));
-        assert_eq!(days_between(d("2023-03-01"), d("2023-02-28")), Ok(Decimal::from(-1)));
-        for s in ["1900-01-01", "1970-01-01", "2000-02-29", "2024-12-31", "2200-06-30"] {
-            assert_eq!(from_days(to_days(d(s))), Ok(d(s)));
-        }
-    }
-}
-
 // ---------------------------------------------------------------- monthly series
 
 /// The key of a month in a monthly series: months since year 0 (`2024-03` → 2024 × 12 + 2).
@@ -227,7 +191,9 @@ use crate::syntax::ast::CmpOp;
 /// A date failure as the full evaluator reports it (E0506, E0507).
 pub(super) fn fail(e: TimeError) -> Fail {
     match e {
-        TimeError::Impossible(m) => Fail { code: Code::ImpossibleDate, message: format!("a date that cannot exist: {m}") },
+        TimeError::Impossible(m) => {
+            Fail { code: Code::ImpossibleDate, message: format!("a date that cannot exist: {m}") }
+        }
         TimeError::Never(what) => Fail {
             code: Code::NeverDate,
             message: format!("`{what}` reads a date that is `never` (the event has not happened)"),
@@ -349,6 +315,45 @@ impl Evaluator<'_> {
                 None => Err(super::overflow()),
             },
             _ => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        s.parse().unwrap_or(Date::NEVER)
+    }
+
+    #[test]
+    fn month_arithmetic_clamps_to_the_month_end() {
+        let one = Decimal::ONE;
+        assert_eq!(add_months(d("2024-01-31"), one), Ok(d("2024-02-29")));
+        assert_eq!(add_months(d("2023-01-31"), one), Ok(d("2023-02-28")));
+        assert_eq!(add_months(d("2024-02-29"), Decimal::from(12)), Ok(d("2025-02-28")));
+        assert_eq!(add_months(d("2024-03-15"), Decimal::from(-3)), Ok(d("2023-12-15")));
+        assert_eq!(add_days(d("2024-02-28"), Decimal::from(2)), Ok(d("2024-03-01")));
+        assert_eq!(add_days(d("2024-12-31"), one), Ok(d("2025-01-01")));
+        assert!(matches!(add_months(d("2024-01-31"), Decimal::new(15, 1)), Err(TimeError::Impossible(_))));
+        assert!(matches!(add_months(Date::NEVER, one), Err(TimeError::Never(_))));
+        assert!(matches!(add_days(d("9999-12-31"), one), Err(TimeError::Impossible(_))));
+    }
+
+    #[test]
+    fn whole_months_and_days_between() {
+        let mb = |a: &str, b: &str| months_between(d(a), d(b));
+        assert_eq!(mb("2024-03-01", "2024-06-01"), Ok(Decimal::from(3)));
+        assert_eq!(mb("2024-03-15", "2024-06-14"), Ok(Decimal::from(2)));
+        assert_eq!(mb("2024-03-15", "2024-06-15"), Ok(Decimal::from(3)));
+        assert_eq!(mb("2024-01-31", "2024-02-29"), Ok(Decimal::ONE));
+        assert_eq!(mb("2024-06-01", "2024-03-01"), Ok(Decimal::from(-3)));
+        assert_eq!(mb("2024-03-01", "2024-03-31"), Ok(Decimal::ZERO));
+        assert_eq!(days_between(d("2024-01-01"), d("2024-12-31")), Ok(Decimal::from(365)));
+        assert_eq!(days_between(d("2023-03-01"), d("2023-02-28")), Ok(Decimal::from(-1)));
+        for s in ["1900-01-01", "1970-01-01", "2000-02-29", "2024-12-31", "2200-06-30"] {
+            assert_eq!(from_days(to_days(d(s))), Ok(d(s)));
         }
     }
 }

@@ -187,7 +187,8 @@ impl<'a> Lowerer<'a> {
                     }
                     if let Ok(ty) = self.type_expr(&f.ty, false) {
                         self.check_signed(f.signed, ty, f.name.span);
-                        let (never, default) = self.never_and_default(ty, f.never, f.default.as_ref(), f.name.span);
+                        let (never, default) =
+                            self.never_and_default(ty, f.never, f.default.as_ref(), f.name.span);
                         fields.push(FieldDef {
                             name: f.name.name.clone(),
                             label: f.label.clone(),
@@ -209,7 +210,8 @@ impl<'a> Lowerer<'a> {
                 ast::Item::Fact(f) => {
                     let Ok(ty) = self.type_expr(&f.ty, true) else { continue };
                     self.check_signed(f.signed, ty, f.name.span);
-                    let (never, default) = self.never_and_default(ty, f.never, f.default.as_ref(), f.name.span);
+                    let (never, default) =
+                        self.never_and_default(ty, f.never, f.default.as_ref(), f.name.span);
                     if self.declare_value(&f.name) {
                         let id = idx(self.prog.facts.len());
                         self.values.insert(f.name.name.clone(), ValueName::Fact(id));

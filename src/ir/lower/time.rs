@@ -50,21 +50,32 @@ impl Lowerer<'_> {
         match e.kind {
             ExprKind::Const(Const::Date(x)) if x == Date::NEVER && !never => {
                 self.err(
-                    Diagnostic::new(Code::DefaultType, format!("`default never` for a {t} that is always known"))
-                        .at(e.span, "`never` here")
-                        .help("declare the type `date or never`, or give a date"),
+                    Diagnostic::new(
+                        Code::DefaultType,
+                        format!("`default never` for a {t} that is always known"),
+                    )
+                    .at(e.span, "`never` here")
+                    .help("declare the type `date or never`, or give a date"),
                 );
                 (never, None)
             }
-            ExprKind::Const(c) if self.assignable(e.ty, ty) || (ty == Type::NUMBER && e.ty == Type::INTEGER) => {
+            ExprKind::Const(c)
+                if self.assignable(e.ty, ty) || (ty == Type::NUMBER && e.ty == Type::INTEGER) =>
+            {
                 (never, Some(c))
             }
             _ => {
                 let got = self.prog.type_name(e.ty);
                 self.err(
-                    Diagnostic::new(Code::DefaultType, format!("the default of a {t} must be a constant {t}, and this is {got}"))
-                        .at(e.span, "not a constant of the type")
-                        .help(format!("write a constant of type {t}, e.g. `default {}`", self.default_example(ty))),
+                    Diagnostic::new(
+                        Code::DefaultType,
+                        format!("the default of a {t} must be a constant {t}, and this is {got}"),
+                    )
+                    .at(e.span, "not a constant of the type")
+                    .help(format!(
+                        "write a constant of type {t}, e.g. `default {}`",
+                        self.default_example(ty)
+                    )),
                 );
                 (never, None)
             }
@@ -105,10 +116,13 @@ impl Lowerer<'_> {
         };
         if !matches!(op, ast::CmpOp::Eq | ast::CmpOp::Ne) {
             self.err(
-                Diagnostic::new(Code::NeverMisuse, "`never` has no place in time: it is only compared with `==` or `!=`")
-                    .at(span, "an ordering comparison with `never`")
-                    .also(n.span, "never")
-                    .help("test `d != never and d 不超过 …` instead"),
+                Diagnostic::new(
+                    Code::NeverMisuse,
+                    "`never` has no place in time: it is only compared with `==` or `!=`",
+                )
+                .at(span, "an ordering comparison with `never`")
+                .also(n.span, "never")
+                .help("test `d != never and d 不超过 …` instead"),
             );
             return Err(());
         }
@@ -147,7 +161,13 @@ impl Lowerer<'_> {
     }
 
     /// The date functions; `None` for any other name.
-    pub(super) fn time_call(&mut self, f: &str, args: &[ast::Arg], span: Span, scope: Scope) -> Option<R<Expr>> {
+    pub(super) fn time_call(
+        &mut self,
+        f: &str,
+        args: &[ast::Arg],
+        span: Span,
+        scope: Scope,
+    ) -> Option<R<Expr>> {
         if !TIME_FUNCTIONS.contains(&f) {
             return None;
         }
@@ -210,12 +230,20 @@ impl Lowerer<'_> {
     }
 
     /// `s[MONTH]` on a monthly fact: the value of the month containing the date.
-    pub(super) fn monthly_index(&mut self, base: &ast::Expr, ix: &ast::Expr, span: Span, scope: Scope) -> Option<R<Expr>> {
+    pub(super) fn monthly_index(
+        &mut self,
+        base: &ast::Expr,
+        ix: &ast::Expr,
+        span: Span,
+        scope: Scope,
+    ) -> Option<R<Expr>> {
         let (f, k) = self.monthly_fact(base, scope)?;
-        Some(self.month_arg(ix, scope, "a monthly series is indexed by a month (`2024-03`) or a date").map(|d| {
-            let s = Self::mk(ExprKind::Fact(f), Type::Series(k), base.span);
-            Self::mk(ExprKind::Call(Builtin::MonthAt, vec![s, d]), Type::Num(k), span)
-        }))
+        Some(self.month_arg(ix, scope, "a monthly series is indexed by a month (`2024-03`) or a date").map(
+            |d| {
+                let s = Self::mk(ExprKind::Fact(f), Type::Series(k), base.span);
+                Self::mk(ExprKind::Call(Builtin::MonthAt, vec![s, d]), Type::Num(k), span)
+            },
+        ))
     }
 
     fn month_arg(&mut self, e: &ast::Expr, scope: Scope, what: &str) -> R<Expr> {
@@ -244,9 +272,12 @@ impl Lowerer<'_> {
     fn monthly_agg(&mut self, f: &str, args: &[ast::Arg], span: Span, scope: Scope) -> R<Expr> {
         let [ast::Arg::Expr(s), ast::Arg::Expr(a), ast::Arg::Expr(b)] = args else {
             self.err(
-                Diagnostic::new(Code::ArgumentType, format!("`{f}` takes a monthly series, a first and a last month"))
-                    .at(span, format!("{} given", args.len()))
-                    .help(MONTHLY_HELP),
+                Diagnostic::new(
+                    Code::ArgumentType,
+                    format!("`{f}` takes a monthly series, a first and a last month"),
+                )
+                .at(span, format!("{} given", args.len()))
+                .help(MONTHLY_HELP),
             );
             return Err(());
         };
@@ -262,7 +293,11 @@ impl Lowerer<'_> {
         let to = self.month_arg(b, scope, "the last month is a month or a date");
         let (from, to) = (from?, to?);
         let series = Self::mk(ExprKind::Fact(fid), Type::Series(k), s.span);
-        let (b, ty) = if f == "total" { (Builtin::MonthTotal, Type::Num(k)) } else { (Builtin::MonthCount, Type::INTEGER) };
+        let (b, ty) = if f == "total" {
+            (Builtin::MonthTotal, Type::Num(k))
+        } else {
+            (Builtin::MonthCount, Type::INTEGER)
+        };
         Ok(Self::mk(ExprKind::Call(b, vec![series, from, to]), ty, span))
     }
 
@@ -310,9 +345,12 @@ impl Lowerer<'_> {
             };
             if is_never(&x) {
                 self.err(
-                    Diagnostic::new(Code::NeverMisuse, format!("`never` is not a day: `{f}` cannot compute with it"))
-                        .at(x.span, "never")
-                        .help("only `==` and `!=` take `never`"),
+                    Diagnostic::new(
+                        Code::NeverMisuse,
+                        format!("`never` is not a day: `{f}` cannot compute with it"),
+                    )
+                    .at(x.span, "never")
+                    .help("only `==` and `!=` take `never`"),
                 );
                 ok = false;
                 continue;

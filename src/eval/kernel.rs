@@ -385,16 +385,6 @@ impl Lower<'_> {
                 [x] => N::Year(Box::new(self.d(x)?)),
                 _ => return Err(No),
             },
-            ExprKind::Call(
-                f @ (Builtin::Month | Builtin::Day | Builtin::MonthsBetween | Builtin::DaysBetween),
-                xs,
-            ) => N::DateFn(*f, xs.iter().map(|x| self.d(x)).collect::<C<_>>()?),
-            ExprKind::Call(f @ (Builtin::MonthAt | Builtin::MonthTotal | Builtin::MonthCount), xs) => {
-                let Some((Expr { kind: ExprKind::Fact(fid), .. }, ds)) = xs.split_first() else {
-                    return Err(No);
-                };
-                N::Monthly(*f, *fid, ds.iter().map(|x| self.d(x)).collect::<C<_>>()?)
-            }
             ExprKind::Increase(s) => N::Increase(*s),
             ExprKind::MaxBefore(s) => N::MaxBefore(*s),
             ExprKind::Agg(AggOp::Sum, sel, body) => N::Sum(
@@ -406,6 +396,28 @@ impl Lower<'_> {
                 N::Best(Box::new(self.sel(sel)?), Box::new(self.n(body)?), *op == AggOp::Max)
             }
             ExprKind::If(c, a, b) => N::If(Box::new(self.b(c)?), Box::new(self.n(a)?), Box::new(self.n(b)?)),
+            // the date functions and monthly series (`n_time`): out of the match, so that
+            // this recursive frame stays small on deep rules
+            _ => return self.n_time(e),
+        })
+    }
+
+    /// The numeric date functions and monthly series, out of line: `n` recurses, and its
+    /// frame stays small on deep rules.
+    #[inline(never)]
+    fn n_time(&mut self, e: &Expr) -> C<N> {
+        let ExprKind::Call(f, xs) = &e.kind else { return Err(No) };
+        let f = *f;
+        Ok(match f {
+            Builtin::Month | Builtin::Day | Builtin::MonthsBetween | Builtin::DaysBetween => {
+                N::DateFn(f, xs.iter().map(|x| self.d(x)).collect::<C<_>>()?)
+            }
+            Builtin::MonthAt | Builtin::MonthTotal | Builtin::MonthCount => {
+                let Some((Expr { kind: ExprKind::Fact(fid), .. }, ds)) = xs.split_first() else {
+                    return Err(No);
+                };
+                N::Monthly(f, *fid, ds.iter().map(|x| self.d(x)).collect::<C<_>>()?)
+            }
             _ => return Err(No),
         })
     }
@@ -1247,41 +1259,9 @@ impl<'f> Cx<'f> {
             N::Max(xs) => self.extreme(xs, false, Self::n)?,
             N::Abs(x) => self.n(x)?.map(|d| d.abs()),
             N::Year(x) => self.d(x)?.map(|d| Decimal::from(d.year)),
-            N::Monthly(f, fid, xs) => {
-                let mut dates = smallvec::SmallVec::<[Date; 2]>::new();
-                for x in xs.iter() {
-                    match self.d(x)? {
-                        Some(d) => dates.push(d),
-                        None => return Ok(None),
-                    }
-                }
-                let Some(s) = self.series(SeriesRef::Fact(*fid)) else { return Ok(None) };
-                match (f, dates.as_slice()) {
-                    (Builtin::MonthAt, [d]) => s.at(super::time::month_key(*d).map_err(|_| Delegate)?),
-                    (_, [a, b]) => super::time::month_range(s, *a, *b, *f == Builtin::MonthCount)
-                        .map_err(|_| Delegate)?
-                        .map(Some)
-                        .ok_or(Delegate)?,
-                    _ => None,
-                }
-            }
-            N::DateFn(f, xs) => {
-                let mut dates = smallvec::SmallVec::<[Date; 2]>::new();
-                let mut unknown = false;
-                for x in xs.iter() {
-                    match self.d(x)? {
-                        Some(d) => dates.push(d),
-                        None => unknown = true,
-                    }
-                }
-                if unknown {
-                    return Ok(None);
-                }
-                match super::time::apply(*f, self.period, &dates, None) {
-                    Some(Ok(super::time::Out::Num(x))) => Some(x),
-                    _ => return Err(Delegate),
-                }
-            }
+            // out of line: the recursive path (`n` ↔ `n_cold`) keeps a small frame
+            N::Monthly(f, fid, xs) => self.monthly(*f, *fid, xs)?,
+            N::DateFn(f, xs) => self.date_fn(*f, xs)?,
             N::Increase(s) => {
                 let now = self.at(*s, self.period);
                 let before = self.at(*s, self.period.saturating_sub(1));
@@ -1327,6 +1307,46 @@ impl<'f> Cx<'f> {
                 acc.filter(|a| !a.undecided && !a.unknown_body).map(|a| a.best.unwrap_or(Decimal::ZERO))
             }
         })
+    }
+
+    #[inline(never)]
+    fn monthly(&mut self, f: Builtin, fid: FactId, xs: &[D]) -> R<Decimal> {
+        let mut dates = smallvec::SmallVec::<[Date; 2]>::new();
+        for x in xs {
+            match self.d(x)? {
+                Some(d) => dates.push(d),
+                None => return Ok(None),
+            }
+        }
+        let Some(s) = self.series(SeriesRef::Fact(fid)) else { return Ok(None) };
+        Ok(match (f, dates.as_slice()) {
+            (Builtin::MonthAt, [d]) => s.at(super::time::month_key(*d).map_err(|_| Delegate)?),
+            (_, [a, b]) => Some(
+                super::time::month_range(s, *a, *b, f == Builtin::MonthCount)
+                    .map_err(|_| Delegate)?
+                    .ok_or(Delegate)?,
+            ),
+            _ => None,
+        })
+    }
+
+    #[inline(never)]
+    fn date_fn(&mut self, f: Builtin, xs: &[D]) -> R<Decimal> {
+        let mut dates = smallvec::SmallVec::<[Date; 2]>::new();
+        let mut unknown = false;
+        for x in xs {
+            match self.d(x)? {
+                Some(d) => dates.push(d),
+                None => unknown = true,
+            }
+        }
+        if unknown {
+            return Ok(None);
+        }
+        match super::time::apply(f, self.period, &dates, None) {
+            Some(Ok(super::time::Out::Num(x))) => Ok(Some(x)),
+            _ => Err(Delegate),
+        }
     }
 
     /// The hot arms; the rest are in [`Cx::b_cold`].

@@ -1472,17 +1472,7 @@ impl<'p> Evaluator<'p> {
                 };
                 r.map(|d| Some(Value::Num(d))).ok_or_else(overflow)
             }
-            ExprKind::Cmp(op, a, b) => {
-                let x = self.eval(a)?;
-                let y = self.eval(b)?;
-                Ok(match (x, y) {
-                    (Some(x), Some(y)) => {
-                        time::order_never(*op, &x, &y)?;
-                        Some(Value::Bool(cmp_values(*op, &x, &y)))
-                    }
-                    _ => None,
-                })
-            }
+            ExprKind::Cmp(op, a, b) => self.cmp(*op, a, b),
             ExprKind::In(x, set) => Ok(self.eval(x)?.map(|v| {
                 Value::Bool(set.iter().any(|c| match (c, &v) {
                     (Const::Enum(_, a), Value::Enum(b)) => a == b,
@@ -1536,6 +1526,20 @@ impl<'p> Evaluator<'p> {
                 _ => Ok(None),
             },
         }
+    }
+
+    /// A comparison, out of line so that `eval`'s frame stays small on deep rules.
+    #[inline(never)]
+    fn cmp(&mut self, op: CmpOp, a: &Expr, b: &Expr) -> V {
+        let x = self.eval(a)?;
+        let y = self.eval(b)?;
+        Ok(match (x, y) {
+            (Some(x), Some(y)) => {
+                time::order_never(op, &x, &y)?;
+                Some(Value::Bool(cmp_values(op, &x, &y)))
+            }
+            _ => None,
+        })
     }
 
     fn call(&mut self, f: Builtin, args: &[Expr]) -> V {

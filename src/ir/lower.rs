@@ -1212,8 +1212,8 @@ impl<'a> Lowerer<'a> {
             }
             ast::ExprKind::Binary(op, a, b) => self.binary(*op, a, b, span, scope),
             ast::ExprKind::Index(base, ix) => {
-                if let Some(r) = self.monthly_index(base, ix, span, scope) {
-                    return r;
+                if self.is_monthly(base, scope) {
+                    return self.monthly_index(base, ix, span, scope);
                 }
                 let Some((r, k)) = self.series_name(base, scope) else {
                     let _ = self.expr(base, scope, None);
@@ -1540,8 +1540,8 @@ impl<'a> Lowerer<'a> {
                     .help(format!("see `{f}` in docs/language.md")),
             );
         };
-        if let Some(r) = self.time_call(f, args, span, scope) {
-            return r;
+        if Self::is_time_function(f) {
+            return self.time_call(f, args, span, scope);
         }
         match f {
             "min" | "max" if self.list_first(args) => self.aggregate(f, args, span, scope),

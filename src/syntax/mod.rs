@@ -805,19 +805,7 @@ impl Builder {
                 })?;
                 ExprKind::Lit(lit)
             }
-            Rule::month_lit => {
-                let first = crate::value::parse_literal(&format!("{}-01", p.as_str()));
-                match first {
-                    Ok(lit @ crate::value::Literal::Date(_)) => ExprKind::Lit(lit),
-                    _ => {
-                        return Err(Box::new(
-                            Diagnostic::new(Code::BadLiteral, format!("`{}` is not a month", p.as_str()))
-                                .at(span, "invalid month")
-                                .help("a month is written `2024-03` (year, then 01–12)"),
-                        ));
-                    }
-                }
-            }
+            Rule::month_lit => month_literal(p.as_str(), span)?,
             Rule::boolean => ExprKind::Bool(p.as_str() == "true"),
             Rule::if_expr => {
                 let mut it = p.into_inner().filter(|q| q.as_rule() == Rule::expr);
@@ -1010,6 +998,19 @@ impl Builder {
             }
             _ => J::String(p.as_str().to_string()),
         })
+    }
+}
+
+/// `2024-03`: the month's first day (out of line: `primary` recurses).
+#[inline(never)]
+fn month_literal(text: &str, span: Span) -> PResult<ExprKind> {
+    match crate::value::parse_literal(&format!("{text}-01")) {
+        Ok(lit @ crate::value::Literal::Date(_)) => Ok(ExprKind::Lit(lit)),
+        _ => Err(Box::new(
+            Diagnostic::new(Code::BadLiteral, format!("`{text}` is not a month"))
+                .at(span, "invalid month")
+                .help("a month is written `2024-03` (year, then 01–12)"),
+        )),
     }
 }
 

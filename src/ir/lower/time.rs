@@ -160,18 +160,15 @@ impl Lowerer<'_> {
         Some(Self::mk(ExprKind::Call(b, Vec::new()), Type::Date, span))
     }
 
-    /// The date functions; `None` for any other name.
-    pub(super) fn time_call(
-        &mut self,
-        f: &str,
-        args: &[ast::Arg],
-        span: Span,
-        scope: Scope,
-    ) -> Option<R<Expr>> {
-        if !TIME_FUNCTIONS.contains(&f) {
-            return None;
-        }
-        Some(self.time_call_of(f, args, span, scope))
+    /// Whether a function name is one of the date functions.
+    pub(super) fn is_time_function(f: &str) -> bool {
+        TIME_FUNCTIONS.contains(&f)
+    }
+
+    /// The date functions (out of line: `call` recurses).
+    #[inline(never)]
+    pub(super) fn time_call(&mut self, f: &str, args: &[ast::Arg], span: Span, scope: Scope) -> R<Expr> {
+        self.time_call_of(f, args, span, scope)
     }
 
     /// `monthly T` as a fact's type (not a field's).
@@ -229,21 +226,25 @@ impl Lowerer<'_> {
         Some(Err(()))
     }
 
-    /// `s[MONTH]` on a monthly fact: the value of the month containing the date.
+    /// Whether a name is a monthly fact (indexed by month, not by year).
+    pub(super) fn is_monthly(&self, base: &ast::Expr, scope: Scope) -> bool {
+        self.monthly_fact(base, scope).is_some()
+    }
+
+    /// `s[MONTH]` on a monthly fact: the value of the month containing the date. Out of line:
+    /// `expr` recurses.
+    #[inline(never)]
     pub(super) fn monthly_index(
         &mut self,
         base: &ast::Expr,
         ix: &ast::Expr,
         span: Span,
         scope: Scope,
-    ) -> Option<R<Expr>> {
-        let (f, k) = self.monthly_fact(base, scope)?;
-        Some(self.month_arg(ix, scope, "a monthly series is indexed by a month (`2024-03`) or a date").map(
-            |d| {
-                let s = Self::mk(ExprKind::Fact(f), Type::Series(k), base.span);
-                Self::mk(ExprKind::Call(Builtin::MonthAt, vec![s, d]), Type::Num(k), span)
-            },
-        ))
+    ) -> R<Expr> {
+        let (f, k) = self.monthly_fact(base, scope).ok_or(())?;
+        let d = self.month_arg(ix, scope, "a monthly series is indexed by a month (`2024-03`) or a date")?;
+        let s = Self::mk(ExprKind::Fact(f), Type::Series(k), base.span);
+        Ok(Self::mk(ExprKind::Call(Builtin::MonthAt, vec![s, d]), Type::Num(k), span))
     }
 
     fn month_arg(&mut self, e: &ast::Expr, scope: Scope, what: &str) -> R<Expr> {

@@ -9,6 +9,7 @@
 //! text, period and (empty) ledger.
 
 use crate::eval::facts::parse_facts;
+use crate::eval::simulate::simulate;
 use crate::eval::{EvalOptions, Ledger, Status, evaluate};
 use crate::ir::Program;
 use crate::ir::view::{self, AmountView, ClauseView, ProgramView};
@@ -253,7 +254,8 @@ fn amount(out: &mut Vec<String>, old: &AmountView, new: &AmountView) {
     }
 }
 
-fn clause_changes(o: &ClauseView, n: &ClauseView) -> Vec<String> {
+/// What differs in the text of a clause (not its later versions).
+fn clause_body_changes(o: &ClauseView, n: &ClauseView) -> Vec<String> {
     let mut out = Vec::new();
     field(&mut out, "kind", &ser(&o.kind), &ser(&n.kind));
     field(&mut out, "title", &o.title, &n.title);
@@ -283,6 +285,33 @@ fn clause_changes(o: &ClauseView, n: &ClauseView) -> Vec<String> {
     out
 }
 
+/// [`clause_body_changes`], plus the changes later documents made to the clause.
+fn clause_changes(o: &ClauseView, n: &ClauseView) -> Vec<String> {
+    let mut out = clause_body_changes(o, n);
+    list(&mut out, "changed by a later document", &o.changes, &n.changes);
+    // amendments by later documents: each version as a change of its own
+    let ov: Vec<&str> = o.versions.iter().map(|v| v.change.as_str()).collect();
+    for v in &n.versions {
+        match o.versions.iter().find(|x| x.change == v.change) {
+            None => {
+                out.push(v.change.clone());
+                for line in clause_body_changes(n, &v.clause) {
+                    out.push(format!("  {line}"));
+                }
+            }
+            Some(x) => {
+                for line in clause_body_changes(&x.clause, &v.clause) {
+                    out.push(format!("{}: {line}", v.change));
+                }
+            }
+        }
+    }
+    for v in ov.iter().filter(|c| !n.versions.iter().any(|x| x.change == **c)) {
+        out.push(format!("no longer {v}"));
+    }
+    out
+}
+
 fn document_changes(o: &view::DocumentView, n: &view::DocumentView) -> Vec<String> {
     let mut out = Vec::new();
     field(&mut out, "title", &o.title, &n.title);
@@ -294,6 +323,7 @@ fn document_changes(o: &view::DocumentView, n: &view::DocumentView) -> Vec<Strin
     field(&mut out, "in force", opt(&o.in_force), opt(&n.in_force));
     field(&mut out, "applies when", opt(&o.applies), opt(&n.applies));
     field(&mut out, "rounding", &ser(&o.rounding), &ser(&n.rounding));
+    list(&mut out, "changed by a later document", &o.changes, &n.changes);
     out
 }
 
@@ -450,10 +480,50 @@ pub struct Impact {
     pub new_total: String,
     pub delta: String,
     pub errors: Vec<RowError>,
+    /// With `--from`/`--to`: the first and last year simulated, each enterprise's ledger
+    /// threaded through the years under each rule set separately.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<i32>,
+    /// With `--from`/`--to`: per year, the totals before and after and the clauses whose
+    /// total changed that year.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub years: Vec<YearImpact>,
     #[serde(skip)]
     delta_exact: Decimal,
     #[serde(skip)]
     totals_exact: (Decimal, Decimal),
+}
+
+/// One year of a multi-year budget impact.
+#[derive(Clone, Debug, Serialize)]
+pub struct YearImpact {
+    pub period: i32,
+    pub old_total: String,
+    pub new_total: String,
+    pub delta: String,
+    /// Clauses whose total that year differs: `clause`, `old_total`, `new_total`, `delta`.
+    pub clauses: Vec<YearClause>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct YearClause {
+    pub clause: String,
+    pub old_total: String,
+    pub new_total: String,
+    pub delta: String,
+}
+
+/// Which periods a budget impact covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Periods {
+    /// One evaluation per enterprise: the given period, else each row's own (`$period`, else
+    /// its latest series year).
+    One(Option<i32>),
+    /// Every year from the first to the last, inclusive, as `simulate` runs them (one-time
+    /// awards paid once, caps over years, carried credits) under each rule set.
+    Years(i32, i32),
 }
 
 /// The default period of a facts row: `$period`, else the latest year of any series.
@@ -491,6 +561,13 @@ fn sum(a: Decimal, b: Decimal, overflow: &mut bool) -> Decimal {
 /// Evaluates every enterprise of a JSON-lines population (one facts object per line, blank
 /// lines and lines starting with `//` skipped) under both programs, explanations off.
 pub fn impact(old: &Program, new: &Program, population: &str, period: Option<i32>) -> Impact {
+    impact_over(old, new, population, Periods::One(period))
+}
+
+/// [`impact`] over the given periods; with [`Periods::Years`] each enterprise is simulated
+/// year by year under each rule set (its own ledger threaded through the years, starting
+/// empty), and the impact sums its years.
+pub fn impact_over(old: &Program, new: &Program, population: &str, periods: Periods) -> Impact {
     #[derive(Default)]
     struct Acc {
         gain: usize,
@@ -503,7 +580,18 @@ pub fn impact(old: &Program, new: &Program, population: &str, period: Option<i32
         new: Decimal,
         examples: Vec<String>,
     }
+    /// One enterprise's amounts under one clause, summed over its periods.
+    #[derive(Default)]
+    struct Mine {
+        old: Decimal,
+        new: Decimal,
+        old_ceiling: Decimal,
+        new_ceiling: Decimal,
+        status: bool,
+    }
     let mut acc: BTreeMap<String, Acc> = BTreeMap::new();
+    let mut by_year: BTreeMap<i32, (Decimal, Decimal)> = BTreeMap::new();
+    let mut by_year_clause: BTreeMap<(i32, String), (Decimal, Decimal)> = BTreeMap::new();
     let mut errors = Vec::new();
     let mut enterprises = 0;
     let (mut old_total, mut new_total) = (Decimal::ZERO, Decimal::ZERO);
@@ -537,52 +625,96 @@ pub fn impact(old: &Program, new: &Program, population: &str, period: Option<i32
                 continue;
             }
         };
-        let Some(p) = period.or_else(|| row_period(&json, &fo)) else {
-            errors.push(RowError {
-                line: n,
-                message: "no period: give the row a `$period` or a yearly series, or pass `--period`".into(),
-            });
-            continue;
-        };
-        let opts = EvalOptions { period: p, as_of: None, explain: false };
-        let oo = evaluate(old, &fo, &Ledger::default(), opts);
-        let on = evaluate(new, &fne, &Ledger::default(), opts);
-        enterprises += 1;
-        match (oo.total(), on.total()) {
-            (Ok(a), Ok(b)) => {
-                old_total = sum(old_total, a, &mut overflow);
-                new_total = sum(new_total, b, &mut overflow);
+        // (period, old outcome, new outcome) for every period this enterprise is evaluated in
+        let pairs: Vec<(i32, crate::eval::Outcome, crate::eval::Outcome)> = match periods {
+            Periods::One(period) => {
+                let Some(p) = period.or_else(|| row_period(&json, &fo)) else {
+                    errors.push(RowError {
+                        line: n,
+                        message: "no period: give the row a `$period` or a yearly series, or pass `--period`"
+                            .into(),
+                    });
+                    continue;
+                };
+                let opts = EvalOptions { period: p, as_of: None, explain: false };
+                vec![(
+                    p,
+                    evaluate(old, &fo, &Ledger::default(), opts),
+                    evaluate(new, &fne, &Ledger::default(), opts),
+                )]
             }
-            (Err(e), _) | (_, Err(e)) => {
-                errors.push(RowError { line: n, message: format!("{}: {}", e.code.id(), e.message) });
-                continue;
+            Periods::Years(from, to) => {
+                let so = simulate(old, &fo, &Ledger::default(), from, to, false);
+                let sn = simulate(new, &fne, &Ledger::default(), from, to, false);
+                (from..=to).zip(so.into_iter().zip(sn)).map(|(y, (a, b))| (y, a.outcome, b.outcome)).collect()
+            }
+        };
+        // the enterprise counts only when every year has a total under both rule sets
+        let mut totals = Vec::with_capacity(pairs.len());
+        let mut failed = None;
+        for (_, oo, on) in &pairs {
+            match (oo.total(), on.total()) {
+                (Ok(a), Ok(b)) => totals.push((a, b)),
+                (Err(e), _) | (_, Err(e)) => {
+                    failed = Some(format!("{}: {}", e.code.id(), e.message));
+                    break;
+                }
             }
         }
-        let mo = outcome_map(old, &oo);
-        let mn = outcome_map(new, &on);
-        let keys: BTreeSet<&String> = mo.keys().chain(mn.keys()).collect();
-        for k in keys {
-            let a = mo.get(k).copied();
-            let b = mn.get(k).copied();
-            let ao = a.map_or(Decimal::ZERO, |x| x.1);
-            let bn = b.map_or(Decimal::ZERO, |x| x.1);
-            let e = acc.entry(k.clone()).or_default();
-            e.old = sum(e.old, ao, &mut overflow);
-            e.new = sum(e.new, bn, &mut overflow);
-            let (co, cn) = (a.map_or(Decimal::ZERO, |x| x.2), b.map_or(Decimal::ZERO, |x| x.2));
-            e.old_ceiling = sum(e.old_ceiling, co, &mut overflow);
-            e.new_ceiling = sum(e.new_ceiling, cn, &mut overflow);
-            let affected = if bn > ao {
+        if let Some(message) = failed {
+            errors.push(RowError { line: n, message });
+            continue;
+        }
+        enterprises += 1;
+        for ((p, _, _), (a, b)) in pairs.iter().zip(&totals) {
+            old_total = sum(old_total, *a, &mut overflow);
+            new_total = sum(new_total, *b, &mut overflow);
+            if matches!(periods, Periods::Years(..)) {
+                let y = by_year.entry(*p).or_default();
+                y.0 = sum(y.0, *a, &mut overflow);
+                y.1 = sum(y.1, *b, &mut overflow);
+            }
+        }
+        // per clause, this enterprise's amounts and ceilings summed over its periods
+        let mut mine: BTreeMap<String, Mine> = BTreeMap::new();
+        for (p, oo, on) in &pairs {
+            let mo = outcome_map(old, oo);
+            let mn = outcome_map(new, on);
+            let keys: BTreeSet<&String> = mo.keys().chain(mn.keys()).collect();
+            for k in keys {
+                let a = mo.get(k).copied();
+                let b = mn.get(k).copied();
+                let (ao, bn) = (a.map_or(Decimal::ZERO, |x| x.1), b.map_or(Decimal::ZERO, |x| x.1));
+                let m = mine.entry(k.clone()).or_default();
+                m.old = sum(m.old, ao, &mut overflow);
+                m.new = sum(m.new, bn, &mut overflow);
+                m.old_ceiling = sum(m.old_ceiling, a.map_or(Decimal::ZERO, |x| x.2), &mut overflow);
+                m.new_ceiling = sum(m.new_ceiling, b.map_or(Decimal::ZERO, |x| x.2), &mut overflow);
+                // a clause that does not exist gives nothing, as an ineligible one does
+                m.status |= a.map_or(Status::Ineligible, |x| x.0) != b.map_or(Status::Ineligible, |x| x.0);
+                if matches!(periods, Periods::Years(..)) && ao != bn {
+                    let y = by_year_clause.entry((*p, k.clone())).or_default();
+                    y.0 = sum(y.0, ao, &mut overflow);
+                    y.1 = sum(y.1, bn, &mut overflow);
+                }
+            }
+        }
+        for (k, m) in mine {
+            let e = acc.entry(k).or_default();
+            e.old = sum(e.old, m.old, &mut overflow);
+            e.new = sum(e.new, m.new, &mut overflow);
+            e.old_ceiling = sum(e.old_ceiling, m.old_ceiling, &mut overflow);
+            e.new_ceiling = sum(e.new_ceiling, m.new_ceiling, &mut overflow);
+            let affected = if m.new > m.old {
                 e.gain += 1;
                 true
-            } else if bn < ao {
+            } else if m.new < m.old {
                 e.lose += 1;
                 true
-            } else if a.map_or(Status::Ineligible, |x| x.0) != b.map_or(Status::Ineligible, |x| x.0) {
-                // a clause that does not exist gives nothing, as an ineligible one does
+            } else if m.status {
                 e.status += 1;
                 true
-            } else if co != cn {
+            } else if m.old_ceiling != m.new_ceiling {
                 e.cap += 1;
                 true
             } else {
@@ -635,9 +767,42 @@ pub fn impact(old: &Program, new: &Program, population: &str, period: Option<i32
             message: "E0504: a budget sum overflows (more than an exact decimal of 28 digits holds); the totals leave amounts out and must not be used".into(),
         });
     }
+    let (period, from, to) = match periods {
+        Periods::One(p) => (p, None, None),
+        Periods::Years(f, t) => (None, Some(f), Some(t)),
+    };
+    let years = match periods {
+        Periods::One(_) => Vec::new(),
+        Periods::Years(f, t) => (f..=t)
+            .map(|y| {
+                let (a, b) = by_year.get(&y).copied().unwrap_or_default();
+                let mut clauses: Vec<YearClause> = by_year_clause
+                    .iter()
+                    .filter(|((py, _), (o, n))| *py == y && o != n)
+                    .map(|((_, k), (o, n))| YearClause {
+                        clause: k.clone(),
+                        old_total: fmt_yuan(*o),
+                        new_total: fmt_yuan(*n),
+                        delta: fmt_yuan(n.checked_sub(*o).unwrap_or_default()),
+                    })
+                    .collect();
+                clauses.sort_by_key(|c| order.iter().position(|o| *o == c.clause).unwrap_or(usize::MAX));
+                YearImpact {
+                    period: y,
+                    old_total: fmt_yuan(a),
+                    new_total: fmt_yuan(b),
+                    delta: fmt_yuan(b.checked_sub(a).unwrap_or_default()),
+                    clauses,
+                }
+            })
+            .collect(),
+    };
     Impact {
         enterprises,
         period,
+        from,
+        to,
+        years,
         clauses,
         old_total: fmt_yuan(old_total),
         new_total: fmt_yuan(new_total),
@@ -731,7 +896,11 @@ pub fn render_text(r: &DiffReport) -> String {
         }
     }
     if let Some(i) = &r.impact {
-        let period = i.period.map_or_else(|| "each row's period".to_string(), |p| p.to_string());
+        let period = match (i.from, i.to, i.period) {
+            (Some(f), Some(t), _) => format!("{f}–{t}, each enterprise's ledger threaded through the years"),
+            (_, _, Some(p)) => p.to_string(),
+            _ => "each row's period".to_string(),
+        };
         out.push_str(&format!(
             "\nbudget impact over {} ({period}):\n",
             plural(i.enterprises, "enterprise", "enterprises")
@@ -758,6 +927,17 @@ pub fn render_text(r: &DiffReport) -> String {
         let delta =
             if i.delta_exact.is_zero() { "no change".to_string() } else { signed_money(i.delta_exact) };
         out.push_str(&format!("  total granted: {} → {} ({delta})\n", fmt_money(old), fmt_money(new)));
+        for y in &i.years {
+            let d = y.delta.parse::<Decimal>().unwrap_or_default();
+            let o = y.old_total.parse::<Decimal>().unwrap_or_default();
+            let n = y.new_total.parse::<Decimal>().unwrap_or_default();
+            let delta = if d.is_zero() { "no change".to_string() } else { signed_money(d) };
+            out.push_str(&format!("  {}: {} → {} ({delta})\n", y.period, fmt_money(o), fmt_money(n)));
+            for c in &y.clauses {
+                let d = c.delta.parse::<Decimal>().unwrap_or_default();
+                out.push_str(&format!("    {}: {}\n", c.clause, signed_money(d)));
+            }
+        }
         for e in &i.errors {
             out.push_str(&format!("  line {}: skipped: {}\n", e.line, e.message));
         }
@@ -773,6 +953,17 @@ pub fn report(
     population: Option<&str>,
     period: Option<i32>,
 ) -> DiffReport {
+    report_over(old, new, names, population, Periods::One(period))
+}
+
+/// [`report`] with the impact over the given periods (`--from`/`--to`).
+pub fn report_over(
+    old: &Program,
+    new: &Program,
+    names: (&str, &str),
+    population: Option<&str>,
+    periods: Periods,
+) -> DiffReport {
     let d = diff(old, new);
     DiffReport {
         schema_version: DIFF_SCHEMA_VERSION,
@@ -780,7 +971,7 @@ pub fn report(
         new: names.1.to_string(),
         identical: d.is_empty(),
         diff: d,
-        impact: population.map(|p| impact(old, new, p, period)),
+        impact: population.map(|p| impact_over(old, new, p, periods)),
     }
 }
 
@@ -835,6 +1026,28 @@ mod tests {
             "P.1: cap 60万 total → cap 50万 total",
             "P: title 示例 → 示例（修订）",
             "人数 Added",
+        ];
+        for w in want {
+            assert!(l.iter().any(|x| x == w), "missing `{w}` in {l:#?}");
+        }
+    }
+
+    #[test]
+    fn amendments_by_a_later_document() {
+        let old = "fact 收入: money\n\
+            policy P \"原\" {\n  issued 2020-01-01\n  in force 2020-01-01 to 2022-12-31\n  \
+            clause 1 \"奖励\" { amount 收入 × 1% cap 10万 }\n  clause 2 \"另一\" { amount 1万 }\n}\n";
+        let new = format!(
+            "{old}policy Q \"修改\" {{\n  issued 2023-01-01\n  extends P to 2024-12-31\n  \
+             amends P.1 from 2024-01-01 \"上限提高至20万元\" {{ cap 20万 }}\n  repeals P.2 from 2024-01-01\n}}\n"
+        );
+        let l = lines(&diff(&prog(old), &prog(&new)));
+        let want = [
+            "P: in force 2020-01-01..2022-12-31 → 2020-01-01..2024-12-31",
+            "P: changed by a later document added: extended by Q to 2024-12-31 (was to 2022-12-31)",
+            "P.1: amended by Q from 2024-01-01 \"上限提高至20万元\"",
+            "P.1:   cap 10万 per grant → cap 20万 per grant",
+            "P.2: changed by a later document added: repealed by Q from 2024-01-01",
         ];
         for w in want {
             assert!(l.iter().any(|x| x == w), "missing `{w}` in {l:#?}");

@@ -114,7 +114,7 @@ impl ForecastSummary {
     }
 }
 
-/// Simulates one JSON-lines row from `from` to `to`.
+/// Simulates one JSON-lines row from `from` to `to`, from an empty ledger.
 pub fn simulate_row<'p>(
     prog: &'p Program,
     line: usize,
@@ -122,6 +122,32 @@ pub fn simulate_row<'p>(
     from: i32,
     to: i32,
 ) -> Simulated<'p> {
+    // the batch's row reader: exact numbers from the text (never through f64), objects only
+    let json = text.and_then(crate::batch::parse_json_line);
+    simulate_value(prog, line, json, |_| Some(&EMPTY), from, to).0
+}
+
+static EMPTY: Ledger = Ledger { entries: Vec::new() };
+
+/// The empty history, for rows without one.
+pub fn empty_ledger() -> &'static Ledger {
+    &EMPTY
+}
+
+/// Simulates one row given as a facts value (a JSON line parsed, or a CSV record by its column
+/// paths). `history` gives the enterprise's ledger before `from`, looked up by the row's
+/// enterprise id (`$id`, else `$name`) and line; `None` from it is an error row (E0404), so
+/// that a history that cannot be matched is never silently replaced by an empty one.
+/// Returns the simulated row and the enterprise's whole ledger after `to` (the history and the
+/// entries added), for `--ledger-out`.
+pub fn simulate_value<'p, 'l>(
+    prog: &'p Program,
+    line: usize,
+    input: Result<crate::json::Json, String>,
+    history: impl FnOnce(RowKey<'_>) -> Option<&'l Ledger>,
+    from: i32,
+    to: i32,
+) -> (Simulated<'p>, Ledger) {
     let mut row = ForecastRow {
         schema_version: 1,
         line,
@@ -132,23 +158,30 @@ pub fn simulate_row<'p>(
     };
     let err =
         |code: Code, at: String, message: String| crate::batch::RowError { code: code.id(), at, message };
-    // the batch's row reader: exact numbers from the text (never through f64), objects only
-    let json = match text.and_then(crate::batch::parse_json_line) {
+    let json = match input {
         Ok(v) => v,
         Err(m) => {
             row.errors.push(err(Code::FactsSyntax, format!("line {line}"), m));
-            return Simulated { row, years: Vec::new() };
+            return (Simulated { row, years: Vec::new() }, Ledger::default());
         }
     };
     row.enterprise = json.get("$id").or_else(|| json.get("$name")).and_then(|v| v.as_str()).map(String::from);
+    let Some(before) = history(RowKey { enterprise: row.enterprise.as_deref(), line }) else {
+        row.errors.push(err(
+            Code::LedgerInvalid,
+            format!("line {line}"),
+            "an earlier row of the population has the same enterprise id and already took its history from the ledger; give every row its own `$id`".into(),
+        ));
+        return (Simulated { row, years: Vec::new() }, Ledger::default());
+    };
     let facts = match read_facts(prog, &json) {
         Ok(f) => f,
         Err(errs) => {
             row.errors.extend(errs.into_iter().map(|e| err(e.code, e.path, e.message)));
-            return Simulated { row, years: Vec::new() };
+            return (Simulated { row, years: Vec::new() }, before.clone());
         }
     };
-    let outcomes = simulate(prog, &facts, &Ledger::default(), from, to, false);
+    let outcomes = simulate(prog, &facts, before, from, to, false);
     let mut years = Vec::with_capacity(outcomes.len());
     for y in &outcomes {
         let o = &y.outcome;
@@ -181,5 +214,147 @@ pub fn simulate_row<'p>(
         row.ledger.extend(o.new_entries().cloned());
         years.push(verdicts);
     }
-    Simulated { row, years }
+    let mut after = before.clone();
+    after.extend(row.ledger.iter().cloned());
+    (Simulated { row, years }, after)
+}
+
+/// How a population row is matched to its history: by enterprise id, else by line.
+#[derive(Clone, Copy, Debug)]
+pub struct RowKey<'a> {
+    pub enterprise: Option<&'a str>,
+    pub line: usize,
+}
+
+/// The histories of a population (`simulate --ledger LEDGER.jsonl`): one JSON object per line,
+/// a ledger (`{"schema_version": 1, "entries": [...]}`) with the enterprise it belongs to
+/// (`"enterprise"`: the population row's `$id` or `$name`; or `"line"`: the row's line when the
+/// rows have no id). This is what `--ledger-out` writes, so one run's output is the next run's
+/// history.
+///
+/// Invariant: every history is used by exactly one row, or reported by [`unused`]; a history
+/// is never dropped in silence, since a one-time award would then be paid again.
+///
+/// [`unused`]: PopulationLedger::unused
+#[derive(Debug, Default)]
+pub struct PopulationLedger {
+    by_enterprise: std::collections::HashMap<String, (usize, Ledger)>,
+    by_line: std::collections::HashMap<usize, (usize, Ledger)>,
+    used: std::sync::Mutex<std::collections::HashSet<usize>>,
+}
+
+impl PopulationLedger {
+    /// Reads and validates every line against the rule set. Errors name `file:line` and the
+    /// entry (`entries[2]`), one per problem.
+    pub fn read(
+        prog: &Program,
+        text: &str,
+        file: &str,
+    ) -> Result<PopulationLedger, Vec<crate::diag::Diagnostic>> {
+        use crate::diag::Diagnostic;
+        let mut out = PopulationLedger::default();
+        let mut errors = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let no = i + 1;
+            if raw.trim().is_empty() {
+                continue;
+            }
+            let here = format!("{file}:{no}");
+            let ledger = match Ledger::from_json(raw, &here) {
+                Ok(l) => l,
+                Err(d) => {
+                    errors.push(*d);
+                    continue;
+                }
+            };
+            if let Err(ds) = ledger.check(prog, &here) {
+                errors.extend(ds);
+                continue;
+            }
+            let v: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+            let dup = |what: String, first: usize| {
+                Diagnostic::new(
+                    Code::LedgerInvalid,
+                    format!("{what} has a second history here (the first is line {first})"),
+                )
+                .in_input(&here, "enterprise")
+                .help("keep one line per enterprise: merge the two lines' `entries`")
+            };
+            if let Some(e) = v.get("enterprise").and_then(|e| e.as_str()) {
+                if let Some((first, _)) = out.by_enterprise.get(e) {
+                    errors.push(dup(format!("enterprise `{e}`"), *first));
+                } else {
+                    out.by_enterprise.insert(e.to_string(), (no, ledger));
+                }
+            } else if let Some(l) = v.get("line").and_then(serde_json::Value::as_u64) {
+                let l = usize::try_from(l).unwrap_or(usize::MAX);
+                if let Some((first, _)) = out.by_line.get(&l) {
+                    errors.push(dup(format!("population line {l}"), *first));
+                } else {
+                    out.by_line.insert(l, (no, ledger));
+                }
+            } else {
+                errors.push(
+                    Diagnostic::new(Code::LedgerInvalid, "this history names no enterprise".to_string())
+                        .in_input(&here, "$")
+                        .help("give `\"enterprise\"` (the row's `$id` or `$name`) or `\"line\"` (the row's line in the population)"),
+                );
+            }
+        }
+        if errors.is_empty() { Ok(out) } else { Err(errors) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_enterprise.len() + self.by_line.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The history of a row: by its enterprise id when the file has one for it, else by its
+    /// line; an empty ledger when neither. `None` when a history was already used by another
+    /// row (two rows with the same id), which the caller reports as an error row.
+    pub fn lookup(&self, key: RowKey<'_>) -> Option<&Ledger> {
+        let hit =
+            key.enterprise.and_then(|e| self.by_enterprise.get(e)).or_else(|| self.by_line.get(&key.line));
+        let Some((no, ledger)) = hit else { return Some(&EMPTY) };
+        let mut used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if used.insert(*no) { Some(ledger) } else { None }
+    }
+
+    /// The ledger lines no row used (their enterprise is not in the population), sorted.
+    pub fn unused(&self) -> Vec<(usize, String)> {
+        let used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out: Vec<(usize, String)> = self
+            .by_enterprise
+            .iter()
+            .filter(|(_, (no, _))| !used.contains(no))
+            .map(|(e, (no, _))| (*no, format!("enterprise `{e}`")))
+            .chain(
+                self.by_line
+                    .iter()
+                    .filter(|(_, (no, _))| !used.contains(no))
+                    .map(|(l, (no, _))| (*no, format!("line {l}"))),
+            )
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// One line of `--ledger-out`: an enterprise's whole ledger after the simulation.
+pub fn ledger_line(row: &ForecastRow<'_>, ledger: &Ledger) -> String {
+    let mut v = ledger.to_json();
+    if let serde_json::Value::Object(m) = &mut v {
+        match &row.enterprise {
+            Some(e) => {
+                m.insert("enterprise".into(), serde_json::Value::String(e.clone()));
+            }
+            None => {
+                m.insert("line".into(), serde_json::Value::from(row.line));
+            }
+        }
+    }
+    v.to_string()
 }

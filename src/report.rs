@@ -46,6 +46,11 @@ pub struct ResultJson {
     pub explanation: Vec<StepJson>,
     pub reasons: Vec<StepJson>,
     pub missing: Vec<String>,
+    /// For a clause that later documents changed (`amends`, `extends`, `repeals`): the
+    /// document whose words applied to this period and the change, e.g. `{"document": "E24",
+    /// "change": "amends", "date": "2024-01-01", "clause": "E23.5"}`. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<crate::eval::relations::Version>,
     /// With `--advise`: what it would take to pay (more), one entry per fact that can move.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advice: Option<Vec<AdviceJson>>,
@@ -180,6 +185,7 @@ pub fn result_json(prog: &Program, r: &ClauseResult, lang: Lang) -> ResultJson {
         explanation: steps(prog, &cref, &r.steps, lang),
         reasons: steps(prog, &cref, &r.reasons, lang),
         missing: r.missing.clone(),
+        version: r.version.clone(),
         advice: None,
         unchangeable: None,
     }

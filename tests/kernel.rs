@@ -260,3 +260,46 @@ fn the_kernel_agrees_on_dates_within_the_year() {
     }
     assert!(checked > 300, "{checked} evaluations");
 }
+
+/// Amendments (`amends`, `extends`, `repeals`), `once in` and `granted(…)`: the kernel reads
+/// the version of each period and ranks `once in` groups as the evaluator does (on an empty
+/// ledger `granted` is false and `once in` has no history to read).
+#[test]
+fn the_kernel_agrees_on_amendments_and_relations() {
+    let prog = program(
+        r#"
+fact 研发投入: money "研发投入"
+fact 收入: money "营业收入"
+policy OLDK "原文件" {
+  issued 2020-01-01
+  in force 2020-01-01 to 2022-12-31
+  clause 1 "市级" { when 研发投入 超过 0元 amount 研发投入 × 10% cap 20万 once in "同类" }
+  clause 2 "奖励" { when 收入 达到 1亿 amount 30万 once }
+  clause 3 "专项" { amount 收入 × 1% cap 5万 }
+}
+policy NEWK "修改文件" {
+  issued 2023-03-01
+  in force 2023-01-01 to 2026-12-31
+  extends OLDK to 2024-12-31
+  amends OLDK.2 from 2024-01-01 { when 收入 达到 2亿 amount 50万 }
+  amends OLDK.1 from 2025-01-01 { cap 40万 }
+  repeals OLDK.3 from 2024-07-01
+  clause 1 "区级" { when 研发投入 超过 0元 amount 研发投入 × 15% cap 30万 once in "同类" }
+  clause 2 "两年一次" { when not granted(NEWK.2, 1) amount 2万 }
+}
+"#,
+    );
+    let kernel = Kernel::new(&prog);
+    assert_eq!(kernel.delegated(), 0);
+    let amounts =
+        ["0", "1", "999999.99", "1000000", "1333333.33", "2000000", "3000000", "150000000", "200000000"];
+    for (i, rd) in amounts.iter().enumerate() {
+        for income in amounts.iter().skip(i % 3) {
+            let json = format!(r#"{{ "研发投入": "{rd}", "收入": "{income}" }}"#);
+            let facts = huiqi::eval::facts::parse_facts(&prog, &json).unwrap();
+            for period in 2019..=2027 {
+                agree(&prog, &kernel, &facts, period, &format!("研发投入 {rd}, 收入 {income}, {period}"));
+            }
+        }
+    }
+}

@@ -141,7 +141,11 @@ fn non_cash_provisions_need_their_conditions() {
 
 fn cap_floor(r: &serde_json::Value, clause: &str) -> (String, Option<String>, Option<String>) {
     let x = result(r, clause);
-    (x["status"].as_str().unwrap().to_string(), x["cap"].as_str().map(String::from), x["floor"].as_str().map(String::from))
+    (
+        x["status"].as_str().unwrap().to_string(),
+        x["cap"].as_str().map(String::from),
+        x["floor"].as_str().map(String::from),
+    )
 }
 
 fn discretionary(cap: &str, floor: Option<&str>) -> (String, Option<String>, Option<String>) {

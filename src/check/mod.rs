@@ -7,6 +7,7 @@
 pub mod bounds;
 pub mod lints;
 pub mod numbers;
+pub mod relations;
 
 use crate::diag::{Code, Diagnostic};
 use crate::eval::facts::read_facts;
@@ -23,6 +24,7 @@ pub fn run(prog: &Program, sources: &SourceMap, texts: &BTreeMap<String, String>
     bounds::run(prog, &mut out);
     lints::run(prog, &mut out);
     numbers::run(prog, &mut out);
+    relations::run(prog, &mut out);
     let _ = sources;
     out
 }
@@ -87,6 +89,7 @@ fn quotes(prog: &Program, texts: &BTreeMap<String, String>, out: &mut Vec<Diagno
             }
         }
     }
+    relations::amended_quotes(prog, &normalised, out);
 }
 
 /// One quoted sentence must occur in the source; otherwise the diagnostic points at where it

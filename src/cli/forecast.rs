@@ -6,7 +6,7 @@ use super::Exit;
 use super::table::{lpad, pad};
 use huiqi::Compiled;
 use huiqi::eval::Lang;
-use huiqi::forecast::{ForecastSummary, Simulated, simulate_row};
+use huiqi::forecast::{ForecastSummary, PopulationLedger, RowKey, Simulated, ledger_line, simulate_value};
 use huiqi::value::{fmt_money, fmt_yuan};
 use rayon::prelude::*;
 use std::io::{BufRead, Write};
@@ -20,66 +20,160 @@ pub enum Format {
 
 const CHUNK: usize = 1024;
 
+/// Where the population comes from: JSON lines (the first rows already read while deciding
+/// what `--facts` holds) or CSV with fact paths as columns (the batch contract).
+pub enum Source {
+    Json(Vec<(usize, Result<String, String>)>, Box<dyn BufRead + Send>),
+    Csv(Box<dyn BufRead + Send>),
+}
+
+/// One row as read: JSON text (parsed on the workers) or a CSV record already made a value.
+enum RowIn {
+    Text(Result<String, String>),
+    Value(Result<huiqi::json::Json, String>),
+}
+
+/// Reads the population in chunks, keeping each row's line number.
+enum Rows {
+    Json { first: Vec<(usize, Result<String, String>)>, reader: Box<dyn BufRead + Send>, line: usize },
+    Csv { header: Vec<String>, records: csv::StringRecordsIntoIter<Box<dyn BufRead + Send>> },
+}
+
+impl Rows {
+    fn open(src: Source) -> Result<Rows, String> {
+        Ok(match src {
+            Source::Json(first, reader) => {
+                let line = first.last().map_or(0, |(l, _)| *l);
+                Rows::Json { first, reader, line }
+            }
+            Source::Csv(reader) => {
+                let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(reader);
+                let header: Vec<String> = rdr
+                    .headers()
+                    .map_err(|e| format!("cannot read the CSV header: {e}"))?
+                    .iter()
+                    .map(String::from)
+                    .collect();
+                Rows::Csv { header, records: rdr.into_records() }
+            }
+        })
+    }
+
+    /// The next chunk; empty at the end. An unreadable input (not a bad row) is an error.
+    fn chunk(&mut self) -> Result<Vec<(usize, RowIn)>, String> {
+        let mut out = Vec::with_capacity(CHUNK);
+        match self {
+            Rows::Json { first, reader, line } => {
+                out.extend(std::mem::take(first).into_iter().map(|(l, t)| (l, RowIn::Text(t))));
+                let mut buf = Vec::with_capacity(4096);
+                while out.len() < CHUNK {
+                    buf.clear();
+                    match reader.read_until(b'\n', &mut buf) {
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(e) => return Err(format!("cannot read line {}: {e}", *line + 1)),
+                    }
+                    *line += 1;
+                    let text = match std::str::from_utf8(&buf) {
+                        Ok(t) if t.trim().is_empty() => continue,
+                        Ok(t) => Ok(t.trim_end_matches(['\n', '\r']).to_string()),
+                        Err(e) => Err(format!("the row is not UTF-8 text: {e}; facts are JSON in UTF-8")),
+                    };
+                    out.push((*line, RowIn::Text(text)));
+                }
+            }
+            Rows::Csv { header, records } => {
+                for rec in records.by_ref() {
+                    let (line, row) = match rec {
+                        Ok(r) => {
+                            let line = r.position().map_or(0, |p| p.line() as usize);
+                            let cells: Vec<String> = r.iter().map(String::from).collect();
+                            (line, huiqi::batch::csv_row(header, &cells))
+                        }
+                        Err(e) => (
+                            e.position().map_or(0, |p| p.line() as usize),
+                            Err(format!("the CSV row cannot be read: {e}")),
+                        ),
+                    };
+                    out.push((line, RowIn::Value(row)));
+                    if out.len() >= CHUNK {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// What `simulate` does with histories: read them (`--ledger`), write them (`--ledger-out`).
+pub struct Histories {
+    pub before: Option<(PopulationLedger, String)>,
+    pub out: Option<(std::io::BufWriter<std::fs::File>, String)>,
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     c: &Compiled,
-    first: Vec<(usize, Result<String, String>)>,
-    mut reader: Box<dyn BufRead + Send>,
+    src: Source,
     from: i32,
     to: i32,
     format: Format,
     summary: bool,
     lang: Lang,
+    mut hist: Histories,
 ) -> Exit {
     let prog = &c.program;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     let mut sum = ForecastSummary::new(prog, from, to);
     let mut failures: Vec<(usize, String)> = Vec::new();
-    let mut chunk: Vec<(usize, Result<String, String>)> = first;
-    let mut line_no = chunk.last().map_or(0, |(l, _)| *l);
-    let mut buf = Vec::with_capacity(4096);
+    let mut rows = match Rows::open(src) {
+        Ok(r) => r,
+        Err(e) => {
+            errln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
     if format == Format::Csv && writeln!(out, "line,enterprise,period,total,error").is_err() {
         return Exit::Success;
     }
-    let mut done = false;
-    while !done {
-        loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) => {
-                    done = true;
-                    break;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    errln!("error: cannot read line {}: {e}", line_no + 1);
-                    return Exit::Usage;
-                }
+    let histories = hist.before.as_ref().map(|(h, _)| h);
+    loop {
+        let chunk = match rows.chunk() {
+            Ok(c) if c.is_empty() => break,
+            Ok(c) => c,
+            Err(e) => {
+                errln!("error: {e}");
+                return Exit::Usage;
             }
-            line_no += 1;
-            let text = match std::str::from_utf8(&buf) {
-                Ok(t) if t.trim().is_empty() => continue,
-                Ok(t) => Ok(t.trim_end_matches(['\n', '\r']).to_string()),
-                Err(e) => Err(format!("the row is not UTF-8 text: {e}; facts are JSON in UTF-8")),
-            };
-            chunk.push((line_no, text));
-            if chunk.len() >= CHUNK {
-                break;
-            }
-        }
-        let rows: Vec<Simulated<'_>> = huiqi::batch::on_workers(|| {
-            std::mem::take(&mut chunk)
+        };
+        let done: Vec<(Simulated<'_>, huiqi::eval::Ledger)> = huiqi::batch::on_workers(|| {
+            chunk
                 .into_par_iter()
-                .map(|(line, text)| {
-                    simulate_row(prog, line, text.as_deref().map_err(String::clone), from, to)
+                .map(|(line, input)| {
+                    let value = match input {
+                        RowIn::Text(t) => t.and_then(|t| huiqi::batch::parse_json_line(&t)),
+                        RowIn::Value(v) => v,
+                    };
+                    let lookup = |k: RowKey<'_>| match histories {
+                        Some(h) => h.lookup(k),
+                        None => Some(huiqi::forecast::empty_ledger()),
+                    };
+                    simulate_value(prog, line, value, lookup, from, to)
                 })
                 .collect()
         });
-        for s in &rows {
+        for (s, after) in &done {
             sum.add(s);
             if let Some(e) = s.row.errors.first() {
                 failures.push((s.row.line, format!("{} at `{}`: {}", e.code, e.at, e.message)));
+            }
+            if let Some((w, path)) = &mut hist.out
+                && writeln!(w, "{}", ledger_line(&s.row, after)).is_err()
+            {
+                errln!("error: cannot write the ledger to `{path}`");
+                return Exit::Usage;
             }
             let written = match format {
                 Format::Jsonl => serde_json::to_string(&s.row)
@@ -97,12 +191,38 @@ pub fn run(
     if out.flush().is_err() {
         return Exit::Success;
     }
+    if let Some((w, path)) = &mut hist.out
+        && w.flush().is_err()
+    {
+        errln!("error: cannot write the ledger to `{path}`");
+        return Exit::Usage;
+    }
     if summary || format == Format::Table {
         let text = budget(c, &sum, lang);
         if format == Format::Table {
             out!("{text}");
         } else {
             err!("{text}");
+        }
+    }
+    let mut code = Exit::Success;
+    if let Some((h, path)) = &hist.before {
+        let unused = h.unused();
+        if !unused.is_empty() {
+            // a history with no row: that enterprise, under another id, was simulated afresh
+            errln!(
+                "error[E0404]: {} of {} histories in `{path}` matched no row of the population; \
+                 their enterprises were not simulated with them:",
+                unused.len(),
+                h.len()
+            );
+            for (no, what) in unused.iter().take(10) {
+                errln!("  {path}:{no}: {what}");
+            }
+            errln!(
+                "  help: a history is matched by the row's `$id` (else `$name`), or by `\"line\"` when the rows have no id"
+            );
+            code = Exit::Failure;
         }
     }
     if !failures.is_empty() {
@@ -112,7 +232,7 @@ pub fn run(
         }
         return Exit::Failure;
     }
-    Exit::Success
+    code
 }
 
 fn csv_rows(out: &mut impl Write, s: &Simulated<'_>) -> std::io::Result<()> {

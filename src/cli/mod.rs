@@ -199,8 +199,13 @@ enum Command {
         from: i32,
         #[arg(long)]
         to: i32,
+        /// Earlier grants: one enterprise's ledger JSON, or for a population the JSON lines that
+        /// `--ledger-out` writes (one history per enterprise, matched by `$id`/`$name` or line).
         #[arg(long)]
         ledger: Option<PathBuf>,
+        /// A population's final ledgers, one JSON line per enterprise, for the next run's `--ledger`.
+        #[arg(long, value_name = "FILE")]
+        ledger_out: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "table")]
         format: SimFormat,
         #[arg(long, value_enum, default_value = "zh")]
@@ -527,7 +532,7 @@ fn run(cli: Cli) -> Exit {
             }
             if rep.errors.is_empty() { Exit::Success } else { Exit::Failure }
         }
-        Command::Simulate { facts, from, to, ledger, format, lang, policies, summary } => {
+        Command::Simulate { facts, from, to, ledger, ledger_out, format, lang, policies, summary } => {
             if to < from {
                 return usage(format!("--to {to} is before --from {from}"));
             }
@@ -539,23 +544,37 @@ fn run(cli: Cli) -> Exit {
                 Err(e) => return e,
             };
             let (facts_v, name, fas_of) = match open_facts(&facts) {
-                Ok(Facts1::Many(batch::Input::JsonLines, first, reader)) => {
-                    if ledger.is_some() {
-                        return usage(
-                            "--ledger is one enterprise's history; a population simulation starts every enterprise with an empty ledger",
-                        );
-                    }
+                Ok(Facts1::Many(input, first, reader)) => {
+                    let src = match input {
+                        batch::Input::JsonLines => forecast::Source::Json(first, reader),
+                        batch::Input::Csv => forecast::Source::Csv(reader),
+                        batch::Input::Parquet(_) => {
+                            return usage(
+                                "a population simulation reads JSON lines (`.jsonl` or `-`) or CSV; write the Parquet rows out with `huiqi eval --facts POP.parquet --format jsonl`-style tools first",
+                            );
+                        }
+                    };
+                    let before = match ledger {
+                        Some(p) => match read_population_ledger(&c, &p) {
+                            Ok(h) => Some(h),
+                            Err(e) => return e,
+                        },
+                        None => None,
+                    };
+                    let out = match ledger_out {
+                        Some(p) => match std::fs::File::create(&p) {
+                            Ok(f) => Some((std::io::BufWriter::new(f), p.display().to_string())),
+                            Err(e) => return usage(format!("cannot write `{}`: {e}", p.display())),
+                        },
+                        None => None,
+                    };
                     let format = match format {
                         SimFormat::Jsonl | SimFormat::Json => forecast::Format::Jsonl,
                         SimFormat::Csv => forecast::Format::Csv,
                         SimFormat::Table => forecast::Format::Table,
                     };
-                    return forecast::run(&c, first, reader, from, to, format, summary, lang.into());
-                }
-                Ok(Facts1::Many(batch::Input::Csv | batch::Input::Parquet(_), ..)) => {
-                    return usage(
-                        "a population simulation reads JSON lines (`.jsonl` or `-`); convert the CSV with `eval --format jsonl`-style rows first",
-                    );
+                    let hist = forecast::Histories { before, out };
+                    return forecast::run(&c, src, from, to, format, summary, lang.into(), hist);
                 }
                 Ok(Facts1::One(text)) => match read_facts_text(&c, &facts, &text) {
                     Ok((f, n, _, a)) => (f, n, a),
@@ -584,6 +603,14 @@ fn run(cli: Cli) -> Exit {
             };
             let years = huiqi::eval::simulate::simulate(&c.program, &facts_v, &ledger, from, to, true);
             let failed = years.iter().any(|y| !y.outcome.errors.is_empty());
+            if let Some(p) = &ledger_out {
+                // one enterprise: its ledger after the last year, as `--ledger` reads it
+                let last = years.last().map_or_else(|| ledger.to_json(), |y| y.ledger.to_json());
+                let text = serde_json::to_string_pretty(&last).unwrap_or_default() + "\n";
+                if let Err(e) = std::fs::write(p, text) {
+                    return usage(format!("cannot write `{}`: {e}", p.display()));
+                }
+            }
             match format {
                 SimFormat::Json => {
                     let mut grand = Some(rust_decimal::Decimal::ZERO);
@@ -897,6 +924,25 @@ fn read_facts_text(c: &Compiled, arg: &str, text: &str) -> Result<OneEnterprise,
     let period = huiqi::eval::facts::default_period(&json, &facts);
     let as_of = huiqi::eval::facts::meta_as_of(&json).ok().flatten();
     Ok((facts, name, period, as_of))
+}
+
+/// Reads a population's histories (`simulate --ledger` with a population) and validates every
+/// entry against the rule set; every problem is reported with its `file:line` and entry.
+fn read_population_ledger(
+    c: &Compiled,
+    path: &std::path::Path,
+) -> Result<(huiqi::forecast::PopulationLedger, String), Exit> {
+    let file = path.display().to_string();
+    let text =
+        std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read ledger `{file}`: {e}")))?;
+    match huiqi::forecast::PopulationLedger::read(&c.program, &text, &file) {
+        Ok(h) => Ok((h, file)),
+        Err(ds) => {
+            err!("{}", render_human(&ds, &c.sources, color()));
+            errln!("{} problem(s) in the ledger `{file}`; nothing was simulated", ds.len());
+            Err(Exit::Failure)
+        }
+    }
 }
 
 /// Reads a ledger and validates it against the rule set (an entry that names nothing is an

@@ -55,6 +55,7 @@ codes! {
     UnknownClause = "E0206", Error, "unknown clause";
     UnknownField = "E0207", Error, "unknown record field";
     UnknownFunction = "E0208", Error, "unknown function";
+    GrantedNotRecorded = "E0209", Error, "`granted` of a clause the ledger never holds";
     ArithmeticType = "E0301", Error, "operands that cannot be combined";
     CompareType = "E0302", Error, "values that cannot be compared";
     NotBoolean = "E0303", Error, "condition is not true/false";
@@ -81,6 +82,11 @@ codes! {
     NeverDate = "E0507", Error, "a `never` date used as a day";
     SourceMissing = "E0601", Error, "source text not found";
     QuoteNotInSource = "E0602", Error, "quote not found in the source";
+    UnknownAmended = "E0603", Error, "amendment of an unknown document or clause";
+    AmendmentBeforeDocument = "E0604", Error, "amendment dated before the amending document";
+    AmendmentCycle = "E0605", Error, "a document amends itself or a document that amends it";
+    AmendmentConflict = "E0606", Error, "two changes of the same clause from the same date";
+    ExtensionInvalid = "E0607", Error, "an extension that does not extend a document";
     TiersOutOfOrder = "W0101", Warning, "tiers out of order, overlapping or unreachable";
     BracketsGap = "W0102", Warning, "brackets out of order or leaving a gap";
     CapNeverBinds = "W0103", Warning, "a cap or floor that contradicts the amount";
@@ -90,6 +96,8 @@ codes! {
     NoQuote = "W0107", Warning, "clause without a quote";
     NoResponsible = "W0108", Warning, "clause without a responsible department";
     NumberNotInQuote = "W0109", Warning, "a number the quote does not state";
+    OnceInAlone = "W0116", Warning, "a `once in` group with one clause";
+    AmendmentNeverApplies = "W0117", Warning, "an amendment that never applies";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, PartialOrd, Ord)]

@@ -68,7 +68,7 @@ pub fn advise(
     r: &ClauseResult,
 ) -> ClauseAdvice {
     let mut out = ClauseAdvice::default();
-    let Some(c) = prog.clause(r.clause) else { return out };
+    let Some(c) = prog.clause_for(r.clause, opts.period) else { return out };
     if !matches!(r.status, Status::Ineligible | Status::Undetermined | Status::Granted) {
         return out;
     }

@@ -48,6 +48,8 @@ pub enum Step {
         key: String,
         op: CmpOp,
         value: Decimal,
+        /// The subject's type: the value is shown as money, a rate or a plain number.
+        ty: Type,
         amount: Decimal,
         first_time: bool,
         pay: PayRule,
@@ -56,9 +58,11 @@ pub enum Step {
         key: String,
         year: i32,
         value: Decimal,
+        ty: Type,
     },
     NoTier {
         value: Decimal,
+        ty: Type,
         first_time: bool,
     },
     Bracket {
@@ -147,6 +151,29 @@ pub enum Step {
         group: String,
         winner: String,
     },
+    /// `once in "组"`: another clause of the group was received (in `period`, from the
+    /// ledger) or wins this period (`None`: the larger amount).
+    OnceIn {
+        group: String,
+        winner: String,
+        period: Option<i32>,
+    },
+    /// The version of an amended clause that applied (see `relations::Version`).
+    Version {
+        document: String,
+        change: &'static str,
+        date: Option<Date>,
+        clause: String,
+    },
+}
+
+/// A number as its type reads: money with its unit, a rate as a percentage, else plain.
+fn typed(value: Decimal, ty: Type) -> String {
+    match ty {
+        Type::Num(crate::ir::Num::Money) => m(value),
+        Type::Num(crate::ir::Num::Rate) => fmt_rate(value),
+        _ => value.normalize().to_string(),
+    }
 }
 
 fn m(d: Decimal) -> String {
@@ -223,6 +250,8 @@ impl Step {
             Step::Provides { .. } => "provides",
             Step::Excluded { .. } => "excluded",
             Step::NotLargest { .. } => "not_largest",
+            Step::OnceIn { .. } => "once_in",
+            Step::Version { .. } => "version",
         }
     }
 
@@ -272,11 +301,7 @@ impl Step {
                 }
             }
             Step::Param { name, value, ty, from, on, label } => {
-                let v = match ty {
-                    Type::Num(crate::ir::Num::Money) => m(*value),
-                    Type::Num(crate::ir::Num::Rate) => fmt_rate(*value),
-                    _ => value.normalize().to_string(),
-                };
+                let v = typed(*value, *ty);
                 let l = label.as_ref().map(|l| format!(" ({l})")).unwrap_or_default();
                 if zh {
                     format!("参数 {name} = {v}（{from} 起施行的版本，按 {on} 取用）{l}")
@@ -294,38 +319,38 @@ impl Step {
                     (false, false) => format!("amount {text} = {}{vals}", m(*value)),
                 }
             }
-            Step::Tier { key, op, value, amount, first_time, pay } => {
+            Step::Tier { key, op, value, ty, amount, first_time, pay } => {
                 let highest = matches!(pay, PayRule::Highest);
                 if zh {
                     let ft = if *first_time { "首次" } else { "" };
                     let h = if highest { "（按达到的最高档）" } else { "" };
-                    format!("{} {ft}{} {key} 档：{}{h}", m(*value), op.word_zh(), m(*amount))
+                    format!("{} {ft}{} {key} 档：{}{h}", typed(*value, *ty), op.word_zh(), m(*amount))
                 } else {
                     let ft = if *first_time { "for the first time " } else { "" };
                     let h = if highest { " (highest tier reached pays)" } else { "" };
                     format!(
                         "{} reaches the {key} tier {ft}({} {key}): {}{h}",
-                        m(*value),
+                        typed(*value, *ty),
                         op.symbol(),
                         m(*amount)
                     )
                 }
             }
-            Step::TierBefore { key, year, value } => {
+            Step::TierBefore { key, year, value, ty } => {
                 if zh {
-                    format!("{key} 档已在 {year} 年达到（{}），不是首次", m(*value))
+                    format!("{key} 档已在 {year} 年达到（{}），不是首次", typed(*value, *ty))
                 } else {
                     format!(
                         "the {key} tier was already reached in {year} ({}), so not for the first time",
-                        m(*value)
+                        typed(*value, *ty)
                     )
                 }
             }
-            Step::NoTier { value, first_time } => match (zh, first_time) {
-                (true, true) => format!("{} 未首次达到任何一档", m(*value)),
-                (true, false) => format!("{} 未达到任何一档", m(*value)),
-                (false, true) => format!("{} reaches no tier for the first time", m(*value)),
-                (false, false) => format!("{} reaches no tier", m(*value)),
+            Step::NoTier { value, ty, first_time } => match (zh, first_time) {
+                (true, true) => format!("{} 未首次达到任何一档", typed(*value, *ty)),
+                (true, false) => format!("{} 未达到任何一档", typed(*value, *ty)),
+                (false, true) => format!("{} reaches no tier for the first time", typed(*value, *ty)),
+                (false, false) => format!("{} reaches no tier", typed(*value, *ty)),
             },
             Step::Bracket { from, to, slice, rate, part } => {
                 let upper =
@@ -549,6 +574,27 @@ impl Step {
                     format!("“{group}”中只给予金额最高的一项（{winner}）")
                 } else {
                     format!("only the largest of “{group}” pays ({winner})")
+                }
+            }
+            Step::OnceIn { group, winner, period } => match (zh, period) {
+                (true, Some(y)) => format!("“{group}”只能享受其中一项：{y}年已享受 {winner}"),
+                (false, Some(y)) => format!("only one of “{group}” is received: {winner} was granted in {y}"),
+                (true, None) => format!("“{group}”只能享受其中一项：本期给予金额较高的 {winner}"),
+                (false, None) => {
+                    format!("only one of “{group}” is received: {winner}, the larger this period")
+                }
+            },
+            Step::Version { document, change, date, clause } => {
+                let d = date.map(|d| d.to_string()).unwrap_or_default();
+                match (zh, *change) {
+                    (true, "amends") => format!("适用 {document} 修改后的 {clause}（自 {d} 起）"),
+                    (false, "amends") => format!("{clause} as amended by {document} from {d} applies"),
+                    (true, "extends") => format!("{clause} 所在文件经 {document} 延长至 {d}"),
+                    (false, "extends") => format!("{clause}'s document extended by {document} to {d}"),
+                    (true, "repeals") => format!("{clause} 自 {d} 起被 {document} 废止"),
+                    (false, "repeals") => format!("{clause} repealed by {document} from {d}"),
+                    (true, _) => format!("适用 {clause} 原文（{document}）"),
+                    (false, _) => format!("{clause} as first written ({document}) applies"),
                 }
             }
             Step::Provides { what } => {

@@ -79,6 +79,9 @@ struct KClause {
     benefit: bool,
     /// `None`: delegated to the full evaluator.
     body: Option<Box<Body>>,
+    /// Versions written by amending documents (`amends … from DATE`), by date: the last one
+    /// whose date is on or before the period's last day applies (`None`: delegated).
+    versions: Vec<(Date, Option<Box<Body>>)>,
 }
 
 #[derive(Clone, Debug)]
@@ -511,6 +514,8 @@ impl Lower<'_> {
                 if *op == AggOp::Any { B::Any(sel, body) } else { B::All(sel, body) }
             }
             ExprKind::If(c, a, b) => B::If(Box::new(self.b(c)?), Box::new(self.b(a)?), Box::new(self.b(b)?)),
+            // the kernel evaluates with an empty ledger: nothing was granted before
+            ExprKind::Granted(..) => B::K(false),
             _ => return Err(No),
         })
     }
@@ -672,6 +677,11 @@ impl Kernel {
                 id: u32::try_from(i).unwrap_or(u32::MAX),
                 benefit: c.kind == ClauseKind::Benefit,
                 body: lower.body(c).ok().map(Box::new),
+                versions: c
+                    .versions
+                    .iter()
+                    .map(|v| (v.change.date, lower.body(&v.def).ok().map(Box::new)))
+                    .collect(),
             });
         }
         let slot = |id: ClauseId| slot_of.get(id as usize).copied().flatten();
@@ -685,20 +695,25 @@ impl Kernel {
                 (!xs.is_empty()).then_some((me, xs))
             })
             .collect();
-        let mut names: Vec<&str> = prog.clauses.iter().filter_map(|c| c.largest_in.as_deref()).collect();
-        names.sort_unstable();
-        names.dedup();
-        let groups = names
-            .into_iter()
-            .map(|g| {
+        // `only largest in` and `once in` groups (separate names): within one period both pay
+        // the largest amount only; `once in` reads history too, which an empty ledger lacks
+        fn group_of(c: &ClauseDef, once: bool) -> Option<&str> {
+            if once { c.once_in.as_deref() } else { c.largest_in.as_deref() }
+        }
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for once in [false, true] {
+            let mut names: Vec<&str> = prog.clauses.iter().filter_map(|c| group_of(c, once)).collect();
+            names.sort_unstable();
+            names.dedup();
+            groups.extend(names.into_iter().map(|g| {
                 clauses
                     .iter()
                     .enumerate()
-                    .filter(|(_, k)| prog.clause(k.id).and_then(|c| c.largest_in.as_deref()) == Some(g))
+                    .filter(|(_, k)| prog.clause(k.id).and_then(|c| group_of(c, once)) == Some(g))
                     .map(|(s, _)| s)
                     .collect()
-            })
-            .collect();
+            }));
+        }
         let params =
             prog.params.iter().map(|p| p.versions.iter().map(|v| (v.from, v.value)).collect()).collect();
         Kernel { clauses, params, excludes, groups }
@@ -747,7 +762,9 @@ impl Kernel {
                 benefit: c.benefit,
             });
             let Some(v) = out.items.last_mut() else { continue };
-            match &c.body {
+            let end = Date::year_end(period);
+            let body = c.versions.iter().rev().find(|(d, _)| *d <= end).map_or(&c.body, |(_, b)| b);
+            match body {
                 Some(b) if b.plain => cx.plain(b, v)?,
                 Some(b) => (v.status, v.amount) = cx.clause(b)?,
                 None => {

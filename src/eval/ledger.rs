@@ -183,7 +183,9 @@ fn check_entry(prog: &Program, e: &LedgerEntry) -> Result<(), Box<Diagnostic>> {
         ));
     }
     let clause = &*e.clause;
-    let Some(c) = prog.find_clause(policy, clause).and_then(|id| prog.clause(id)) else {
+    // an amended clause: the version in force in the entry's period wrote it (its tiers, its
+    // categories)
+    let Some(c) = prog.find_clause(policy, clause).and_then(|id| prog.clause_for(id, e.period)) else {
         let ids = prog
             .policies
             .iter()

@@ -12,6 +12,7 @@ pub mod explain;
 pub mod facts;
 pub mod kernel;
 pub mod ledger;
+pub mod relations;
 pub mod simulate;
 pub mod stream;
 pub mod time;
@@ -96,6 +97,9 @@ pub struct ClauseResult {
     /// Whether the amount is cash granted (kind `benefit`) and so part of the total; a `tax`
     /// relief and a `ceiling` (which binds a third party) are reported but not added.
     pub benefit: bool,
+    /// For a clause that later documents changed (`amends`, `extends`, `repeals`): the
+    /// version whose words applied to this period (see `relations::version_of`).
+    pub version: Option<relations::Version>,
 }
 
 /// An arithmetic failure in one clause.
@@ -238,6 +242,7 @@ pub fn evaluate(prog: &Program, facts: &Facts, ledger: &Ledger, opts: EvalOption
         }
     }
     let mut ev = Evaluator::new(prog, facts, opts.period, as_of, opts.explain);
+    ev.ledger = &ledger.entries;
     let mut results = Vec::with_capacity(prog.clauses.len());
     let mut errors = Vec::new();
     for (i, c) in prog.clauses.iter().enumerate() {
@@ -246,11 +251,13 @@ pub fn evaluate(prog: &Program, facts: &Facts, ledger: &Ledger, opts: EvalOption
         }
         let id = u32::try_from(i).unwrap_or(u32::MAX);
         let history: &[&LedgerEntry] = by_clause.get(i).map_or(&[], Vec::as_slice);
+        let c = prog.clause_for(id, opts.period).unwrap_or(c);
         match ev.clause(id, c, history) {
-            Ok(r) => results.push(r),
+            Ok(r) => results.push(relations::versioned(prog, r, opts.period, opts.explain)),
             Err(f) => errors.push(ClauseError { clause: id, code: f.code, message: f.message }),
         }
     }
+    relations::once_in_history(prog, ledger, &mut results, opts.explain);
     stack(prog, &mut results);
     let mut outcome = Outcome { period: opts.period, as_of, results, errors };
     if let Err(e) = outcome.total() {
@@ -295,6 +302,7 @@ fn stack(prog: &Program, results: &mut [ClauseResult]) {
             drop.push((i, Step::NotLargest { group: g.to_string(), winner: wref.clone() }));
         }
     }
+    drop.extend(relations::once_in_period(prog, results));
     for (i, step) in drop {
         if let Some(r) = results.get_mut(i) {
             if r.status != Status::Granted {
@@ -327,7 +335,17 @@ pub fn evaluate_clause(
     let history: Vec<&LedgerEntry> =
         ledger.entries.iter().filter(|e| &*e.policy == policy && *e.clause == *c.id).collect();
     let mut ev = Evaluator::new(prog, facts, opts.period, as_of, opts.explain);
-    ev.clause(clause, c, &history).map_err(|f| ClauseError { clause, code: f.code, message: f.message })
+    ev.ledger = &ledger.entries;
+    let c = prog.clause_for(clause, opts.period).unwrap_or(c);
+    let r = ev.clause(clause, c, &history).map_err(|f| ClauseError {
+        clause,
+        code: f.code,
+        message: f.message,
+    })?;
+    let mut one = [relations::versioned(prog, r, opts.period, opts.explain)];
+    relations::once_in_history(prog, ledger, &mut one, opts.explain);
+    let [r] = one;
+    Ok(r)
 }
 
 /// Per-enterprise evaluation state, reused across clauses.
@@ -340,6 +358,8 @@ struct Evaluator<'p> {
     date: Date,
     item: Option<(FactId, usize, &'p Item)>,
     explain: bool,
+    /// The ledger of earlier grants, read by `granted(…)`.
+    ledger: &'p [LedgerEntry],
     missing: Vec<String>,
     /// Values read while evaluating one condition (explain mode).
     reads: Vec<(String, String)>,
@@ -370,6 +390,7 @@ impl<'p> Evaluator<'p> {
             date: Date::year_end(period),
             item: None,
             explain,
+            ledger: &[],
             missing: Vec::new(),
             reads: Vec::new(),
             params_used: Vec::new(),
@@ -388,6 +409,7 @@ impl<'p> Evaluator<'p> {
             missing: Vec::new(),
             entries: Vec::new(),
             benefit: true,
+            version: None,
         }
     }
 
@@ -426,16 +448,18 @@ impl<'p> Evaluator<'p> {
         if let Some(w) = &policy.in_force
             && !w.overlaps_year(self.period)
         {
+            // the reason is given with explanations on or off; the explanation only when on
+            let step = Step::InForce {
+                what: "document".into(),
+                start: w.start,
+                end: w.end,
+                tested: format!("{}", self.period),
+                inside: false,
+            };
             if self.explain {
-                r.steps.push(Step::InForce {
-                    what: "document".into(),
-                    start: w.start,
-                    end: w.end,
-                    tested: format!("{}", self.period),
-                    inside: false,
-                });
+                r.steps.push(step.clone());
             }
-            r.reasons = r.steps.clone();
+            r.reasons = vec![step];
             r.status = Status::NotInForce;
             return Ok(r);
         }
@@ -450,19 +474,17 @@ impl<'p> Evaluator<'p> {
                 },
                 None => (w.overlaps_year(self.period), format!("{}", self.period)),
             };
-            if self.explain || !inside {
-                r.steps.push(Step::InForce {
-                    what: "clause".into(),
-                    start: w.start,
-                    end: w.end,
-                    tested,
-                    inside,
-                });
-            }
+            let step = Step::InForce { what: "clause".into(), start: w.start, end: w.end, tested, inside };
             if !inside {
-                r.reasons = r.steps.clone();
+                if self.explain {
+                    r.steps.push(step.clone());
+                }
+                r.reasons = vec![step];
                 r.status = Status::NotInForce;
                 return Ok(r);
+            }
+            if self.explain {
+                r.steps.push(step);
             }
         }
         if self.explain
@@ -770,7 +792,12 @@ impl<'p> Evaluator<'p> {
             }
             if let Some(&(y, before)) = earlier.iter().find(|(_, v)| cmp_num(t.op, *v, th)) {
                 if self.explain {
-                    r.steps.push(Step::TierBefore { key: t.key.to_string(), year: y, value: before });
+                    r.steps.push(Step::TierBefore {
+                        key: t.key.to_string(),
+                        year: y,
+                        value: before,
+                        ty: subject.ty,
+                    });
                 }
                 continue;
             }
@@ -800,7 +827,7 @@ impl<'p> Evaluator<'p> {
                 r.status = Status::Exhausted;
                 return Ok(Tiered::Nothing);
             }
-            let step = Step::NoTier { value, first_time: first_time.is_some() };
+            let step = Step::NoTier { value, ty: subject.ty, first_time: first_time.is_some() };
             r.reasons.push(step.clone());
             if self.explain {
                 r.steps.push(step);
@@ -816,6 +843,7 @@ impl<'p> Evaluator<'p> {
                     key: t.key.to_string(),
                     op: t.op,
                     value,
+                    ty: subject.ty,
                     amount: *amount,
                     first_time: first_time.is_some(),
                     pay,
@@ -1345,6 +1373,18 @@ impl<'p> Evaluator<'p> {
 
     fn eval(&mut self, e: &Expr) -> V {
         match &e.kind {
+            ExprKind::Granted(p, c, n) => {
+                let hit = relations::granted_in(self.ledger, p, c, self.period, *n);
+                if self.explain {
+                    let what = match n {
+                        Some(n) => format!("granted({p}.{c}, {n})"),
+                        None => format!("granted({p}.{c})"),
+                    };
+                    let shown = hit.map_or_else(|| "—".to_string(), |y| format!("{y}"));
+                    self.reads.push((what, shown));
+                }
+                Ok(Some(Value::Bool(hit.is_some())))
+            }
             ExprKind::Const(c) => Ok(Some(match c {
                 Const::Num(d) => Value::Num(*d),
                 Const::Bool(b) => Value::Bool(*b),

@@ -77,6 +77,7 @@ pub fn lower_after(
         def_cost: Vec::new(),
         def_stack: Vec::new(),
         pending_excludes: Vec::new(),
+        pending_granted: Vec::new(),
         failed_clauses: std::collections::HashSet::new(),
         earlier_errors,
     };
@@ -100,12 +101,18 @@ struct Lowerer<'a> {
     def_stack: Vec<DefId>,
     /// `excludes` references, resolved once every document is lowered.
     pending_excludes: Vec<(ClauseId, ast::ClauseRef)>,
+    /// `granted(DOC.c)` references, checked once every document is lowered (amend.rs).
+    pending_granted: Vec<ast::ClauseRef>,
     /// Clauses that had errors: references to them are not reported again.
     failed_clauses: std::collections::HashSet<(String, String)>,
     earlier_errors: bool,
 }
 
 type R<T> = Result<T, ()>;
+
+// Amendments (`amends`, `extends`, `repeals`), `granted(…)` checks: src/ir/amend.rs.
+#[path = "amend.rs"]
+mod amend;
 
 /// Where names are looked up: the facts vocabulary, plus the fields of a list's current item.
 #[derive(Clone, Copy)]
@@ -273,6 +280,9 @@ impl<'a> Lowerer<'a> {
                 c.excludes.push(target);
             }
         }
+        // granted(…), once in, and amendments by later documents (amend.rs)
+        self.check_granted();
+        self.apply_changes(&items);
         // 5. tests
         for item in &items {
             if let ast::Item::Test(t) = item {
@@ -640,6 +650,7 @@ impl<'a> Lowerer<'a> {
             applies: None,
             rounding: ast::Rounding::Fen,
             clauses: Vec::new(),
+            changes: Vec::new(),
             span: p.key.span,
         };
         for m in &p.meta {
@@ -726,6 +737,9 @@ impl<'a> Lowerer<'a> {
             at_most: None,
             excludes: Vec::new(),
             largest_in: None,
+            once_in: None,
+            versions: Vec::new(),
+            changes: Vec::new(),
             unquoted: Vec::new(),
             span: c.id_span,
         };
@@ -829,6 +843,7 @@ impl<'a> Lowerer<'a> {
                     self.pending_excludes.extend(refs.iter().map(|r| (me, r.clone())));
                 }
                 ast::ClausePart::LargestIn(g, _) => cd.largest_in = Some(g.clone()),
+                ast::ClausePart::OnceIn(g, _) => cd.once_in = Some(g.clone()),
                 ast::ClausePart::Unquoted(lit, reason, span) => {
                     let value = match lit {
                         crate::value::Literal::Money(d)
@@ -1245,6 +1260,11 @@ impl<'a> Lowerer<'a> {
                 Err(())
             }
             ast::ExprKind::Call(name, args) => self.call(name, args, span, scope),
+            ast::ExprKind::Granted(r, years) => {
+                self.pending_granted.push(r.clone());
+                let k = ExprKind::Granted(r.policy.as_str().into(), r.clause.as_str().into(), *years);
+                Ok(Self::mk(k, Type::Bool, span))
+            }
             ast::ExprKind::If(c, a, b) => {
                 let c = self.expr(c, scope, Some(Type::Bool));
                 let a = self.expr(a, scope, expect);

@@ -174,7 +174,32 @@ pub struct PolicyDef {
     pub applies: Option<Condition>,
     pub rounding: Rounding,
     pub clauses: Vec<ClauseId>,
+    /// What later documents changed in this one (`extends`, `repeals` of the document), in
+    /// date order; already folded into `in_force`, kept to explain it.
+    pub changes: Vec<ChangeRecord>,
     pub span: Span,
+}
+
+/// A change a later document made (`ir::amend`): which document, what, from or to which date.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeRecord {
+    pub what: crate::syntax::ast::ChangeKind,
+    /// The key of the amending document.
+    pub by: String,
+    /// `from` of `amends`/`repeals`, `to` of `extends`.
+    pub date: Date,
+    /// The end the window had before this change (`extends`, `repeals`).
+    pub before: Option<Date>,
+    pub label: Option<String>,
+    pub span: Span,
+}
+
+/// A version of a clause written by a later document (`amends DOC.c from DATE { … }`): the
+/// clause with the replaced parts, applied to the periods whose last day is on or after `from`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClauseVersion {
+    pub change: ChangeRecord,
+    pub def: Box<ClauseDef>,
 }
 
 /// A condition with the text the analyst wrote, shown in explanations and reasons.
@@ -212,6 +237,13 @@ pub struct ClauseDef {
     pub excludes: Vec<ClauseId>,
     /// A group in which only the largest granted amount pays.
     pub largest_in: Option<String>,
+    /// `once in "组"`: of the clauses naming the group, an enterprise receives one, ever.
+    pub once_in: Option<String>,
+    /// Later versions written by amending documents, sorted by `from` (`amends`).
+    pub versions: Vec<ClauseVersion>,
+    /// Changes of this clause's window by later documents (`repeals DOC.c`), folded into
+    /// `window`, kept to explain it.
+    pub changes: Vec<ChangeRecord>,
     /// Numbers the encoding uses that no quote states, each with where it comes from.
     pub unquoted: Vec<Unquoted>,
     pub span: Span,
@@ -417,6 +449,9 @@ pub enum ExprKind {
     /// `first_time(s op x)`: holds this period and held in no earlier known year.
     FirstTime(SeriesRef, CmpOp, Box<Expr>),
     Agg(AggOp, Box<Selection>, Option<Box<Expr>>),
+    /// `granted(DOC.c[, N])`: the ledger holds an entry of the clause (its ledger names) in
+    /// one of the N years before the period (any earlier year without N).
+    Granted(std::sync::Arc<str>, std::sync::Arc<str>, Option<u32>),
     /// `if C then A else B`.
     If(Box<Expr>, Box<Expr>, Box<Expr>),
 }
@@ -501,6 +536,14 @@ impl Program {
             Some(c) => format!("{}.{}", self.policy_of(c).map_or("?", |p| p.key.as_str()), c.id),
             None => "?".into(),
         }
+    }
+
+    /// The version of a clause that applies to a period: the last `amends` version whose
+    /// `from` is on or before the period's last day, else the clause as first written.
+    pub fn clause_for(&self, id: ClauseId, period: i32) -> Option<&ClauseDef> {
+        let c = self.clause(id)?;
+        let end = Date::year_end(period);
+        Some(c.versions.iter().rev().find(|v| v.change.date <= end).map_or(c, |v| &v.def))
     }
 
     /// `E23.5` for a clause definition.

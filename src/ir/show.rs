@@ -123,6 +123,10 @@ fn write(p: &Program, e: &Expr, out: &mut String, outer: u8) {
         ExprKind::Def(d) => out.push_str(p.defs.get(*d as usize).map_or("", |x| x.name.as_str())),
         ExprKind::Param(x) => out.push_str(p.params.get(*x as usize).map_or("", |x| x.name.as_str())),
         ExprKind::Period => out.push_str("period"),
+        ExprKind::Granted(d, c, n) => match n {
+            Some(n) => out.push_str(&format!("granted({d}.{c}, {n})")),
+            None => out.push_str(&format!("granted({d}.{c})")),
+        },
         ExprKind::AsOf => out.push_str("as_of"),
         ExprKind::Not(x) => {
             out.push_str("not ");

@@ -70,6 +70,9 @@ pub struct DocumentView {
     pub applies: Option<String>,
     pub rounding: crate::syntax::ast::Rounding,
     pub clauses: Vec<String>,
+    /// Changes by later documents (`extended by E24 to 2026-12-31 (was ..2025-12-31)`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -85,6 +88,19 @@ pub struct ClauseView {
     pub dated: Option<String>,
     pub amount: AmountView,
     pub limits: Vec<String>,
+    /// Changes of the clause's window by later documents (`repealed by …`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+    /// Versions written by later documents (`amends … from DATE { … }`), by date.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<VersionView>,
+}
+
+/// One version of an amended clause: the change and the clause as it reads from then on.
+#[derive(Serialize)]
+pub struct VersionView {
+    pub change: String,
+    pub clause: Box<ClauseView>,
 }
 
 #[derive(Serialize)]
@@ -182,6 +198,9 @@ pub fn clause(p: &Program, c: &ClauseDef) -> ClauseView {
     if let Some(g) = &c.largest_in {
         limits.push(format!("only largest in \"{g}\""));
     }
+    if let Some(g) = &c.once_in {
+        limits.push(format!("once in \"{g}\""));
+    }
     if let Some(a) = &c.at_most {
         limits.push(match &a.from {
             Some(f) => format!("at most {} years from {}", a.years, e(f)),
@@ -200,6 +219,25 @@ pub fn clause(p: &Program, c: &ClauseDef) -> ClauseView {
         dated: c.dated.as_ref().map(e),
         amount,
         limits,
+        changes: c.changes.iter().map(change_text).collect(),
+        versions: c
+            .versions
+            .iter()
+            .map(|v| VersionView { change: change_text(&v.change), clause: Box::new(clause(p, &v.def)) })
+            .collect(),
+    }
+}
+
+/// A change by a later document as one line: `amended by E24 from 2024-01-01 "…"`.
+pub fn change_text(r: &ChangeRecord) -> String {
+    let label = r.label.as_ref().map(|l| format!(" \"{l}\"")).unwrap_or_default();
+    let was = r.before.map(|b| format!(" (was to {b})")).unwrap_or_default();
+    match r.what {
+        crate::syntax::ast::ChangeKind::Amends => format!("amended by {} from {}{label}", r.by, r.date),
+        crate::syntax::ast::ChangeKind::Extends => format!("extended by {} to {}{was}{label}", r.by, r.date),
+        crate::syntax::ast::ChangeKind::Repeals => {
+            format!("repealed by {} from {}{was}{label}", r.by, r.date)
+        }
     }
 }
 
@@ -264,6 +302,7 @@ pub fn program(p: &Program) -> ProgramView {
                 applies: d.applies.as_ref().map(|a| show::expr(p, &a.expr)),
                 rounding: d.rounding,
                 clauses: d.clauses.iter().filter_map(|c| p.clause(*c)).map(|c| c.id.clone()).collect(),
+                changes: d.changes.iter().map(change_text).collect(),
             })
             .collect(),
         clauses: p.clauses.iter().map(|c| clause(p, c)).collect(),

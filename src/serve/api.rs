@@ -605,6 +605,7 @@ impl utoipa::Modify for Security {
         EvalReport,
         crate::report::ResultJson,
         crate::report::StepJson,
+        crate::eval::relations::Version,
         crate::report::ClauseErrorJson,
         crate::eval::LedgerEntry,
         crate::eval::Status,

@@ -107,7 +107,42 @@ pub struct PolicyDecl {
     pub title: String,
     pub meta: Vec<Meta>,
     pub clauses: Vec<ClauseDecl>,
+    /// Amendments of earlier documents this document makes (`amends`, `extends`, `repeals`).
+    pub changes: Vec<Change>,
     pub span: Span,
+}
+
+/// What a later document says of an earlier one (lowered by `ir::amend`).
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub what: ChangeKind,
+    /// The document (`E23`) or clause (`E23.5`) changed.
+    pub target: ClauseRef,
+    /// `from DATE` of `amends`/`repeals`; `to DATE` of `extends`.
+    pub date: Date,
+    /// The sentence of the later document that says so.
+    pub label: Option<String>,
+    /// For `amends`: the parts that replace the clause's parts of the same kind.
+    pub parts: Vec<ClausePart>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Amends,
+    Extends,
+    Repeals,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Amends => "amends",
+            ChangeKind::Extends => "extends",
+            ChangeKind::Repeals => "repeals",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -171,6 +206,8 @@ pub enum ClausePart {
     Excludes(Vec<ClauseRef>),
     /// Of the clauses naming the same group, only the largest granted amount pays.
     LargestIn(String, Span),
+    /// `once in "组"`: of the clauses naming the group, one is received, ever.
+    OnceIn(String, Span),
     /// `unquoted 0.5 "why"`: a number the encoding uses that the quote does not state, and
     /// where it comes from.
     Unquoted(Literal, String, Span),
@@ -323,6 +360,9 @@ pub enum ExprKind {
     Field(Box<Expr>, Ident),
     Set(Vec<Expr>),
     Call(Ident, Vec<Arg>),
+    /// `granted(E23.5)` / `granted(E23.5, N)`: the ledger holds a grant of the clause (in the
+    /// N years before the period).
+    Granted(ClauseRef, Option<u32>),
     If(Box<Expr>, Box<Expr>, Box<Expr>),
 }
 

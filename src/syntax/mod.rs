@@ -220,6 +220,7 @@ fn rule_words(r: Rule) -> &'static str {
         | Rule::arith
         | Rule::paren
         | Rule::call
+        | Rule::granted_call
         | Rule::set_lit
         | Rule::period_kw
         | Rule::as_of_kw
@@ -247,7 +248,11 @@ fn rule_words(r: Rule) -> &'static str {
         | Rule::meta_source
         | Rule::meta_in_force
         | Rule::meta_applies
-        | Rule::meta_rounding => {
+        | Rule::meta_rounding
+        | Rule::p_amends
+        | Rule::p_extends
+        | Rule::p_repeals => {
+            // amendments share the words: a message that lists what may follow stays as it was
             "document metadata (`number`, `issuer`, `issued`, `published`, `source`, `in force`, `applies when`, `rounding`)"
         }
         Rule::c_quote
@@ -264,8 +269,9 @@ fn rule_words(r: Rule) -> &'static str {
         | Rule::c_kind
         | Rule::c_excludes
         | Rule::c_largest
+        | Rule::c_once_in
         | Rule::c_unquoted => {
-            "a clause part (`kind`, `quote`, `responsible`, `when`, `valid`, `dated`, `amount`, `provides`, `cap`, `floor`, `once`, `at most`, `excludes`, `only largest in`, `unquoted`)"
+            "a clause part (`kind`, `quote`, `responsible`, `when`, `valid`, `dated`, `amount`, `provides`, `cap`, `floor`, `once`, `at most`, `excludes`, `only largest in`, `once in`, `unquoted`)"
         }
         Rule::cap_scope => "`per grant`, `per year` or `total`",
         Rule::once_scope => "`per tier` or `per category`",
@@ -287,6 +293,7 @@ fn rule_words(r: Rule) -> &'static str {
             "a test part (`period`, `as of`, `facts`, `ledger`, `expect`)"
         }
         Rule::clause_ref => "a clause reference (e.g. `E23.5`)",
+        Rule::doc_target => "a document or clause (e.g. `E23`, `E23.5`)",
         Rule::status => {
             "a status (`granted`, `discretionary`, `ineligible`, `undetermined`, `not_in_force`, `exhausted`)"
         }
@@ -530,6 +537,7 @@ impl Builder {
         let title = self.string(it.next().ok_or_else(|| missing(span))?);
         let mut meta = Vec::new();
         let mut clauses = Vec::new();
+        let mut changes = Vec::new();
         for q in it {
             let qspan = self.span(&q);
             let rule = q.as_rule();
@@ -554,10 +562,46 @@ impl Builder {
                     meta.push(Meta::Rounding(mode, qspan));
                 }
                 Rule::clause_decl => clauses.push(self.clause(inner, qspan)?),
+                Rule::p_amends | Rule::p_extends | Rule::p_repeals => {
+                    changes.push(self.change(rule, inner, qspan)?)
+                }
                 _ => {}
             }
         }
-        Ok(Item::Policy(PolicyDecl { key, title, meta, clauses, span }))
+        Ok(Item::Policy(PolicyDecl { key, title, meta, clauses, changes, span }))
+    }
+
+    /// `amends E23.5 from DATE ["…"] { parts }`, `extends E23 to DATE ["…"]`,
+    /// `repeals E23[.5] from DATE ["…"]`.
+    fn change<'i>(
+        &self,
+        rule: Rule,
+        mut it: impl Iterator<Item = Pair<'i, Rule>>,
+        span: Span,
+    ) -> PResult<Change> {
+        let what = match rule {
+            Rule::p_amends => ChangeKind::Amends,
+            Rule::p_extends => ChangeKind::Extends,
+            _ => ChangeKind::Repeals,
+        };
+        let target = self.clause_ref(next(&mut it, span)?);
+        let date = self.date(next(&mut it, span)?)?;
+        let mut label = None;
+        let mut rest: Vec<Pair<'i, Rule>> = Vec::new();
+        for q in it {
+            if q.as_rule() == Rule::label {
+                label = Some(self.string(q));
+            } else {
+                rest.push(q);
+            }
+        }
+        let parts = if rest.is_empty() {
+            Vec::new()
+        } else {
+            // the replacement parts, read as the parts of a clause
+            self.clause_parts(rest.into_iter())?
+        };
+        Ok(Change { what, target, date, label, parts, span })
     }
 
     fn clause<'i>(&self, mut it: impl Iterator<Item = Pair<'i, Rule>>, span: Span) -> PResult<ClauseDecl> {
@@ -565,6 +609,11 @@ impl Builder {
         let id = idp.as_str().to_string();
         let id_span = self.span(&idp);
         let title = self.string(it.next().ok_or_else(|| missing(span))?);
+        let parts = self.clause_parts(it)?;
+        Ok(ClauseDecl { id, id_span, title, parts, span })
+    }
+
+    fn clause_parts<'i>(&self, it: impl Iterator<Item = Pair<'i, Rule>>) -> PResult<Vec<ClausePart>> {
         let mut parts = Vec::new();
         for q in it {
             let qspan = self.span(&q);
@@ -615,6 +664,7 @@ impl Builder {
                 Rule::c_provides => ClausePart::Provides(self.string(next(&mut inner, qspan)?), qspan),
                 Rule::c_excludes => ClausePart::Excludes(inner.map(|r| self.clause_ref(r)).collect()),
                 Rule::c_largest => ClausePart::LargestIn(self.string(next(&mut inner, qspan)?), qspan),
+                Rule::c_once_in => ClausePart::OnceIn(self.string(next(&mut inner, qspan)?), qspan),
                 Rule::c_unquoted => {
                     let n = next(&mut inner, qspan)?;
                     let nspan = self.span(&n);
@@ -643,7 +693,7 @@ impl Builder {
                 }
             });
         }
-        Ok(ClauseDecl { id, id_span, title, parts, span })
+        Ok(parts)
     }
 
     fn amount(&self, p: Pair<'_, Rule>) -> PResult<Amount> {
@@ -829,6 +879,12 @@ impl Builder {
                     items.push(e);
                 }
                 return deepen(Expr { kind: ExprKind::Set(items), span }, depth + 1);
+            }
+            Rule::granted_call => {
+                let mut it = p.into_inner();
+                let r = self.clause_ref(next(&mut it, span)?);
+                let years = it.next().map(|n| self.small_int(n)).transpose()?;
+                ExprKind::Granted(r, years)
             }
             Rule::call => {
                 let mut it = p.into_inner();

@@ -313,7 +313,9 @@ impl<'p> Columnar<'p> {
                 }
             }
         }
-        Some((Facts { values }, meta))
+        let mut facts = Facts { values };
+        crate::eval::facts::complete(self.prog, &mut facts);
+        Some((facts, meta))
     }
 
     fn number(&self, n: Num, cell: Cell<'_>) -> Option<Decimal> {
@@ -483,6 +485,8 @@ fn target(prog: &Program, path: &str) -> Target {
     let Some(&fid) = prog.fact_index.get(head) else { return Target::Unknown };
     let Some(def) = prog.facts.get(fid as usize) else { return Target::Unknown };
     match (def.ty, rest) {
+        // a monthly series (`社保缴费人数.2024-03`) is read from JSON facts only
+        (Type::Series(_), _) if def.monthly => Target::Unknown,
         (Type::Series(n), r) if r.starts_with('.') => match year(r.get(1..).unwrap_or("")) {
             Some(y) => Target::Year(fid, y, n),
             None => Target::Unknown,

@@ -21,6 +21,11 @@ pub struct Date {
 }
 
 impl Date {
+    /// `never`: the value of a `date or never` fact for an event that has not happened (a
+    /// person still employed has no 离职日期). Not a day of the calendar (month 0): only `==`
+    /// and `!=` read it; anything else is E0507 (see `eval::time`).
+    pub const NEVER: Date = Date { year: 0, month: 0, day: 0 };
+
     pub fn new(year: i32, month: u8, day: u8) -> Option<Date> {
         let days = match month {
             1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -47,6 +52,9 @@ fn is_leap(y: i32) -> bool {
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if *self == Date::NEVER {
+            return f.write_str("never");
+        }
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
     }
 }

@@ -205,6 +205,62 @@ policy D "示例" {
     assert!(full.errors.iter().all(|e| e.code == huiqi::diag::Code::TotalOverflow), "{:?}", full.errors);
 }
 
+/// Time within the year: the policies' test facts (TH23.8b–8e, GZ19.15, 18 and the roster
+/// dates of 16b/17/22 among them) evaluated on as-of dates across the year — month ends, the
+/// leap day, mid-month — so that anniversaries, whole months and `never` dates are reached
+/// on both sides; the kernel agrees with the evaluator or hands back exactly the failures.
+#[test]
+fn the_kernel_agrees_on_dates_within_the_year() {
+    let prog = seed_program();
+    let kernel = Kernel::new(&prog);
+    let days = [
+        "01-01", "01-31", "02-28", "02-29", "03-01", "03-15", "06-14", "06-15", "07-13", "09-01", "09-30",
+        "11-10", "11-11", "12-31",
+    ];
+    let mut checked = 0usize;
+    for t in prog.tests.iter().filter(|t| {
+        t.name.starts_with("TH23.8") || t.name.starts_with("GZ19.1") || t.name.starts_with("TH23.5b")
+    }) {
+        let Ok(facts) = read_facts(&prog, &t.facts) else { continue };
+        let period = t.period.unwrap_or(2024);
+        for d in days {
+            let Ok(as_of) = format!("{period}-{d}").parse::<huiqi::value::Date>() else { continue };
+            let full = evaluate(
+                &prog,
+                &facts,
+                &Ledger::default(),
+                EvalOptions { period, as_of: Some(as_of), explain: false },
+            );
+            let mut v = Verdicts::default();
+            match kernel.evaluate(&prog, &facts, period, Some(as_of), &mut v) {
+                Err(Delegate) => {
+                    assert!(!full.errors.is_empty(), "{} on {as_of}: handed back without errors", t.name)
+                }
+                Ok(()) => {
+                    assert!(
+                        full.errors.is_empty(),
+                        "{} on {as_of}: the kernel missed {:?}",
+                        t.name,
+                        full.errors
+                    );
+                    for (k, r) in v.items.iter().zip(&full.results) {
+                        let c = prog.clause_ref(r.clause);
+                        assert_eq!(k.status, r.status, "{} on {as_of}: {c} status", t.name);
+                        assert_eq!(
+                            format!("{:?}", k.amount),
+                            format!("{:?}", r.amount),
+                            "{} on {as_of}: {c}",
+                            t.name
+                        );
+                    }
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 300, "{checked} evaluations");
+}
+
 /// Amendments (`amends`, `extends`, `repeals`), `once in` and `granted(…)`: the kernel reads
 /// the version of each period and ranks `once in` groups as the evaluator does (on an empty
 /// ledger `granted` is false and `once in` has no history to read).

@@ -67,6 +67,9 @@ codes! {
     ExpectedType = "E0307", Error, "wrong type";
     ConstructMisuse = "E0308", Error, "construct used where it has no meaning";
     BoundsNotRising = "E0309", Error, "tier or bracket bounds that do not rise";
+    NeverMisuse = "E0310", Error, "`never` where no date can be never";
+    DefaultType = "E0311", Error, "a default that is not a value of the type";
+    MonthlyMisuse = "E0312", Error, "a monthly series read other than by month";
     FactsSyntax = "E0401", Error, "facts are not valid JSON";
     UnknownFact = "E0402", Error, "unknown fact";
     FactType = "E0403", Error, "fact has the wrong type";
@@ -77,6 +80,8 @@ codes! {
     NoParamVersion = "E0503", Error, "no parameter version in force";
     TotalOverflow = "E0504", Error, "a total overflows";
     BoundBelowPrevious = "E0505", Error, "a bound below the one before";
+    ImpossibleDate = "E0506", Error, "a date that cannot exist";
+    NeverDate = "E0507", Error, "a `never` date used as a day";
     SourceMissing = "E0601", Error, "source text not found";
     QuoteNotInSource = "E0602", Error, "quote not found in the source";
     UnknownAmended = "E0603", Error, "amendment of an unknown document or clause";

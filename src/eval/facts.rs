@@ -213,13 +213,15 @@ pub fn read_facts<T: crate::json::AsJson + ?Sized>(
         if v.is_null() {
             continue;
         }
-        if let Some(fv) = read_value(prog, def.ty, v, &JPath::root(k), &mut errors)
+        let read = if def.monthly { read_monthly } else { read_value };
+        if let Some(fv) = read(prog, def.ty, v, &JPath::root(k), &mut errors)
             && let Some(slot) = values.get_mut(fid as usize)
         {
             *slot = Some(fv);
         }
     }
-    let facts = Facts { values };
+    let mut facts = Facts { values };
+    complete(prog, &mut facts);
     errors.extend(check_ranges(prog, &facts));
     if errors.is_empty() { Ok(facts) } else { Err(errors) }
 }
@@ -235,30 +237,75 @@ pub fn check_ranges(prog: &Program, facts: &Facts) -> Vec<FactError> {
     let mut out = Vec::new();
     for (i, v) in facts.values.iter().enumerate() {
         let (Some(v), Some(def)) = (v, prog.facts.get(i)) else { continue };
-        range_value(prog, def.ty, def.signed, v, &|| def.name.clone(), &mut out);
+        if let (true, FactValue::Series(s), Type::Series(n)) = (def.monthly, v, def.ty) {
+            for (k, d) in &s.0 {
+                let path = || format!("{}.{}", def.name, super::time::month_name(*k));
+                if let Some(e) = range_scalar(Type::Num(n), (def.signed, false), &Value::Num(*d), &path) {
+                    out.push(e);
+                }
+            }
+            continue;
+        }
+        range_value(prog, (def.ty, def.signed, def.never), v, &|| def.name.clone(), &mut out);
     }
     out
 }
 
+/// `default V`: a fact or record field that is absent (or `null`) takes its declared default,
+/// so a clause reading it is decided instead of undetermined. Every facts reader (JSON tree,
+/// stream, columnar) calls this before `check_ranges`.
+pub fn complete(prog: &Program, facts: &mut Facts) {
+    for (slot, def) in facts.values.iter_mut().zip(&prog.facts) {
+        if slot.is_none()
+            && let Some(c) = &def.default
+        {
+            *slot = Some(FactValue::Scalar(const_value(c)));
+        }
+        if let (Some(FactValue::List(items)), Type::List(r)) = (slot.as_mut(), def.ty) {
+            let Some(rec) = prog.records.get(r as usize) else { continue };
+            if rec.fields.iter().all(|f| f.default.is_none()) {
+                continue;
+            }
+            for it in items {
+                for (fv, fd) in it.fields.iter_mut().zip(&rec.fields) {
+                    if fv.is_none()
+                        && let Some(c) = &fd.default
+                    {
+                        *fv = Some(FactValue::Scalar(const_value(c)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn const_value(c: &crate::ir::Const) -> Value {
+    match c {
+        crate::ir::Const::Num(d) => Value::Num(*d),
+        crate::ir::Const::Bool(b) => Value::Bool(*b),
+        crate::ir::Const::Date(d) => Value::Date(*d),
+        crate::ir::Const::Enum(_, v) => Value::Enum(*v),
+    }
+}
+
 fn range_value(
     prog: &Program,
-    ty: Type,
-    signed: bool,
+    (ty, signed, never): (Type, bool, bool),
     v: &FactValue,
     path: &dyn Fn() -> String,
     out: &mut Vec<FactError>,
 ) {
     match (v, ty) {
         (FactValue::Scalar(x), _) => {
-            if let Some(e) = range_scalar(ty, signed, x, path) {
+            if let Some(e) = range_scalar(ty, (signed, never), x, path) {
                 out.push(e);
             }
         }
         (FactValue::Series(s), Type::Series(n)) => {
             for (y, d) in &s.0 {
-                if let Some(e) =
-                    range_scalar(Type::Num(n), signed, &Value::Num(*d), &|| format!("{}.{y}", path()))
-                {
+                if let Some(e) = range_scalar(Type::Num(n), (signed, false), &Value::Num(*d), &|| {
+                    format!("{}.{y}", path())
+                }) {
                     out.push(e);
                 }
             }
@@ -268,7 +315,13 @@ fn range_value(
             for (i, it) in items.iter().enumerate() {
                 for (fv, fd) in it.fields.iter().zip(&rec.fields) {
                     let Some(fv) = fv else { continue };
-                    range_value(prog, fd.ty, fd.signed, fv, &|| format!("{}[{i}].{}", path(), fd.name), out);
+                    range_value(
+                        prog,
+                        (fd.ty, fd.signed, fd.never),
+                        fv,
+                        &|| format!("{}[{i}].{}", path(), fd.name),
+                        out,
+                    );
                 }
             }
         }
@@ -276,7 +329,12 @@ fn range_value(
     }
 }
 
-fn range_scalar(ty: Type, signed: bool, v: &Value, path: &dyn Fn() -> String) -> Option<FactError> {
+fn range_scalar(
+    ty: Type,
+    (signed, never): (bool, bool),
+    v: &Value,
+    path: &dyn Fn() -> String,
+) -> Option<FactError> {
     let bad = |message: String, help: &str| {
         Some(FactError { code: Code::FactOutOfRange, path: path(), message, help: help.into() })
     };
@@ -303,6 +361,12 @@ fn range_scalar(ty: Type, signed: bool, v: &Value, path: &dyn Fn() -> String) ->
                 "amounts and counts are not negative; if this fact can be (a profit, an increment), declare it `signed` in the vocabulary",
             )
         }
+        (Type::Date, Value::Date(d)) if *d == Date::NEVER => (!never).then(|| FactError {
+            code: Code::FactType,
+            path: path(),
+            message: "`never` is given for a date the vocabulary declares as always known".into(),
+            help: "give the date as \"YYYY-MM-DD\", or declare the fact (or field) `date or never` if the event may not have happened".into(),
+        }),
         (Type::Date, Value::Date(d)) if !YEARS.contains(&d.year) => {
             bad(format!("the date {d} is not plausible"), "dates lie between 1900 and 2200; check the year")
         }
@@ -319,6 +383,48 @@ fn kind(v: &J) -> &'static str {
         J::Array(_) => "a list",
         J::Object(_) => "an object",
     }
+}
+
+/// A monthly series: an object keyed by month (`{"2024-03": 12}`).
+fn read_monthly(
+    prog: &Program,
+    ty: Type,
+    v: &J,
+    path: &JPath<'_>,
+    errors: &mut Vec<FactError>,
+) -> Option<FactValue> {
+    let Type::Series(n) = ty else { return None };
+    let J::Object(m) = v else {
+        errors.push(type_error(
+            prog,
+            ty,
+            v,
+            path,
+            "write a monthly series as {\"2024-01\": 12, \"2024-02\": 13}",
+        ));
+        return None;
+    };
+    let mut s = Vec::with_capacity(m.len());
+    for (k, x) in m {
+        let p = path.key(k);
+        let Some(key) = super::time::parse_month(k) else {
+            errors.push(FactError {
+                code: Code::FactType,
+                path: p.to_string(),
+                message: format!("`{k}` is not a month"),
+                help: "the keys of a monthly series are months such as \"2024-03\"".into(),
+            });
+            continue;
+        };
+        if x.is_null() {
+            continue;
+        }
+        if let Some(Value::Num(d)) = read_scalar(prog, Type::Num(n), x, &p, errors) {
+            s.push((key, d));
+        }
+    }
+    s.sort_by_key(|(k, _)| *k);
+    Some(FactValue::Series(Series(s)))
 }
 
 fn read_value(
@@ -457,6 +563,8 @@ fn read_scalar(
             _ => fail(errors, "write true or false"),
         },
         Type::Date => match v {
+            // `date or never`: checked against the declaration in `check_ranges`
+            J::String(s) if s == "never" => Some(Value::Date(Date::NEVER)),
             J::String(s) => match s.parse::<Date>() {
                 Ok(d) => Some(Value::Date(d)),
                 Err(m) => {

@@ -156,6 +156,10 @@ enum N {
     Max(Vec<N>),
     Abs(Box<N>),
     Year(Box<D>),
+    /// `month(d)`, `day(d)`, `months_between(a, b)`, `days_between(a, b)` (`eval::time`).
+    DateFn(Builtin, Box<[D]>),
+    /// `s[MONTH]`, `total(s, from, to)`, `months(s, from, to)` on a monthly fact.
+    Monthly(Builtin, FactId, Box<[D]>),
     Increase(SeriesRef),
     MaxBefore(SeriesRef),
     Sum(Box<Sel>, Option<Box<N>>),
@@ -249,6 +253,8 @@ enum D {
     Min(Vec<D>),
     Max(Vec<D>),
     If(Box<B>, Box<D>, Box<D>),
+    /// `add_months(d, n)`, `add_days(d, n)`, `period_start`, `period_end` (`eval::time`).
+    DateFn(Builtin, Option<Box<(D, N)>>),
 }
 
 /// An enumeration expression (the variant index).
@@ -393,6 +399,28 @@ impl Lower<'_> {
                 N::Best(Box::new(self.sel(sel)?), Box::new(self.n(body)?), *op == AggOp::Max)
             }
             ExprKind::If(c, a, b) => N::If(Box::new(self.b(c)?), Box::new(self.n(a)?), Box::new(self.n(b)?)),
+            // the date functions and monthly series (`n_time`): out of the match, so that
+            // this recursive frame stays small on deep rules
+            _ => return self.n_time(e),
+        })
+    }
+
+    /// The numeric date functions and monthly series, out of line: `n` recurses, and its
+    /// frame stays small on deep rules.
+    #[inline(never)]
+    fn n_time(&mut self, e: &Expr) -> C<N> {
+        let ExprKind::Call(f, xs) = &e.kind else { return Err(No) };
+        let f = *f;
+        Ok(match f {
+            Builtin::Month | Builtin::Day | Builtin::MonthsBetween | Builtin::DaysBetween => {
+                N::DateFn(f, xs.iter().map(|x| self.d(x)).collect::<C<_>>()?)
+            }
+            Builtin::MonthAt | Builtin::MonthTotal | Builtin::MonthCount => {
+                let Some((Expr { kind: ExprKind::Fact(fid), .. }, ds)) = xs.split_first() else {
+                    return Err(No);
+                };
+                N::Monthly(f, *fid, ds.iter().map(|x| self.d(x)).collect::<C<_>>()?)
+            }
             _ => return Err(No),
         })
     }
@@ -502,6 +530,11 @@ impl Lower<'_> {
             ExprKind::Call(Builtin::Min, xs) => D::Min(xs.iter().map(|x| self.d(x)).collect::<C<_>>()?),
             ExprKind::Call(Builtin::Max, xs) => D::Max(xs.iter().map(|x| self.d(x)).collect::<C<_>>()?),
             ExprKind::If(c, a, b) => D::If(Box::new(self.b(c)?), Box::new(self.d(a)?), Box::new(self.d(b)?)),
+            ExprKind::Call(f @ (Builtin::AddMonths | Builtin::AddDays), xs) => match xs.as_slice() {
+                [d, n] => D::DateFn(*f, Some(Box::new((self.d(d)?, self.n(n)?)))),
+                _ => return Err(No),
+            },
+            ExprKind::Call(f @ (Builtin::PeriodStart | Builtin::PeriodEnd), _) => D::DateFn(*f, None),
             _ => return Err(No),
         })
     }
@@ -1243,6 +1276,9 @@ impl<'f> Cx<'f> {
             N::Max(xs) => self.extreme(xs, false, Self::n)?,
             N::Abs(x) => self.n(x)?.map(|d| d.abs()),
             N::Year(x) => self.d(x)?.map(|d| Decimal::from(d.year)),
+            // out of line: the recursive path (`n` ↔ `n_cold`) keeps a small frame
+            N::Monthly(f, fid, xs) => self.monthly(*f, *fid, xs)?,
+            N::DateFn(f, xs) => self.date_fn(*f, xs)?,
             N::Increase(s) => {
                 let now = self.at(*s, self.period);
                 let before = self.at(*s, self.period.saturating_sub(1));
@@ -1288,6 +1324,46 @@ impl<'f> Cx<'f> {
                 acc.filter(|a| !a.undecided && !a.unknown_body).map(|a| a.best.unwrap_or(Decimal::ZERO))
             }
         })
+    }
+
+    #[inline(never)]
+    fn monthly(&mut self, f: Builtin, fid: FactId, xs: &[D]) -> R<Decimal> {
+        let mut dates = smallvec::SmallVec::<[Date; 2]>::new();
+        for x in xs {
+            match self.d(x)? {
+                Some(d) => dates.push(d),
+                None => return Ok(None),
+            }
+        }
+        let Some(s) = self.series(SeriesRef::Fact(fid)) else { return Ok(None) };
+        Ok(match (f, dates.as_slice()) {
+            (Builtin::MonthAt, [d]) => s.at(super::time::month_key(*d).map_err(|_| Delegate)?),
+            (_, [a, b]) => Some(
+                super::time::month_range(s, *a, *b, f == Builtin::MonthCount)
+                    .map_err(|_| Delegate)?
+                    .ok_or(Delegate)?,
+            ),
+            _ => None,
+        })
+    }
+
+    #[inline(never)]
+    fn date_fn(&mut self, f: Builtin, xs: &[D]) -> R<Decimal> {
+        let mut dates = smallvec::SmallVec::<[Date; 2]>::new();
+        let mut unknown = false;
+        for x in xs {
+            match self.d(x)? {
+                Some(d) => dates.push(d),
+                None => unknown = true,
+            }
+        }
+        if unknown {
+            return Ok(None);
+        }
+        match super::time::apply(f, self.period, &dates, None) {
+            Some(Ok(super::time::Out::Num(x))) => Ok(Some(x)),
+            _ => Err(Delegate),
+        }
     }
 
     /// The hot arms; the rest are in [`Cx::b_cold`].
@@ -1353,8 +1429,10 @@ impl<'f> Cx<'f> {
                 x.zip(y).map(|(x, y)| cmp_num(*op, x, y))
             }
             B::CmpD(op, a, b) => {
-                let x = self.d(a)?;
-                let y = self.d(b)?;
+                // `==` / `!=` compare `never` like any value; an order needs days
+                let read = if matches!(op, CmpOp::Eq | CmpOp::Ne) { Self::d_any } else { Self::d };
+                let x = read(self, a)?;
+                let y = read(self, b)?;
                 x.zip(y).map(|(x, y)| ord_holds(*op, x.cmp(&y)))
             }
             B::CmpE(op, a, b) => {
@@ -1374,7 +1452,7 @@ impl<'f> Cx<'f> {
             }
             B::InN(x, set) => self.n(x)?.map(|v| set.contains(&v)),
             B::InE(x, set) => self.e(x)?.map(|v| set.contains(&v)),
-            B::InD(x, set) => self.d(x)?.map(|v| set.contains(&v)),
+            B::InD(x, set) => self.d_any(x)?.map(|v| set.contains(&v)),
             B::InBool(x, set) => self.b(x)?.map(|v| set.contains(&v)),
             B::Within(ds) => {
                 let [d, s, e] = &**ds;
@@ -1424,7 +1502,16 @@ impl<'f> Cx<'f> {
         })
     }
 
+    /// A date used as a day: `never` is a failure (E0507, named by the full evaluator).
     fn d(&mut self, e: &D) -> R<Date> {
+        match self.d_any(e)? {
+            Some(d) if d == Date::NEVER => Err(Delegate),
+            x => Ok(x),
+        }
+    }
+
+    /// A date that may be `never` (what `==`, `!=` and `in` read).
+    fn d_any(&mut self, e: &D) -> R<Date> {
         Ok(match e {
             D::K(d) => Some(*d),
             D::Fact(f) => match self.scalar(*f) {
@@ -1439,10 +1526,25 @@ impl<'f> Cx<'f> {
             D::Min(xs) => self.extreme(xs, true, Self::d)?,
             D::Max(xs) => self.extreme(xs, false, Self::d)?,
             D::If(c, a, b) => match self.b(c)? {
-                Some(true) => self.d(a)?,
-                Some(false) => self.d(b)?,
+                Some(true) => self.d_any(a)?,
+                Some(false) => self.d_any(b)?,
                 None => None,
             },
+            D::DateFn(f, arg) => {
+                let (dates, n) = match arg.as_deref() {
+                    Some((d, n)) => {
+                        let d = self.d(d)?;
+                        let n = self.n(n)?;
+                        let (Some(d), Some(n)) = (d, n) else { return Ok(None) };
+                        (Some(d), Some(n))
+                    }
+                    None => (None, None),
+                };
+                match super::time::apply(*f, self.period, dates.as_slice(), n) {
+                    Some(Ok(super::time::Out::Date(d))) => Some(d),
+                    _ => return Err(Delegate),
+                }
+            }
         })
     }
 

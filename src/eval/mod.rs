@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod relations;
 pub mod simulate;
 pub mod stream;
+pub mod time;
 
 use crate::diag::Code;
 use crate::ir::*;
@@ -123,6 +124,12 @@ impl ClauseError {
                 "check the facts that give the bracket bounds: each bound must be above the one before it"
             }
             Code::TotalOverflow => "the amounts are too large to add: check the magnitudes of the facts",
+            Code::ImpossibleDate => {
+                "check the dates and counts of the facts (a month count must be whole, a date within the years 1–9999), or guard the computation with a condition"
+            }
+            Code::NeverDate => {
+                "guard the date with `when 日期 != never and …` (a `never` date is only compared with `==` or `!=`), or give the date in the facts"
+            }
             _ => "check the magnitudes of the facts; amounts are exact decimals of at most 28 digits",
         };
         crate::diag::Diagnostic::new(self.code, format!("`{cref}`: {}", self.message))
@@ -434,7 +441,7 @@ impl<'p> Evaluator<'p> {
         self.date = Date::year_end(self.period);
         if let Some(d) = &c.dated {
             match self.eval(d)? {
-                Some(Value::Date(x)) => self.date = x,
+                Some(Value::Date(x)) => self.date = time::day_of(x, "dated").map_err(time::fail)?,
                 _ => return Ok(self.undetermined(r)),
             }
         }
@@ -459,7 +466,10 @@ impl<'p> Evaluator<'p> {
         if let Some(w) = &c.window {
             let (inside, tested) = match &c.window_on {
                 Some(on) => match self.eval(on)? {
-                    Some(Value::Date(d)) => (w.contains(d), d.to_string()),
+                    Some(Value::Date(d)) => {
+                        let d = time::day_of(d, "valid … on").map_err(time::fail)?;
+                        (w.contains(d), d.to_string())
+                    }
                     _ => return Ok(self.undetermined(r)),
                 },
                 None => (w.overlaps_year(self.period), format!("{}", self.period)),
@@ -699,6 +709,7 @@ impl<'p> Evaluator<'p> {
                     let Some(Value::Date(d)) = self.eval(from)? else {
                         return Ok(Gate::Unknown);
                     };
+                    let d = time::day_of(d, "at most … from").map_err(time::fail)?;
                     let nth = i64::from(self.period) - i64::from(d.year) + 1;
                     if nth < 1 || nth > i64::from(am.years) {
                         r.reasons.push(Step::Years {
@@ -1501,14 +1512,7 @@ impl<'p> Evaluator<'p> {
                 };
                 r.map(|d| Some(Value::Num(d))).ok_or_else(overflow)
             }
-            ExprKind::Cmp(op, a, b) => {
-                let x = self.eval(a)?;
-                let y = self.eval(b)?;
-                Ok(match (x, y) {
-                    (Some(x), Some(y)) => Some(Value::Bool(cmp_values(*op, &x, &y))),
-                    _ => None,
-                })
-            }
+            ExprKind::Cmp(op, a, b) => self.cmp(*op, a, b),
             ExprKind::In(x, set) => Ok(self.eval(x)?.map(|v| {
                 Value::Bool(set.iter().any(|c| match (c, &v) {
                     (Const::Enum(_, a), Value::Enum(b)) => a == b,
@@ -1564,6 +1568,20 @@ impl<'p> Evaluator<'p> {
         }
     }
 
+    /// A comparison, out of line so that `eval`'s frame stays small on deep rules.
+    #[inline(never)]
+    fn cmp(&mut self, op: CmpOp, a: &Expr, b: &Expr) -> V {
+        let x = self.eval(a)?;
+        let y = self.eval(b)?;
+        Ok(match (x, y) {
+            (Some(x), Some(y)) => {
+                time::order_never(op, &x, &y)?;
+                Some(Value::Bool(cmp_values(op, &x, &y)))
+            }
+            _ => None,
+        })
+    }
+
     fn call(&mut self, f: Builtin, args: &[Expr]) -> V {
         match f {
             Builtin::Min | Builtin::Max => {
@@ -1572,6 +1590,7 @@ impl<'p> Evaluator<'p> {
                 for a in args {
                     match self.eval(a)? {
                         Some(v) => {
+                            time::value_day(&v, if f == Builtin::Min { "min" } else { "max" })?;
                             best = Some(match best {
                                 None => v,
                                 Some(b) => {
@@ -1594,14 +1613,14 @@ impl<'p> Evaluator<'p> {
                 _ => None,
             }),
             Builtin::Year => Ok(match args.first().map(|a| self.eval(a)).transpose()?.flatten() {
-                Some(Value::Date(d)) => Some(Value::Num(Decimal::from(d.year))),
+                Some(Value::Date(d)) => Some(Value::Num(time::year(d).map_err(time::fail)?)),
                 _ => None,
             }),
             Builtin::Within => {
                 let mut ds = Vec::with_capacity(3);
                 for a in args {
                     match self.eval(a)? {
-                        Some(Value::Date(d)) => ds.push(d),
+                        Some(Value::Date(d)) => ds.push(time::day_of(d, "within").map_err(time::fail)?),
                         _ => return Ok(None),
                     }
                 }
@@ -1610,6 +1629,17 @@ impl<'p> Evaluator<'p> {
                     _ => None,
                 })
             }
+            Builtin::Month
+            | Builtin::Day
+            | Builtin::AddMonths
+            | Builtin::AddDays
+            | Builtin::MonthsBetween
+            | Builtin::DaysBetween
+            | Builtin::PeriodStart
+            | Builtin::PeriodEnd
+            | Builtin::MonthAt
+            | Builtin::MonthTotal
+            | Builtin::MonthCount => self.time_call(f, args),
         }
     }
 
@@ -1656,7 +1686,10 @@ impl<'p> Evaluator<'p> {
                             self.item = Some((sel.list, i, it));
                             // an item without its key is left out, and the selection undecided
                             match self.eval(key)? {
-                                Some(v) => keyed.push((sort_key(&v), i)),
+                                Some(v) => {
+                                    time::value_day(&v, "first … by")?;
+                                    keyed.push((sort_key(&v), i))
+                                }
                                 None => undecided = true,
                             }
                         }

@@ -62,8 +62,9 @@ impl<'p> FactsReader<'p> {
     /// Reads one facts object; `None` when the slow reader must decide (see the module).
     pub fn read(&self, text: &str) -> Option<(Facts, RowMeta)> {
         let mut de = serde_json::Deserializer::from_str(text);
-        let out = FactsSeed { r: self }.deserialize(&mut de).ok()?;
+        let mut out = FactsSeed { r: self }.deserialize(&mut de).ok()?;
         de.end().ok()?;
+        super::facts::complete(self.prog, &mut out.0);
         // an implausible value is reported, with its path, by the tree reader
         if !super::facts::check_ranges(self.prog, &out.0).is_empty() {
             return None;
@@ -157,7 +158,12 @@ impl<'de> Visitor<'de> for FactsSeed<'_, '_> {
             if !seen.first(fid as usize) {
                 return Err(bail());
             }
-            let ty = prog.facts.get(fid as usize).ok_or_else(bail)?.ty;
+            let def = prog.facts.get(fid as usize).ok_or_else(bail)?;
+            if def.monthly {
+                // a monthly series (keys "2024-03"): the tree reader reads it
+                return Err(bail());
+            }
+            let ty = def.ty;
             let v = map.next_value_seed(ValueSeed { r, ty })?;
             if let Some(slot) = values.get_mut(fid as usize) {
                 *slot = v;
@@ -326,6 +332,7 @@ pub(crate) fn scalar<E: de::Error>(r: &FactsReader<'_>, ty: Type, t: Tok<'_>) ->
         (_, Tok::Null) => return Ok(None),
         (Type::Num(n), t) => Value::Num(num(n, t)?),
         (Type::Bool, Tok::Bool(b)) => Value::Bool(b),
+        (Type::Date, Tok::Str(s)) if &*s == "never" => Value::Date(Date::NEVER),
         (Type::Date, Tok::Str(s)) => Value::Date(s.parse::<Date>().map_err(|_| bail())?),
         (Type::Year, Tok::Num(t)) => Value::Num(year(t)?),
         (Type::Year, Tok::Dec(d)) => {

@@ -11,6 +11,8 @@ use crate::syntax::ast::{self, BinOp};
 use crate::value::{Literal, fmt_money};
 use std::collections::HashMap;
 
+mod time;
+
 /// The most definitions one chain of references may pass through.
 pub const MAX_DEF_CHAIN: usize = 32;
 
@@ -192,11 +194,15 @@ impl<'a> Lowerer<'a> {
                     }
                     if let Ok(ty) = self.type_expr(&f.ty, false) {
                         self.check_signed(f.signed, ty, f.name.span);
+                        let (never, default) =
+                            self.never_and_default(ty, f.never, f.default.as_ref(), f.name.span);
                         fields.push(FieldDef {
                             name: f.name.name.clone(),
                             label: f.label.clone(),
                             ty,
                             signed: f.signed,
+                            never,
+                            default,
                         });
                     }
                 }
@@ -211,6 +217,8 @@ impl<'a> Lowerer<'a> {
                 ast::Item::Fact(f) => {
                     let Ok(ty) = self.type_expr(&f.ty, true) else { continue };
                     self.check_signed(f.signed, ty, f.name.span);
+                    let (never, default) =
+                        self.never_and_default(ty, f.never, f.default.as_ref(), f.name.span);
                     if self.declare_value(&f.name) {
                         let id = idx(self.prog.facts.len());
                         self.values.insert(f.name.name.clone(), ValueName::Fact(id));
@@ -220,6 +228,9 @@ impl<'a> Lowerer<'a> {
                             label: f.label.clone(),
                             ty,
                             signed: f.signed,
+                            never,
+                            default,
+                            monthly: matches!(f.ty, ast::TypeExpr::Monthly(_)),
                             span: f.name.span,
                         });
                     }
@@ -359,6 +370,7 @@ impl<'a> Lowerer<'a> {
                     Err(())
                 }
             },
+            ast::TypeExpr::Monthly(n) => self.monthly_type(n, allow_list),
             ast::TypeExpr::List(n) => {
                 if !allow_list {
                     self.err(
@@ -1160,8 +1172,8 @@ impl<'a> Lowerer<'a> {
             };
         }
         match self.values.get(n) {
-            Some(ValueName::Fact(f)) => match self.prog.facts.get(*f as usize).map(|f| f.ty) {
-                Some(Type::Series(k)) => Some((SeriesRef::Fact(*f), k)),
+            Some(ValueName::Fact(f)) => match self.prog.facts.get(*f as usize).map(|f| (f.ty, f.monthly)) {
+                Some((Type::Series(k), false)) => Some((SeriesRef::Fact(*f), k)),
                 _ => None,
             },
             _ => None,
@@ -1229,6 +1241,9 @@ impl<'a> Lowerer<'a> {
             }
             ast::ExprKind::Binary(op, a, b) => self.binary(*op, a, b, span, scope),
             ast::ExprKind::Index(base, ix) => {
+                if self.is_monthly(base, scope) {
+                    return self.monthly_index(base, ix, span, scope);
+                }
                 let Some((r, k)) = self.series_name(base, scope) else {
                     let _ = self.expr(base, scope, None);
                     self.err(
@@ -1319,8 +1334,17 @@ impl<'a> Lowerer<'a> {
         {
             return Ok(Self::mk(ExprKind::Const(Const::Enum(eid, idx(v))), Type::Enum(eid), span));
         }
+        if let Some(e) = self.time_name(n, span) {
+            return Ok(e);
+        }
+        if n == "never" && !self.values.contains_key(n) {
+            return Ok(Self::mk(ExprKind::Const(Const::Date(Date::NEVER)), Type::Date, span));
+        }
         match self.values.get(n).copied() {
             Some(ValueName::Fact(f)) => {
+                if let Some(r) = self.monthly_bare(f, span) {
+                    return r;
+                }
                 let ty = self.prog.facts.get(f as usize).map_or(Type::Bool, |x| x.ty);
                 match ty {
                     Type::Series(k) => Ok(Self::mk(
@@ -1484,6 +1508,7 @@ impl<'a> Lowerer<'a> {
                     self.compare_error(&x, &y, span);
                     return Err(());
                 }
+                self.check_never_cmp(c, &x, &y, span, scope)?;
                 if let Type::Enum(e) = x.ty {
                     let ordered = self.prog.enums.get(e as usize).is_some_and(|e| e.ordered);
                     if !ordered && !matches!(c, ast::CmpOp::Eq | ast::CmpOp::Ne) {
@@ -1549,6 +1574,9 @@ impl<'a> Lowerer<'a> {
                     .help(format!("see `{f}` in docs/language.md")),
             );
         };
+        if Self::is_time_function(f) {
+            return self.time_call(f, args, span, scope);
+        }
         match f {
             "min" | "max" if self.list_first(args) => self.aggregate(f, args, span, scope),
             "min" | "max" | "abs" | "year" | "within" => {
@@ -1994,6 +2022,14 @@ impl<'a> Lowerer<'a> {
 
 const BUILTIN_TYPES: &[&str] = &["money", "rate", "number", "integer", "boolean", "date", "year", "text"];
 const FUNCTIONS: &[&str] = &[
+    "month",
+    "day",
+    "total",
+    "months",
+    "add_months",
+    "add_days",
+    "months_between",
+    "days_between",
     "min",
     "max",
     "abs",

@@ -80,6 +80,10 @@ pub struct FieldDef {
     pub ty: Type,
     /// May be negative (and, for a rate, above 100%); see [`FactDef::signed`].
     pub signed: bool,
+    /// `date or never`: see [`FactDef::never`].
+    pub never: bool,
+    /// `default V`: see [`FactDef::default`].
+    pub default: Option<Const>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -91,6 +95,15 @@ pub struct FactDef {
     /// exceed 100%. Otherwise facts input rejects negative money and counts and rates outside
     /// 0–100% (a typo, never a fact).
     pub signed: bool,
+    /// Declared `date or never`: the event may not have happened; facts input gives
+    /// `"never"`, which only `==` / `!=` read (E0507 otherwise).
+    pub never: bool,
+    /// Declared `default V`: an absent value takes V (applied by every facts reader,
+    /// `eval::facts::complete`), so clauses reading it are decided.
+    pub default: Option<Const>,
+    /// Declared `monthly T`: a series by calendar month (type `Series(T)`, keyed by
+    /// `eval::time::month_key`), read only by `s[MONTH]`, `total(s, …)`, `months(s, …)`.
+    pub monthly: bool,
     pub span: Span,
 }
 
@@ -372,6 +385,23 @@ pub enum Builtin {
     Abs,
     Year,
     Within,
+    /// Time within the year (`eval::time`): `month(d)`, `day(d)` → integer.
+    Month,
+    Day,
+    /// `add_months(d, n)`, `add_days(d, n)` → date.
+    AddMonths,
+    AddDays,
+    /// `months_between(a, b)`, `days_between(a, b)` → integer.
+    MonthsBetween,
+    DaysBetween,
+    /// `period_start`, `period_end`: the first and last day of the evaluated period.
+    PeriodStart,
+    PeriodEnd,
+    /// Monthly series (`monthly T` facts): `s[2024-03]` (args: the fact, a date in the month),
+    /// `total(s, from, to)` and `months(s, from, to)` over the months of from … to inclusive.
+    MonthAt,
+    MonthTotal,
+    MonthCount,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

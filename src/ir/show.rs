@@ -172,15 +172,33 @@ fn write(p: &Program, e: &Expr, out: &mut String, outer: u8) {
                 Builtin::Abs => "abs",
                 Builtin::Year => "year",
                 Builtin::Within => "within",
+                Builtin::Month => "month",
+                Builtin::Day => "day",
+                Builtin::AddMonths => "add_months",
+                Builtin::AddDays => "add_days",
+                Builtin::MonthsBetween => "months_between",
+                Builtin::DaysBetween => "days_between",
+                Builtin::PeriodStart => "period_start",
+                Builtin::PeriodEnd => "period_end",
+                Builtin::MonthAt => "",
+                Builtin::MonthTotal => "total",
+                Builtin::MonthCount => "months",
             });
-            out.push('(');
-            for (i, a) in args.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
+            if let (Builtin::MonthAt, [s, d]) = (f, args.as_slice()) {
+                write(p, s, out, 0);
+                out.push('[');
+                write(p, d, out, 0);
+                out.push(']');
+            } else if !matches!(f, Builtin::PeriodStart | Builtin::PeriodEnd) {
+                out.push('(');
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    write(p, a, out, 0);
                 }
-                write(p, a, out, 0);
+                out.push(')');
             }
-            out.push(')');
         }
         ExprKind::If(c, a, b) => {
             out.push_str("if ");

@@ -49,6 +49,10 @@ pub struct FieldDecl {
     pub ty: TypeExpr,
     /// Declared `signed`: may be negative (and a rate may exceed 100%).
     pub signed: bool,
+    /// `date or never`.
+    pub never: bool,
+    /// `default V`: the value taken when the facts give none.
+    pub default: Option<Expr>,
     pub label: Option<String>,
 }
 
@@ -56,6 +60,8 @@ pub struct FieldDecl {
 pub enum TypeExpr {
     Named(Ident),
     Series(Ident),
+    /// `monthly T`: a series by calendar month.
+    Monthly(Ident),
     List(Ident),
 }
 
@@ -65,6 +71,10 @@ pub struct FactDecl {
     pub ty: TypeExpr,
     /// Declared `signed`: may be negative (and a rate may exceed 100%).
     pub signed: bool,
+    /// `date or never`.
+    pub never: bool,
+    /// `default V`: the value taken when the facts give none.
+    pub default: Option<Expr>,
     pub label: Option<String>,
 }
 

@@ -64,6 +64,10 @@ pub const KEYWORDS: &[(Rule, &str, &str)] = &[
     (Rule::k_none, "none", "不取整"),
     // clauses
     (Rule::k_clause, "clause", "条款"),
+    (Rule::k_default, "default", "默认"),
+    (Rule::k_monthly, "monthly", "逐月"),
+    (Rule::k_or_never, "or never", "或从未"),
+    (Rule::k_never, "never", "从未"),
     (Rule::k_amends, "amends", "修改"),
     (Rule::k_extends, "extends", "延长"),
     (Rule::k_repeals, "repeals", "废止"),

@@ -494,9 +494,9 @@ impl Builder {
                         Rule::field_decl => {
                             let mut f = q.kids();
                             let name = self.ident(next(&mut f, span)?);
-                            let ty = self.type_expr(next(&mut f, span)?, span)?;
-                            let (signed, label) = self.signed_and_label(f);
-                            fields.push(FieldDecl { name, ty, signed, label });
+                            let (ty, never) = self.type_expr(next(&mut f, span)?, span)?;
+                            let (signed, default, label) = self.signed_and_label(f)?;
+                            fields.push(FieldDecl { name, ty, signed, never, default, label });
                         }
                         _ => {}
                     }
@@ -505,9 +505,9 @@ impl Builder {
             }
             Rule::fact_decl => {
                 let name = self.ident(next(&mut it, span)?);
-                let ty = self.type_expr(next(&mut it, span)?, span)?;
-                let (signed, label) = self.signed_and_label(it);
-                Item::Fact(FactDecl { name, ty, signed, label })
+                let (ty, never) = self.type_expr(next(&mut it, span)?, span)?;
+                let (signed, default, label) = self.signed_and_label(it)?;
+                Item::Fact(FactDecl { name, ty, signed, never, default, label })
             }
             Rule::define_decl => {
                 let name = self.ident(next(&mut it, span)?);
@@ -558,24 +558,42 @@ impl Builder {
         })
     }
 
-    /// The optional `signed` and label after a fact's or field's type.
-    fn signed_and_label<'i>(&self, rest: impl Iterator<Item = Pair<'i, Rule>>) -> (bool, Option<String>) {
-        let (mut signed, mut label) = (false, None);
+    /// The optional `signed`, `default V` and label after a fact's or field's type.
+    fn signed_and_label<'i>(
+        &self,
+        rest: impl Iterator<Item = Pair<'i, Rule>>,
+    ) -> PResult<(bool, Option<Expr>, Option<String>)> {
+        let (mut signed, mut default, mut label) = (false, None, None);
         for q in rest {
             match q.as_rule() {
                 Rule::signed => signed = true,
+                Rule::default_value => {
+                    let qspan = self.span(&q);
+                    let v = q.kids().next().ok_or_else(|| missing(qspan))?;
+                    default = Some(self.primary(v)?.0);
+                }
                 Rule::label => label = Some(self.string(q)),
                 _ => {}
             }
         }
-        (signed, label)
+        Ok((signed, default, label))
     }
 
-    fn type_expr(&self, p: Pair<'_, Rule>, span: Span) -> PResult<TypeExpr> {
-        let q = p.kids().next().ok_or_else(|| missing(span))?;
+    /// A type, and whether it is `… or never`.
+    fn type_expr(&self, p: Pair<'_, Rule>, span: Span) -> PResult<(TypeExpr, bool)> {
+        let mut inner = p.kids();
+        let q = inner.next().ok_or_else(|| missing(span))?;
+        let never = inner.next().is_some_and(|n| n.as_rule() == Rule::or_never);
+        Ok((self.type_expr_of(q, span)?, never))
+    }
+
+    fn type_expr_of(&self, q: Pair<'_, Rule>, span: Span) -> PResult<TypeExpr> {
         Ok(match q.as_rule() {
             Rule::series_type => TypeExpr::Series(self.ident(q.kids().next().ok_or_else(|| missing(span))?)),
             Rule::list_type => TypeExpr::List(self.ident(q.kids().next().ok_or_else(|| missing(span))?)),
+            Rule::monthly_type => {
+                TypeExpr::Monthly(self.ident(q.kids().next().ok_or_else(|| missing(span))?))
+            }
             _ => TypeExpr::Named(self.ident(q)),
         })
     }
@@ -910,6 +928,7 @@ impl Builder {
                 })?;
                 ExprKind::Lit(lit)
             }
+            Rule::month_lit => month_literal(p.as_str(), span)?,
             Rule::boolean => ExprKind::Bool(english_words(&p) == "true"),
             Rule::if_expr => {
                 let mut it = p.kids().filter(|q| q.as_rule() == Rule::expr);
@@ -924,6 +943,8 @@ impl Builder {
             Rule::period_kw => ExprKind::Period,
             Rule::as_of_kw => ExprKind::AsOf,
             Rule::ident => ExprKind::Name(p.as_str().to_string()),
+            // `never` / `从未`: the name the lowering gives the never-happened date
+            Rule::never_kw => ExprKind::Name("never".to_string()),
             Rule::set_lit => {
                 let mut items = Vec::new();
                 let mut depth = 0;
@@ -935,7 +956,7 @@ impl Builder {
                 return deepen(Expr { kind: ExprKind::Set(items), span }, depth + 1);
             }
             Rule::granted_call => {
-                let mut it = p.into_inner();
+                let mut it = p.kids();
                 let r = self.clause_ref(next(&mut it, span)?);
                 let years = it.next().map(|n| self.small_int(n)).transpose()?;
                 ExprKind::Granted(r, years)
@@ -1102,6 +1123,8 @@ impl Builder {
             }
             Rule::arr => J::Array(p.kids().map(|v| self.value(v)).collect::<PResult<_>>()?),
             Rule::string => J::String(self.string(p)),
+            // `never` / `从未` in test facts: the facts JSON's "never"
+            Rule::never_kw => J::String("never".to_string()),
             Rule::boolean => J::Bool(english_words(&p) == "true"),
             Rule::neg_literal => {
                 // `-50万`: a number stays a number, money and rates keep their spelling
@@ -1129,6 +1152,19 @@ impl Builder {
             }
             _ => J::String(p.as_str().to_string()),
         })
+    }
+}
+
+/// `2024-03`: the month's first day (out of line: `primary` recurses).
+#[inline(never)]
+fn month_literal(text: &str, span: Span) -> PResult<ExprKind> {
+    match crate::value::parse_literal(&format!("{text}-01")) {
+        Ok(lit @ crate::value::Literal::Date(_)) => Ok(ExprKind::Lit(lit)),
+        _ => Err(Box::new(
+            Diagnostic::new(Code::BadLiteral, format!("`{text}` is not a month"))
+                .at(span, "invalid month")
+                .help("a month is written `2024-03` (year, then 01–12)"),
+        )),
     }
 }
 

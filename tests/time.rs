@@ -268,7 +268,7 @@ fn misused_time_constructs_are_errors_with_a_fix() {
     }
     for (decl, want) in [
         ("fact 年数: integer or never", "E0310"),
-        ("fact 条件: boolean default 3", "E0311"),
+        ("fact 合格: boolean default 3", "E0311"),
         ("fact 开始: date default never", "E0311"),
     ] {
         let text = format!("{RULES}\n{decl}\n");

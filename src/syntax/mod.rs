@@ -242,7 +242,10 @@ fn rule_words(r: Rule) -> String {
         | Rule::k_source
         | Rule::k_in_force
         | Rule::k_applies_when
-        | Rule::k_rounding => Some(Rule::meta_number),
+        | Rule::k_rounding
+        | Rule::k_amends
+        | Rule::k_extends
+        | Rule::k_repeals => Some(Rule::meta_number),
         Rule::k_clause => Some(Rule::clause_decl),
         Rule::k_quote
         | Rule::k_responsible
@@ -253,6 +256,7 @@ fn rule_words(r: Rule) -> String {
         | Rule::k_cap
         | Rule::k_floor
         | Rule::k_once
+        | Rule::k_once_in
         | Rule::k_at_most
         | Rule::k_provides
         | Rule::k_kind

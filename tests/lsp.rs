@@ -266,6 +266,17 @@ fn hover_definition_references_symbols_completion_formatting() {
     // on a threshold word
     let r = c.result("textDocument/hover", at(&e23, pos(&text, "达到 1亿", 0)));
     assert!(r["contents"]["value"].as_str().unwrap().contains("≥"), "{r}");
+    // on a parameter: its versions with their dates and sources
+    let bj20 = root.join("BJ20.policy");
+    let bj = std::fs::read_to_string(&bj20).unwrap();
+    let r = c.result("textDocument/hover", at(&bj20, pos(&bj, "× 便民网点租金支持比例上限", "× ".len() + 3)));
+    let v = r["contents"]["value"].as_str().unwrap();
+    assert!(v.contains("50% from 1900-01-01") && v.contains("70% from 2020-02-05"), "{v}");
+    assert!(v.contains("由原50%提高至70%"), "{v}");
+    // on a definition (used in E23.2b): its expression
+    let r = c.result("textDocument/hover", at(&e23, pos(&text, "when 首次认定省级企业技术中心", 5)));
+    let v = r["contents"]["value"].as_str().unwrap();
+    assert!(v.starts_with("**define** `首次认定省级企业技术中心`") && v.contains("```huiqi"), "{v}");
     // on nothing
     let r = c.result("textDocument/hover", at(&e23, json!({"line": 0, "character": 0})));
     assert_eq!(r, Value::Null);

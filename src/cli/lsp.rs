@@ -649,13 +649,13 @@ impl Server {
                     "initialize sent twice".into(),
                 );
             }
-            if let Ok(p) = serde_json::from_value::<lt::InitializeParams>(req.params) {
-                if self.root.is_none() {
-                    #[allow(deprecated)]
-                    let uri =
-                        p.workspace_folders.and_then(|f| f.into_iter().next().map(|f| f.uri)).or(p.root_uri);
-                    self.root = uri.as_ref().and_then(path_of);
-                }
+            if self.root.is_none()
+                && let Ok(p) = serde_json::from_value::<lt::InitializeParams>(req.params)
+            {
+                #[allow(deprecated)]
+                let uri =
+                    p.workspace_folders.and_then(|f| f.into_iter().next().map(|f| f.uri)).or(p.root_uri);
+                self.root = uri.as_ref().and_then(path_of);
             }
             self.initialized = true;
             return Response::new_ok(id, initialize_result());

@@ -220,6 +220,33 @@ fn diagnostics_appear_with_code_and_range_and_clear_when_fixed() {
     c.change(&e23, 3, &text);
     assert_eq!(c.diagnostics(&uri(&e23)), Vec::<Value>::new());
 
+    // a duplicate: reported where the second declaration is (vocabulary.policy, after
+    // E23.policy in the rule set's order), the first as related information
+    let vocab_path = root.join("vocabulary.policy");
+    let vocab = std::fs::read_to_string(&vocab_path).unwrap();
+    let dup_text = format!("{text}\nfact 营业收入: money \"重复\"\n");
+    c.change(&e23, 30, &dup_text);
+    let d = c.diagnostics(&uri(&vocab_path));
+    let dup = d.iter().find(|d| d["code"] == "E0202").unwrap_or_else(|| panic!("E0202 in {d:?}"));
+    assert_eq!(dup["range"]["start"]["line"], line_of(&vocab, "fact 营业收入"));
+    assert_eq!(dup["range"]["start"]["character"], 5);
+    let rel = &dup["relatedInformation"][0];
+    assert_eq!(rel["location"]["uri"], uri(&e23));
+    assert_eq!(
+        rel["location"]["range"]["start"]["line"],
+        line_of(&dup_text, "fact 营业收入: money \"重复\"")
+    );
+    assert_eq!(rel["message"], "first declared here");
+    c.change(&e23, 31, &text);
+    assert_eq!(c.diagnostics(&uri(&vocab_path)), Vec::<Value>::new());
+    // E23's own follow-on errors (if any were published) are cleared too
+    // (published in the same round, before vocabulary.policy's: the last one received counts)
+    let last = c.notes.iter().rev().find(|n| n["params"]["uri"] == uri(&e23)).cloned();
+    if let Some(n) = last {
+        assert_eq!(n["params"]["diagnostics"], json!([]));
+    }
+    c.notes.clear();
+
     // a syntax error in one file does not hide another file's errors
     let tests_text = c.open(&tests);
     let bad_tests = tests_text.replacen("expect E23.5 granted 30万", "expect E23.99 granted 30万", 1);
@@ -293,6 +320,11 @@ fn hover_definition_references_symbols_completion_formatting() {
     let r = c.result("textDocument/definition", at(&tests, pos(&tests_text, "expect E23.5", 7)));
     assert_eq!(r[0]["uri"], uri(&e23));
     assert_eq!(r[0]["range"]["start"]["line"], line_of(&text, "clause 5 \"鼓励企业壮大规模\""));
+
+    // an enumeration value: its place in the enumeration
+    let r = c.result("textDocument/definition", at(&e23, pos(&text, "== 电子信息制造业", 3)));
+    assert_eq!(r[0]["uri"], uri(&root.join("vocabulary.policy")));
+    assert_eq!(r[0]["range"]["start"]["line"], line_of(&vocab, "  电子信息制造业, 装备制造业"));
 
     // references of E23.5: every test naming it, and the declaration
     let r = c.result(

@@ -421,7 +421,12 @@ struct Decl {
 struct Doc {
     path: PathBuf,
     text: String,
+    /// The syntax tree: of `text`, or while `text` does not parse, of the last text that did.
     ast: Option<ast::File>,
+    /// The text `ast` was parsed from (its spans are offsets into it).
+    ast_text: String,
+    /// Whether `text` parses (`ast` is of it).
+    current: bool,
     syntax: Vec<Diagnostic>,
 }
 
@@ -504,20 +509,27 @@ impl Server {
         let mut docs = Vec::new();
         for (i, (path, text)) in texts.into_iter().enumerate() {
             let id = FileId(u32::try_from(i).unwrap_or(u32::MAX));
-            let (ast, syntax) = match huiqi::syntax::parse(id, &text) {
+            let (ast, syntax, ast_text, current) = match huiqi::syntax::parse(id, &text) {
                 Ok(f) => {
                     self.good.insert(path.clone(), text.clone());
-                    (Some(f), Vec::new())
+                    (Some(f), Vec::new(), text.clone(), true)
                 }
-                Err(d) => (None, d),
+                // names keep coming from the last text that parsed while this one does not
+                Err(d) => {
+                    match self.good.get(&path).and_then(|g| huiqi::syntax::parse(id, g).ok().map(|f| (f, g)))
+                    {
+                        Some((f, g)) => (Some(f), d, g.clone(), false),
+                        None => (None, d, String::new(), false),
+                    }
+                }
             };
-            docs.push(Doc { path, text, ast, syntax });
+            docs.push(Doc { path, text, ast, ast_text, current, syntax });
         }
         // the whole rule set, each broken file replaced by its last text that parsed
         let mut rule_files = Vec::new();
         for d in &docs {
             let name = d.path.to_string_lossy().into_owned();
-            if d.ast.is_some() {
+            if d.current {
                 rule_files.push((name, d.text.clone()));
             } else if let Some(t) = self.good.get(&d.path) {
                 rule_files.push((name, t.clone()));
@@ -532,7 +544,7 @@ impl Server {
                 Err(f) => (f.sources, f.diagnostics),
             }
         };
-        let broken: Vec<&Path> = docs.iter().filter(|d| d.ast.is_none()).map(|d| d.path.as_path()).collect();
+        let broken: Vec<&Path> = docs.iter().filter(|d| !d.current).map(|d| d.path.as_path()).collect();
         let mut diagnostics: BTreeMap<PathBuf, Vec<lt::Diagnostic>> = BTreeMap::new();
         // the syntax diagnostics carry the FileId of their own file: a map in the same order
         let mut map = SourceMap::new();
@@ -714,13 +726,14 @@ impl Server {
         let ws = self.ws.as_ref()?;
         let text = &ws.docs.get(doc)?.text;
         let fid = FileId(u32::try_from(doc).ok()?);
-        // a declaration site first (`clause 5` is E23.5 there)
+        let current = ws.docs.get(doc)?.current;
+        // a declaration site first (`clause 5` is E23.5 there), when the spans are of this text
         let here: Vec<usize> = ws
             .decls
             .iter()
             .enumerate()
             .filter(|(_, d)| {
-                d.span.file == fid && (d.span.start as usize) <= off && off <= d.span.end as usize
+                current && d.span.file == fid && (d.span.start as usize) <= off && off <= d.span.end as usize
             })
             .map(|(i, _)| i)
             .collect();
@@ -780,7 +793,7 @@ impl Server {
         let d = ws.docs.get(span.file.0 as usize)?;
         Some(lt::Location {
             uri: uri_of(&d.path)?,
-            range: range_of(&d.text, span.start as usize, span.end as usize),
+            range: range_of(&d.ast_text, span.start as usize, span.end as usize),
         })
     }
 
@@ -816,7 +829,7 @@ impl Server {
                 hits.extend(ws_.iter().filter(|(s, e)| doc.text.get(*s..*e) == Some(name.as_str())));
             }
             for s in &decl_spans {
-                if s.file.0 as usize == i {
+                if s.file.0 as usize == i && doc.current {
                     let r = (s.start as usize, s.end as usize);
                     hits.retain(|h| *h != r);
                     if p.context.include_declaration {
@@ -839,7 +852,7 @@ impl Server {
         let ws = self.ws()?;
         let doc = ws.docs.iter().find(|d| d.path == path)?;
         let ast = doc.ast.as_ref()?;
-        let t = doc.text.as_str();
+        let t = doc.ast_text.as_str();
         let mut out = Vec::new();
         for item in &ast.items {
             let s = match item {
@@ -987,7 +1000,9 @@ impl Server {
         let path = path_of(&p.text_document.uri)?;
         let ws = self.ws()?;
         let doc = ws.docs.iter().find(|d| d.path == path)?;
-        doc.ast.as_ref()?;
+        if !doc.current {
+            return None;
+        }
         let formatted = huiqi::fmt::format_source(&doc.text)?;
         if formatted == doc.text {
             return Some(Vec::new());
@@ -1131,7 +1146,7 @@ fn index(ws: &mut Workspace) {
     let mut decls = Vec::new();
     for doc in &ws.docs {
         let Some(file) = &doc.ast else { continue };
-        let t = doc.text.as_str();
+        let t = doc.ast_text.as_str();
         for item in &file.items {
             match item {
                 ast::Item::Enum(e) => {

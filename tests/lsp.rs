@@ -216,6 +216,20 @@ fn diagnostics_appear_with_code_and_range_and_clear_when_fixed() {
     assert_eq!(e["range"]["end"], pos(&broken, "承担揭榜挂帅项目甲", "承担揭榜挂帅项目甲".len()));
     assert!(e["message"].as_str().unwrap().contains("承担揭榜挂帅项目甲"), "{e}");
 
+    // a ranged change (as incremental clients send): UTF-16 positions on a Chinese line
+    let at_name = pos(&text, "when 承担揭榜挂帅项目", "when 承担揭榜挂帅项目".len());
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri(&e23), "version": 2},
+               "contentChanges": [{"range": {"start": at_name, "end": at_name}, "text": "乙"}]}),
+    );
+    let d = c.diagnostics(&uri(&e23));
+    assert!(d.iter().any(|d| d["message"].as_str().unwrap().contains("`承担揭榜挂帅项目乙甲`")), "{d:?}");
+    // with the help line of `huiqi check`
+    assert!(
+        d.iter().any(|d| d["message"].as_str().unwrap().contains("help: did you mean `承担揭榜挂帅项目`?")),
+        "{d:?}"
+    );
     // fixed: the file's diagnostics are published empty
     c.change(&e23, 3, &text);
     assert_eq!(c.diagnostics(&uri(&e23)), Vec::<Value>::new());

@@ -179,6 +179,24 @@ fn line_of(text: &str, needle: &str) -> u64 {
     text[..text.find(needle).unwrap()].matches('\n').count() as u64
 }
 
+/// Semantic tokens as (line, column, length, type).
+fn decode(r: &Value) -> Vec<(u64, u64, u64, u64)> {
+    let data: Vec<u64> = r["data"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert_eq!(data.len() % 5, 0);
+    let (mut line, mut col) = (0u64, 0u64);
+    let mut toks = Vec::new();
+    for t in data.chunks(5) {
+        if t[0] > 0 {
+            line += t[0];
+            col = t[1];
+        } else {
+            col += t[1];
+        }
+        toks.push((line, col, t[2], t[3]));
+    }
+    toks
+}
+
 fn at(path: &Path, p: Value) -> Value {
     json!({"textDocument": {"uri": uri(path)}, "position": p})
 }
@@ -395,6 +413,25 @@ fn hover_definition_references_symbols_completion_formatting() {
     for l in ["营业收入", "达到", "超过", "E23.5", "clause", "电子信息制造业"] {
         assert!(labels.contains(&l), "{l} in completion");
     }
+
+    // semantic tokens: facts, threshold words, keywords, clause references, strings
+    let r = c.result("textDocument/semanticTokens/full", json!({"textDocument": {"uri": uri(&e23)}}));
+    let toks = decode(&r);
+    let kind_at = |p: Value| {
+        let (l, c) = (p["line"].as_u64().unwrap(), p["character"].as_u64().unwrap());
+        toks.iter().find(|t| t.0 == l && t.1 == c).map(|t| (t.2, t.3))
+    };
+    // 营业收入: a fact (variable), four UTF-16 units
+    assert_eq!(kind_at(pos(&text, "first time 营业收入", "first time ".len())), Some((4, 1)));
+    assert_eq!(kind_at(pos(&text, "达到 1亿", 0)), Some((2, 10)));
+    assert_eq!(kind_at(pos(&text, "clause 5 \"鼓励", 0)), Some((6, 0)));
+    assert_eq!(kind_at(pos(&text, "\"鼓励企业壮大规模\"", 0)).map(|t| t.1), Some(11));
+    let tr = c.result("textDocument/semanticTokens/full", json!({"textDocument": {"uri": uri(&tests)}}));
+    let ttoks = decode(&tr);
+    let p = pos(&tests_text, "expect E23.5", 7);
+    let t =
+        ttoks.iter().find(|t| t.0 == p["line"].as_u64().unwrap() && t.1 == p["character"].as_u64().unwrap());
+    assert_eq!(t.map(|t| (t.2, t.3)), Some((5, 9)), "E23.5: one clause token");
 
     // formatting: a file out of layout comes back as `huiqi fmt` writes it
     let messy = text.replacen("  clause 5 \"", "        clause 5   \"", 1);

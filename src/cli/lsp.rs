@@ -10,7 +10,8 @@
 //! last text that parsed (or without it), so one broken file never hides the others'
 //! diagnostics. Names (facts, definitions, parameters, enumerations and their values, records
 //! and fields, documents and clauses) are read from each file's syntax tree, so hover,
-//! definition, references, symbols and completion work while the rule set has errors.
+//! definition, references, symbols, completion and semantic tokens work while the rule set
+//! has errors.
 //!
 //! Positions are UTF-16 code units, as LSP counts them; spans are byte offsets
 //! ([`offset_of`], [`position_of`] convert).
@@ -313,43 +314,178 @@ fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
-/// The words of rule text outside comments and strings, as byte ranges.
-fn words(text: &str) -> Vec<(usize, usize)> {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lex {
+    Word,
+    Str,
+    Comment,
+}
+
+/// Words, strings and comments of rule text, as byte ranges (the rest is punctuation and
+/// white space).
+fn lex(text: &str) -> Vec<(usize, usize, Lex)> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let at = |i: usize| chars.get(i).map(|&(_, c)| c);
     let byte = |i: usize| chars.get(i).map_or(text.len(), |&(b, _)| b);
     let mut out = Vec::new();
     let mut i = 0;
     while let Some(c) = at(i) {
+        let s = i;
         if c == '/' && at(i + 1) == Some('/') {
             while at(i).is_some_and(|c| c != '\n') {
                 i += 1;
             }
+            out.push((byte(s), byte(i), Lex::Comment));
         } else if c == '/' && at(i + 1) == Some('*') {
             i += 2;
             while at(i).is_some() && !(at(i) == Some('*') && at(i + 1) == Some('/')) {
                 i += 1;
             }
-            i += 2;
+            i = (i + 2).min(chars.len());
+            out.push((byte(s), byte(i), Lex::Comment));
         } else if c == '"' {
             i += 1;
             while let Some(c) = at(i) {
                 i += 1;
                 if c == '\\' {
-                    i += 1;
+                    i = (i + 1).min(chars.len());
                 } else if c == '"' {
                     break;
                 }
             }
+            out.push((byte(s), byte(i), Lex::Str));
         } else if is_word(c) {
-            let s = i;
             while at(i).is_some_and(is_word) {
                 i += 1;
             }
-            out.push((byte(s), byte(i)));
+            out.push((byte(s), byte(i), Lex::Word));
         } else {
             i += 1;
         }
+    }
+    out
+}
+
+/// The words of rule text outside comments and strings, as byte ranges.
+fn words(text: &str) -> Vec<(usize, usize)> {
+    lex(text).into_iter().filter(|t| t.2 == Lex::Word).map(|(s, e, _)| (s, e)).collect()
+}
+
+/// The semantic token types, in the legend's order.
+const TOKEN_TYPES: &[&str] = &[
+    "keyword",
+    "variable",
+    "function",
+    "parameter",
+    "enum",
+    "enumMember",
+    "struct",
+    "property",
+    "namespace",
+    "method",
+    "operator",
+    "string",
+    "comment",
+    "number",
+];
+
+fn token_type(k: Kind) -> u32 {
+    match k {
+        Kind::Fact => 1,
+        Kind::Define => 2,
+        Kind::Param => 3,
+        Kind::Enum => 4,
+        Kind::Variant => 5,
+        Kind::Record => 6,
+        Kind::Field => 7,
+        Kind::Policy => 8,
+        Kind::Clause => 9,
+    }
+}
+
+/// Semantic tokens of a text: (start, end, type), single-line, in order.
+fn classify(text: &str, by_name: &HashMap<String, Vec<usize>>, decls: &[Decl]) -> Vec<(usize, usize, u32)> {
+    let toks = lex(text);
+    let mut out = Vec::new();
+    let mut skip = 0;
+    for (n, &(s, e, kind)) in toks.iter().enumerate() {
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        let ty = match kind {
+            Lex::Str => Some(11),
+            Lex::Comment => Some(12),
+            Lex::Word => {
+                let w = text.get(s..e).unwrap_or("");
+                // `E23.5`: one token
+                if let Some(&(s2, e2, Lex::Word)) = toks.get(n + 1)
+                    && e + 1 == s2
+                    && text.get(e..s2) == Some(".")
+                    && let Some(name) = text.get(s..e2)
+                    && by_name.get(name).is_some()
+                {
+                    out.push((s, e2, 9));
+                    skip = 1;
+                    continue;
+                }
+                if w.starts_with(|c: char| c.is_ascii_digit()) {
+                    Some(13)
+                } else if let Some(d) = by_name.get(w).and_then(|v| v.first()).and_then(|&i| decls.get(i)) {
+                    Some(token_type(d.kind))
+                } else if THRESHOLDS.iter().any(|t| t.0 == w) {
+                    Some(10)
+                } else if KEYWORDS.contains(&w) {
+                    Some(0)
+                } else {
+                    None
+                }
+            }
+        };
+        let Some(ty) = ty else { continue };
+        // one token per line
+        let mut a = s;
+        for line in text.get(s..e).unwrap_or("").split_inclusive('\n') {
+            let body = line.trim_end_matches(['\n', '\r']);
+            if !body.is_empty() {
+                out.push((a, a + body.len(), ty));
+            }
+            a += line.len();
+        }
+    }
+    out
+}
+
+/// LSP's relative encoding of tokens (UTF-16 columns), walking the text once.
+fn encode_tokens(text: &str, toks: &[(usize, usize, u32)]) -> Vec<lt::SemanticToken> {
+    let (mut off, mut line, mut col) = (0usize, 0u32, 0u32);
+    let (mut prev_line, mut prev_col) = (0u32, 0u32);
+    let mut out = Vec::new();
+    for &(s, e, ty) in toks {
+        if s < off {
+            continue;
+        }
+        for c in text.get(off..s).unwrap_or("").chars() {
+            if c == '\n' {
+                line += 1;
+                col = 0;
+            } else {
+                col += c.len_utf16() as u32;
+            }
+        }
+        off = s;
+        let length: u32 = text.get(s..e).unwrap_or("").chars().map(|c| c.len_utf16() as u32).sum();
+        let delta_line = line - prev_line;
+        let delta_start = if delta_line == 0 { col - prev_col } else { col };
+        out.push(lt::SemanticToken {
+            delta_line,
+            delta_start,
+            length,
+            token_type: ty,
+            token_modifiers_bitset: 0,
+        });
+        prev_line = line;
+        prev_col = col;
     }
     out
 }
@@ -696,6 +832,9 @@ impl Server {
             "textDocument/completion" => {
                 self.params::<lt::CompletionParams>(req.params).map(|p| json!(self.completion(&p)))
             }
+            "textDocument/semanticTokens/full" => {
+                self.params::<lt::SemanticTokensParams>(req.params).map(|p| json!(self.semantic_tokens(&p)))
+            }
             "textDocument/formatting" => {
                 self.params::<lt::DocumentFormattingParams>(req.params).map(|p| json!(self.formatting(&p)))
             }
@@ -996,6 +1135,14 @@ impl Server {
         Some(lt::CompletionResponse::Array(items))
     }
 
+    fn semantic_tokens(&mut self, p: &lt::SemanticTokensParams) -> Option<lt::SemanticTokens> {
+        let path = path_of(&p.text_document.uri)?;
+        let ws = self.ws()?;
+        let doc = ws.docs.iter().find(|d| d.path == path)?;
+        let toks = classify(&doc.text, &ws.by_name, &ws.decls);
+        Some(lt::SemanticTokens { result_id: None, data: encode_tokens(&doc.text, &toks) })
+    }
+
     fn formatting(&mut self, p: &lt::DocumentFormattingParams) -> Option<Vec<lt::TextEdit>> {
         let path = path_of(&p.text_document.uri)?;
         let ws = self.ws()?;
@@ -1048,6 +1195,17 @@ fn initialize_result() -> Value {
         document_symbol_provider: Some(lt::OneOf::Left(true)),
         completion_provider: Some(lt::CompletionOptions::default()),
         document_formatting_provider: Some(lt::OneOf::Left(true)),
+        semantic_tokens_provider: Some(lt::SemanticTokensServerCapabilities::SemanticTokensOptions(
+            lt::SemanticTokensOptions {
+                legend: lt::SemanticTokensLegend {
+                    token_types: TOKEN_TYPES.iter().map(|t| lt::SemanticTokenType::new(t)).collect(),
+                    token_modifiers: Vec::new(),
+                },
+                full: Some(lt::SemanticTokensFullOptions::Bool(true)),
+                range: None,
+                ..Default::default()
+            },
+        )),
         ..Default::default()
     };
     json!({

@@ -433,6 +433,24 @@ fn hover_definition_references_symbols_completion_formatting() {
         ttoks.iter().find(|t| t.0 == p["line"].as_u64().unwrap() && t.1 == p["character"].as_u64().unwrap());
     assert_eq!(t.map(|t| (t.2, t.3)), Some((5, 9)), "E23.5: one clause token");
 
+    // code lenses: over each clause, its tests' result
+    let r = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri(&e23)}}));
+    let five_line = line_of(&text, "clause 5 \"鼓励企业壮大规模\"");
+    let lens = |r: &Value| {
+        r.as_array().unwrap().iter().find(|l| l["range"]["start"]["line"] == five_line).unwrap()["command"]["title"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let t = lens(&r);
+    assert!(t.starts_with("✓ ") && t.ends_with("test(s) pass"), "{t}");
+    let wrong = tests_text.replacen("expect E23.5 granted 30万", "expect E23.5 granted 31万", 1);
+    c.change(&tests, 2, &wrong);
+    let r = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri(&e23)}}));
+    let t = lens(&r);
+    assert!(t.starts_with("✗ 1 of ") && t.contains("E23.5 首次达到1亿：30万"), "{t}");
+    c.change(&tests, 3, &tests_text);
+
     // formatting: a file out of layout comes back as `huiqi fmt` writes it
     let messy = text.replacen("  clause 5 \"", "        clause 5   \"", 1);
     c.change(&e23, 2, &messy);

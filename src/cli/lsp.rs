@@ -573,6 +573,11 @@ struct Workspace {
     by_name: HashMap<String, Vec<usize>>,
     /// Diagnostics by file (including empty lists), as published.
     diagnostics: BTreeMap<PathBuf, Vec<lt::Diagnostic>>,
+    /// The checked rule set, when it compiles (for the tests' code lenses).
+    compiled: Option<huiqi::Compiled>,
+    /// The tests' results by clause (`E23.5` → passed, failed, the first failing test's
+    /// name), run when a code lens is first asked for.
+    tests: Option<HashMap<String, (usize, usize, String)>>,
 }
 
 struct Server {
@@ -672,11 +677,16 @@ impl Server {
             }
         }
         let input = huiqi::Input { rule_files, source_texts: loaded.source_texts };
+        let mut compiled = None;
         let (sources, diags) = if input.rule_files.is_empty() {
             (SourceMap::new(), Vec::new())
         } else {
             match huiqi::compile(&input) {
-                Ok(c) => (c.sources, c.warnings),
+                Ok(c) => {
+                    let out = (c.sources.clone(), c.warnings.clone());
+                    compiled = Some(c);
+                    out
+                }
                 Err(f) => (f.sources, f.diagnostics),
             }
         };
@@ -698,7 +708,14 @@ impl Server {
                 diagnostics.entry(path).or_default().push(l);
             }
         }
-        let mut ws = Workspace { docs, decls: Vec::new(), by_name: HashMap::new(), diagnostics };
+        let mut ws = Workspace {
+            docs,
+            decls: Vec::new(),
+            by_name: HashMap::new(),
+            diagnostics,
+            compiled,
+            tests: None,
+        };
         index(&mut ws);
         self.ws = Some(ws);
     }
@@ -834,6 +851,9 @@ impl Server {
             }
             "textDocument/semanticTokens/full" => {
                 self.params::<lt::SemanticTokensParams>(req.params).map(|p| json!(self.semantic_tokens(&p)))
+            }
+            "textDocument/codeLens" => {
+                self.params::<lt::CodeLensParams>(req.params).map(|p| json!(self.code_lens(&p)))
             }
             "textDocument/formatting" => {
                 self.params::<lt::DocumentFormattingParams>(req.params).map(|p| json!(self.formatting(&p)))
@@ -1135,6 +1155,44 @@ impl Server {
         Some(lt::CompletionResponse::Array(items))
     }
 
+    /// Over each clause, the result of the tests that expect something of it.
+    fn code_lens(&mut self, p: &lt::CodeLensParams) -> Option<Vec<lt::CodeLens>> {
+        let path = path_of(&p.text_document.uri)?;
+        self.ws()?;
+        let ws = self.ws.as_mut()?;
+        if ws.tests.is_none() {
+            ws.tests = Some(test_results(ws.compiled.as_ref()));
+        }
+        let ws = self.ws.as_ref()?;
+        let results = ws.tests.as_ref()?;
+        let i = ws.docs.iter().position(|d| d.path == path)?;
+        let doc = ws.docs.get(i)?;
+        if !doc.current || ws.compiled.is_none() {
+            return Some(Vec::new());
+        }
+        let mut out = Vec::new();
+        for d in ws.decls.iter().filter(|d| d.kind == Kind::Clause && d.span.file.0 as usize == i) {
+            let (pass, fail, first) = results.get(&d.name).cloned().unwrap_or_default();
+            let title = if pass + fail == 0 {
+                "no tests".to_string()
+            } else if fail == 0 {
+                format!("✓ {pass} test(s) pass")
+            } else {
+                format!("✗ {fail} of {} test(s) fail: {first}", pass + fail)
+            };
+            out.push(lt::CodeLens {
+                range: range_of(&doc.text, d.span.start as usize, d.span.end as usize),
+                command: Some(lt::Command {
+                    title,
+                    command: "huiqi.tests".into(),
+                    arguments: Some(vec![json!(d.name)]),
+                }),
+                data: None,
+            });
+        }
+        Some(out)
+    }
+
     fn semantic_tokens(&mut self, p: &lt::SemanticTokensParams) -> Option<lt::SemanticTokens> {
         let path = path_of(&p.text_document.uri)?;
         let ws = self.ws()?;
@@ -1156,6 +1214,38 @@ impl Server {
         }
         Some(vec![lt::TextEdit { range: range_of(&doc.text, 0, doc.text.len()), new_text: formatted }])
     }
+}
+
+/// Runs the rule set's tests; by clause, how many of the tests expecting something of it pass
+/// and fail, and the first failing one's name.
+fn test_results(c: Option<&huiqi::Compiled>) -> HashMap<String, (usize, usize, String)> {
+    let mut m: HashMap<String, (usize, usize, String)> = HashMap::new();
+    let Some(c) = c else { return m };
+    let report = huiqi::testing::run(&c.program, &c.sources);
+    for (t, r) in c.program.tests.iter().zip(&report.cases) {
+        let mut names: Vec<String> = t
+            .expects
+            .iter()
+            .filter_map(|e| match e {
+                huiqi::ir::TestExpect::Clause { clause, .. } => Some(c.program.clause_ref(*clause)),
+                huiqi::ir::TestExpect::Total { .. } => None,
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        for n in names {
+            let e = m.entry(n).or_default();
+            if r.failures.is_empty() {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+                if e.2.is_empty() {
+                    e.2.clone_from(&r.name);
+                }
+            }
+        }
+    }
+    m
 }
 
 #[allow(deprecated)]
@@ -1195,6 +1285,7 @@ fn initialize_result() -> Value {
         document_symbol_provider: Some(lt::OneOf::Left(true)),
         completion_provider: Some(lt::CompletionOptions::default()),
         document_formatting_provider: Some(lt::OneOf::Left(true)),
+        code_lens_provider: Some(lt::CodeLensOptions { resolve_provider: Some(false) }),
         semantic_tokens_provider: Some(lt::SemanticTokensServerCapabilities::SemanticTokensOptions(
             lt::SemanticTokensOptions {
                 legend: lt::SemanticTokensLegend {

@@ -281,7 +281,7 @@ enum Command {
     #[command(after_help = serve::AFTER_HELP)]
     Serve(serve::ServeArgs),
     /// The language server for editors (LSP over stdin/stdout): diagnostics, hover,
-    /// definition, references, symbols, completion, semantic tokens, formatting.
+    /// definition, references, symbols, completion, semantic tokens, test code lenses, formatting.
     #[command(after_help = "The editor starts it; see docs/workbench.md.\nExample:\n  huiqi lsp policies")]
     Lsp {
         /// The folder of rule files (default: the folder the editor opens, else the folder of

@@ -11,6 +11,7 @@ mod out;
 mod batch;
 mod diff;
 mod forecast;
+mod lsp;
 #[cfg(feature = "serve")]
 mod serve;
 mod table;
@@ -285,6 +286,14 @@ enum Command {
     #[cfg(feature = "serve")]
     #[command(after_help = serve::AFTER_HELP)]
     Serve(serve::ServeArgs),
+    /// The language server for editors (LSP over stdin/stdout): diagnostics, hover,
+    /// definition, references, symbols, completion, semantic tokens, test code lenses, formatting.
+    #[command(after_help = "The editor starts it; see docs/workbench.md.\nExample:\n  huiqi lsp policies")]
+    Lsp {
+        /// The folder of rule files (default: the folder the editor opens, else the folder of
+        /// each open file).
+        folder: Option<PathBuf>,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -758,6 +767,7 @@ fn run(cli: Cli) -> Exit {
         Command::Diff(args) => diff::run(args),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(args),
+        Command::Lsp { folder } => lsp::run(folder),
     }
 }
 

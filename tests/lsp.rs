@@ -410,7 +410,8 @@ fn hover_definition_references_symbols_completion_formatting() {
     // completion: facts, threshold words, clause ids, keywords
     let r = c.result("textDocument/completion", at(&e23, pos(&text, "when 承担", 5)));
     let labels: Vec<&str> = r.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect();
-    for l in ["营业收入", "达到", "超过", "E23.5", "clause", "电子信息制造业"] {
+    for l in ["营业收入", "达到", "超过", "E23.5", "clause", "条款", "once in", "择一", "电子信息制造业"]
+    {
         assert!(labels.contains(&l), "{l} in completion");
     }
 

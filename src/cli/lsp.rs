@@ -46,102 +46,13 @@ const THRESHOLDS: &[(&str, &str, &str)] = &[
     ("未达到", "<", "not reaching: the number itself is excluded"),
 ];
 
-/// Keywords offered by completion.
-const KEYWORDS: &[&str] = &[
-    "policy",
-    "clause",
-    "quote",
-    "responsible",
-    "when",
-    "valid",
-    "from",
-    "to",
-    "amount",
-    "tiers",
-    "brackets",
-    "category",
-    "credit",
-    "each",
-    "discretionary",
-    "based",
-    "on",
-    "cap",
-    "floor",
-    "once",
-    "per",
-    "tier",
-    "year",
-    "item",
-    "total",
-    "at",
-    "most",
-    "years",
-    "provides",
-    "kind",
-    "benefit",
-    "tax",
-    "priority",
-    "ceiling",
-    "definition",
-    "guidance",
-    "stacking",
-    "target",
-    "excludes",
-    "largest",
-    "in",
-    "unquoted",
-    "amends",
-    "extends",
-    "repeals",
-    "fact",
-    "define",
-    "parameter",
-    "enum",
-    "record",
-    "ordered",
-    "signed",
-    "series",
-    "list",
-    "test",
-    "period",
-    "as_of",
-    "facts",
-    "ledger",
-    "expect",
-    "granted",
-    "ineligible",
-    "undetermined",
-    "not_in_force",
-    "and",
-    "or",
-    "not",
-    "if",
-    "then",
-    "else",
-    "where",
-    "first",
-    "by",
-    "descending",
-    "key",
-    "true",
-    "false",
-    "number",
-    "issuer",
-    "issued",
-    "published",
-    "source",
-    "applies",
-    "force",
-    "rounding",
-    "pay",
-    "highest",
-    "money",
-    "rate",
-    "integer",
-    "boolean",
-    "date",
-    "text",
-];
+/// Whether a word is (part of) a keyword in either language: the table of
+/// `huiqi::syntax::keywords`, the one source of the keyword spellings.
+fn is_keyword_word(w: &str) -> bool {
+    huiqi::syntax::keywords::KEYWORDS
+        .iter()
+        .any(|(_, en, zh)| *zh == w || en.split_whitespace().any(|x| x == w))
+}
 
 /// Runs the server on stdin/stdout until `exit` (0 after `shutdown`, 1 otherwise).
 pub fn run(root: Option<PathBuf>) -> super::Exit {
@@ -435,7 +346,7 @@ fn classify(text: &str, by_name: &HashMap<String, Vec<usize>>, decls: &[Decl]) -
                     Some(token_type(d.kind))
                 } else if THRESHOLDS.iter().any(|t| t.0 == w) {
                     Some(10)
-                } else if KEYWORDS.contains(&w) {
+                } else if is_keyword_word(w) {
                     Some(0)
                 } else {
                     None
@@ -1143,13 +1054,17 @@ impl Server {
                 });
             }
         }
-        for &k in KEYWORDS {
-            if seen.insert(k.to_string()) {
-                items.push(lt::CompletionItem {
-                    label: k.into(),
-                    kind: Some(lt::CompletionItemKind::KEYWORD),
-                    ..Default::default()
-                });
+        // keywords in both spellings, each with the other as its detail
+        for (_, en, zh) in huiqi::syntax::keywords::KEYWORDS {
+            for (k, other) in [(*en, *zh), (*zh, *en)] {
+                if seen.insert(k.to_string()) {
+                    items.push(lt::CompletionItem {
+                        label: k.into(),
+                        kind: Some(lt::CompletionItemKind::KEYWORD),
+                        detail: Some(format!("keyword ({other})")),
+                        ..Default::default()
+                    });
+                }
             }
         }
         Some(lt::CompletionResponse::Array(items))
@@ -1228,7 +1143,7 @@ fn test_results(c: Option<&huiqi::Compiled>) -> HashMap<String, (usize, usize, S
             .iter()
             .filter_map(|e| match e {
                 huiqi::ir::TestExpect::Clause { clause, .. } => Some(c.program.clause_ref(*clause)),
-                huiqi::ir::TestExpect::Total { .. } => None,
+                huiqi::ir::TestExpect::Total { .. } | huiqi::ir::TestExpect::Error { .. } => None,
             })
             .collect();
         names.sort();
@@ -1364,6 +1279,7 @@ fn type_text(t: &ast::TypeExpr) -> (String, &str) {
         ast::TypeExpr::Named(i) => (i.name.clone(), i.name.as_str()),
         ast::TypeExpr::Series(i) => (format!("series {}", i.name), i.name.as_str()),
         ast::TypeExpr::List(i) => (format!("list {}", i.name), i.name.as_str()),
+        ast::TypeExpr::Monthly(i) => (format!("monthly {}", i.name), i.name.as_str()),
     }
 }
 

@@ -108,8 +108,9 @@ fn advice_applied_gives_what_it_says_and_no_smaller_change_does() {
                 };
                 if a.gap.is_some_and(|g| g > Decimal::ZERO) {
                     let less = with(a.needed - step);
-                    let more = less.status == Status::Granted
-                        && less.amount.unwrap_or_default() > r.amount.unwrap_or_default();
+                    let more = (less.status == Status::Granted
+                        && less.amount.unwrap_or_default() > r.amount.unwrap_or_default())
+                        || (a.status_after == Status::Discretionary && less.status == Status::Discretionary);
                     assert!(
                         !more,
                         "{}: {} less than advised already pays more",
@@ -133,4 +134,33 @@ fn population_rows_keep_numbers_exact() {
     let s = huiqi::forecast::simulate_row(&c.program, 1, Ok(line), 2024, 2024);
     let r = s.row.years[0].results.iter().find(|r| r.policy == "S22" && r.clause == "9a").unwrap();
     assert_eq!(r.amount.as_deref(), Some("12345678901234567.89"));
+}
+
+#[test]
+fn advice_names_what_makes_a_discretionary_clause_reachable() {
+    // BJ20.2c (为承租户减免租金的企业, 由市区政府给予一定资金补贴) is discretionary and asks
+    // `为中小微企业减免租金额 超过 0元`: this enterprise reduced no rent (0元), so the advice
+    // is a fen of reduction, after which the department decides the amount (amount_after null).
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_huiqi"))
+        .args(["eval", "--facts", "examples/中关村智检科技.json", "--advise", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = d["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["policy"] == "BJ20" && r["clause"] == "2c")
+        .unwrap();
+    assert_eq!(r["status"], "ineligible");
+    let a = &r["advice"][0];
+    assert_eq!(a["fact"], "为中小微企业减免租金额");
+    assert_eq!(
+        (a["now"].as_str(), a["needed"].as_str(), a["gap"].as_str()),
+        (Some("0.00"), Some("0.01"), Some("0.01"))
+    );
+    assert_eq!(a["status_after"], "discretionary");
+    assert!(a["amount_after"].is_null());
+    assert!(a["text"].as_str().unwrap().contains("酌定"), "{a}");
 }

@@ -106,10 +106,15 @@ pub fn advise(
         else {
             continue;
         };
-        // it must pay, and pay more than now (a fen of income that pays nothing is no advice)
-        let better = after.status == Status::Granted
+        // it must pay, and pay more than now (a fen of income that pays nothing is no advice);
+        // or, for a clause that pays nothing now, make it eligible for a discretionary award
+        // (the department decides the amount: `amount_after` is null, the cap says how much)
+        let pays_more = after.status == Status::Granted
             && after.amount.unwrap_or_default() > now_amount.unwrap_or_default()
             && after.amount.unwrap_or_default() > Decimal::ZERO;
+        let becomes_eligible = after.status == Status::Discretionary
+            && matches!(r.status, Status::Ineligible | Status::Undetermined);
+        let better = pays_more || becomes_eligible;
         if !better {
             continue;
         }

@@ -197,3 +197,28 @@ fn misused_list_constructs_are_errors_with_a_fix() {
         assert!(shown.contains(want), "{body}: {shown}");
     }
 }
+
+#[test]
+fn a_list_read_only_by_amount_each_is_used() {
+    // W0106 counted `amount each LIST …` as no reader of LIST; the clause reads every item
+    let rules = r#"
+record 人员记录 "人员" {
+  证件号码: text "身份证号码"
+}
+fact 人员: list 人员记录 "人员"
+policy U "u" {
+  clause 1 "每人补贴" {
+    quote "每人1000元"
+    responsible 人社局
+    amount each 人员 key 证件号码 => 1000元
+  }
+}
+"#;
+    let c = huiqi::compile(&huiqi::Input::from_rules([("u.policy".to_string(), rules.to_string())]))
+        .map_err(|f| huiqi::diag::render::render_short(&f.diagnostics, &f.sources))
+        .unwrap();
+    let mut out = Vec::new();
+    huiqi::check::lints::run(&c.program, &mut out);
+    let unused: Vec<_> = out.iter().filter(|d| d.code == huiqi::diag::Code::Unused).collect();
+    assert!(unused.is_empty(), "{:?}", unused.iter().map(|d| &d.message).collect::<Vec<_>>());
+}

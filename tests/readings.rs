@@ -186,7 +186,7 @@ fn hd20_7b_credit_loss_subsidy_is_20_to_70_percent_at_most_500wan() {
     let c = compiled();
     let loss = |principal: &str| {
         let facts = format!(
-            r#"{{ "在海淀区注册纳税纳统": true, "三年内骗取区内补贴": false, "信用贷款损失本金": "{principal}" }}"#
+            r#"{{ "在海淀区注册纳税纳统": true, "骗取区内补贴处理日期": "never", "信用贷款损失本金": "{principal}" }}"#
         );
         cap_floor(&report(&c, &facts, 2020), "HD20.7b")
     };
@@ -227,11 +227,12 @@ fn hd20_fraud_lock_out_and_bj20_fee_ceiling_say_why() {
     let c = compiled();
     let r = report(
         &c,
-        r#"{ "在海淀区注册纳税纳统": true, "三年内骗取区内补贴": true, "驻区金融机构": true, "疫情期间首笔贷款金额": "1000万" }"#,
+        r#"{ "在海淀区注册纳税纳统": true, "骗取区内补贴处理日期": "2020-03-01", "驻区金融机构": true, "疫情期间首笔贷款金额": "1000万" }"#,
         2020,
     );
     assert_eq!(result(&r, "HD20.7a")["status"], "ineligible");
-    assert!(reasons(result(&r, "HD20.7a")).contains("三年内骗取区内补贴"));
+    // found on 2020-03-01: locked out until 2023-03-01 inclusive, so in 2020 (as of 12-31)
+    assert!(reasons(result(&r, "HD20.7a")).contains("三年内不准申请区内补贴"));
     // 原综合费率 2% − 0.5 个百分点 = 1.5%: 1.6% charged is above it, the reason shows both
     let r = report(
         &c,

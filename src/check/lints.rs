@@ -273,6 +273,10 @@ fn unused(prog: &Program, out: &mut Vec<Diagnostic>) {
         if let Amount::Category { each: Some(sel), .. } = &c.amount {
             direct.push(sel.list);
         }
+        // `amount each LIST … key F => …` reads the list itself
+        if let Amount::Each { sel, .. } = &c.amount {
+            direct.push(sel.list);
+        }
     }
     facts.extend(direct);
     for (i, f) in prog.facts.iter().enumerate() {

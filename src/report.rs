@@ -121,28 +121,27 @@ pub fn advice_text(a: &crate::eval::advise::Advice, lang: Lang) -> String {
     let gap = a.gap.map(show).unwrap_or_default();
     let before = a.amount_now.map_or_else(|| "0".to_string(), crate::value::fmt_money);
     let after = a.amount_after.map_or_else(|| "—".to_string(), crate::value::fmt_money);
-    if a.status_after == crate::eval::Status::Discretionary {
-        // eligible for an award whose amount the department decides
-        return match lang {
-            Lang::Zh => format!(
+    // eligible for an award whose amount the department decides, or an amount from → to
+    let discretionary = a.status_after == crate::eval::Status::Discretionary;
+    match (lang, discretionary) {
+        (Lang::Zh, true) => {
+            format!(
                 "{} 现为 {now}，需达到 {}（差 {gap}）；即可申请（金额由主管部门酌定）",
                 a.fact,
                 show(a.needed)
-            ),
-            Lang::En => format!(
-                "{} is {now}; it would need {} ({gap} short) to be eligible (the department decides the amount)",
-                a.fact,
-                show(a.needed)
-            ),
-        };
-    }
-    match lang {
-        Lang::Zh => format!(
+            )
+        }
+        (Lang::Zh, false) => format!(
             "{} 现为 {now}，需达到 {}（差 {gap}）；金额将由 {before} 变为 {after}",
             a.fact,
             show(a.needed)
         ),
-        Lang::En => format!(
+        (Lang::En, true) => format!(
+            "{} is {now}; it would need {} ({gap} short) to be eligible (the department decides the amount)",
+            a.fact,
+            show(a.needed)
+        ),
+        (Lang::En, false) => format!(
             "{} is {now}; it would need {} ({gap} short); the amount would go from {before} to {after}",
             a.fact,
             show(a.needed)

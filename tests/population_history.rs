@@ -43,6 +43,23 @@ fn totals(rows: &[serde_json::Value]) -> Vec<(String, i64, String)> {
     out
 }
 
+/// `simulate` of a population for 2025 alone, from the histories in `ledger`, as JSON lines.
+fn simulate_2025(pop: &Path, ledger: &Path) -> Output {
+    huiqi(&[
+        "simulate",
+        "--facts",
+        pop.to_str().unwrap(),
+        "--from",
+        "2025",
+        "--to",
+        "2025",
+        "--format",
+        "jsonl",
+        "--ledger",
+        ledger.to_str().unwrap(),
+    ])
+}
+
 fn population(dir: &Path, n: &str) -> PathBuf {
     let p = dir.join("pop.jsonl");
     let o = huiqi(&["gen-population", "--count", n, "--seed", "7", "--period", "2024"]);
@@ -110,19 +127,7 @@ fn a_one_time_award_in_the_history_is_not_paid_again() {
         "{\"enterprise\": \"A\", \"entries\": [{\"policy\": \"E23\", \"clause\": \"5\", \"key\": \"1亿\", \"period\": 2022, \"amount\": \"300000.00\"}]}\n",
     )
     .unwrap();
-    let o = huiqi(&[
-        "simulate",
-        "--facts",
-        pop.to_str().unwrap(),
-        "--from",
-        "2025",
-        "--to",
-        "2025",
-        "--format",
-        "jsonl",
-        "--ledger",
-        ledger.to_str().unwrap(),
-    ]);
+    let o = simulate_2025(&pop, &ledger);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let rs = rows(&o);
     let e23_5 = |r: &serde_json::Value| {
@@ -146,19 +151,7 @@ fn a_history_that_matches_no_row_or_names_nothing_is_an_error() {
     // C is not in the population: its history would be lost, so the run says so and fails
     let ledger = d.join("hist.jsonl");
     std::fs::write(&ledger, "{\"enterprise\": \"C\", \"entries\": []}\n").unwrap();
-    let o = huiqi(&[
-        "simulate",
-        "--facts",
-        pop.to_str().unwrap(),
-        "--from",
-        "2025",
-        "--to",
-        "2025",
-        "--format",
-        "jsonl",
-        "--ledger",
-        ledger.to_str().unwrap(),
-    ]);
+    let o = simulate_2025(&pop, &ledger);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("E0404") && err.contains("hist.jsonl:1") && err.contains("`C`"), "{err}");
@@ -169,19 +162,7 @@ fn a_history_that_matches_no_row_or_names_nothing_is_an_error() {
         "{\"enterprise\": \"A\", \"entries\": []}\n{\"enterprise\": \"B\", \"entries\": [{\"policy\": \"E23\", \"clause\": \"99\", \"key\": null, \"period\": 2022, \"amount\": \"1.00\"}]}\n",
     )
     .unwrap();
-    let o = huiqi(&[
-        "simulate",
-        "--facts",
-        pop.to_str().unwrap(),
-        "--from",
-        "2025",
-        "--to",
-        "2025",
-        "--format",
-        "jsonl",
-        "--ledger",
-        ledger.to_str().unwrap(),
-    ]);
+    let o = simulate_2025(&pop, &ledger);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("hist.jsonl:2") && err.contains("entries[0]"), "{err}");
@@ -192,19 +173,7 @@ fn a_history_that_matches_no_row_or_names_nothing_is_an_error() {
         "{\"enterprise\": \"A\", \"entries\": []}\n{\"enterprise\": \"A\", \"entries\": []}\n",
     )
     .unwrap();
-    let o = huiqi(&[
-        "simulate",
-        "--facts",
-        pop.to_str().unwrap(),
-        "--from",
-        "2025",
-        "--to",
-        "2025",
-        "--format",
-        "jsonl",
-        "--ledger",
-        ledger.to_str().unwrap(),
-    ]);
+    let o = simulate_2025(&pop, &ledger);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("first is line 1"));
 }

@@ -308,7 +308,9 @@ fn unused(prog: &Program, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn clause_exprs(c: &ClauseDef) -> Vec<&Expr> {
+/// The expressions a clause reads: conditions, window and parameter dates, caps, floor, the
+/// amount and its parts.
+pub fn clause_exprs(c: &ClauseDef) -> Vec<&Expr> {
     let mut v: Vec<&Expr> = c.conditions.iter().map(|x| &x.expr).collect();
     v.extend(c.window_on.iter());
     v.extend(c.dated.iter());

@@ -65,6 +65,28 @@ pub fn normalise(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
+/// Where a quote occurs in a source text, matched as the quote check matches it (white space
+/// removed on both sides, see [`normalise`]): the byte range of the source text from the
+/// quote's first character to its last, or `None` when it does not occur. The first
+/// occurrence wins.
+pub fn locate_quote(source: &str, quote: &str) -> Option<std::ops::Range<usize>> {
+    let nq = normalise(quote);
+    if nq.is_empty() {
+        return None;
+    }
+    // the normalised text, and for each of its bytes the byte of the source it comes from
+    let mut text = String::with_capacity(source.len());
+    let mut from: Vec<usize> = Vec::with_capacity(source.len());
+    for (i, c) in source.char_indices().filter(|(_, c)| !c.is_whitespace()) {
+        text.push(c);
+        from.extend(i..i + c.len_utf8());
+    }
+    let at = text.find(&nq)?;
+    let start = *from.get(at)?;
+    let end = *from.get(at + nq.len() - 1)? + 1;
+    Some(start..end)
+}
+
 fn quotes(prog: &Program, texts: &BTreeMap<String, String>, out: &mut Vec<Diagnostic>) {
     let normalised: BTreeMap<&str, String> = texts.iter().map(|(k, v)| (k.as_str(), normalise(v))).collect();
     for p in &prog.policies {
@@ -128,4 +150,18 @@ fn quote(p: &PolicyDef, c: &ClauseDef, q: &Quote, src: &str, text: &str, out: &m
         .at(q.span, "not found verbatim")
         .help(help),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::locate_quote;
+
+    #[test]
+    fn a_quote_is_located_across_white_space() {
+        let src = "甲。对年产值 首次超过\n1 亿元的企业给予奖励。乙";
+        let r = locate_quote(src, "对年产值首次超过 1 亿元的企业给予奖励。").unwrap();
+        assert_eq!(src.get(r), Some("对年产值 首次超过\n1 亿元的企业给予奖励。"));
+        assert_eq!(locate_quote(src, "丙"), None);
+        assert_eq!(locate_quote(src, "  "), None);
+    }
 }

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 const MAX_MESSAGE: usize = 64 << 20;
 
 /// Threshold words of the grammar: the word, the operator, and what it means.
-const THRESHOLDS: &[(&str, &str, &str)] = &[
+pub(super) const THRESHOLDS: &[(&str, &str, &str)] = &[
     ("达到", "≥", "at least: the number itself is included (达到 1亿 holds at exactly 1亿)"),
     ("不低于", "≥", "not below: the number itself is included"),
     ("不少于", "≥", "not less than: the number itself is included"),
@@ -48,7 +48,7 @@ const THRESHOLDS: &[(&str, &str, &str)] = &[
 
 /// Whether a word is (part of) a keyword in either language: the table of
 /// `huiqi::syntax::keywords`, the one source of the keyword spellings.
-fn is_keyword_word(w: &str) -> bool {
+pub(super) fn is_keyword_word(w: &str) -> bool {
     huiqi::syntax::keywords::KEYWORDS
         .iter()
         .any(|(_, en, zh)| *zh == w || en.split_whitespace().any(|x| x == w))
@@ -226,7 +226,7 @@ fn is_word(c: char) -> bool {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Lex {
+pub(super) enum Lex {
     Word,
     Str,
     Comment,
@@ -234,7 +234,7 @@ enum Lex {
 
 /// Words, strings and comments of rule text, as byte ranges (the rest is punctuation and
 /// white space).
-fn lex(text: &str) -> Vec<(usize, usize, Lex)> {
+pub(super) fn lex(text: &str) -> Vec<(usize, usize, Lex)> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let at = |i: usize| chars.get(i).map(|&(_, c)| c);
     let byte = |i: usize| chars.get(i).map_or(text.len(), |&(b, _)| b);

@@ -11,9 +11,12 @@ mod out;
 mod batch;
 mod diff;
 mod forecast;
+mod html;
 mod lsp;
 #[cfg(feature = "serve")]
 mod serve;
+mod sheet;
+mod site;
 mod table;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -92,6 +95,8 @@ enum EvalFormat {
     Csv,
     /// A population: Parquet with the CSV's columns, amounts as decimal(38, 2).
     Parquet,
+    /// One enterprise: a printable calculation sheet, one self-contained HTML page.
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -294,6 +299,19 @@ enum Command {
         /// each open file).
         folder: Option<PathBuf>,
     },
+    /// Write the literate policy site: each document's official text with its quoted
+    /// sentences linked to their clauses (encoding, readings, tiers, parameters, tests).
+    #[command(
+        after_help = "Example:\n  huiqi doc policies --out site     then open site/index.html (no server needed)\nSee docs/workbench.md."
+    )]
+    Doc {
+        /// Rule files or folders (default: policies/); source texts from `sources/` beside them.
+        paths: Vec<PathBuf>,
+        /// The folder to write the site into (created if missing; files of the same names are
+        /// replaced).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -352,13 +370,18 @@ fn print_diags(diags: &[Diagnostic], sources: &SourceMap, format: DiagFormat) {
 
 /// Loads and compiles; prints diagnostics (errors, and warnings when `show_warnings`).
 fn build(paths: Vec<PathBuf>, format: DiagFormat, show_warnings: bool) -> Result<Compiled, Exit> {
+    build_input(paths, format, show_warnings).map(|(c, _)| c)
+}
+
+/// [`build`], keeping what was loaded (the source texts, for `huiqi doc`).
+fn build_input(paths: Vec<PathBuf>, format: DiagFormat, show_warnings: bool) -> Result<(Compiled, Input), Exit> {
     let input: Input = huiqi::load::load(&default_paths(paths)).map_err(usage)?;
     match compile(&input) {
         Ok(c) => {
             if show_warnings && !c.warnings.is_empty() {
                 print_diags(&c.warnings, &c.sources, format);
             }
-            Ok(c)
+            Ok((c, input))
         }
         Err(f) => {
             print_diags(&f.diagnostics, &f.sources, format);
@@ -442,6 +465,11 @@ fn run(cli: Cli) -> Exit {
             output,
             advise,
         } => {
+            let rule_set = default_paths(policies.clone())
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
             let c = match build(policies, DiagFormat::Human, false) {
                 Ok(c) => c,
                 Err(e) => return e,
@@ -453,6 +481,11 @@ fn run(cli: Cli) -> Exit {
             let text = match open_facts(&facts) {
                 Ok(Facts1::One(t)) => t,
                 Ok(Facts1::Many(input, first, reader)) => {
+                    if format == EvalFormat::Html {
+                        return usage(
+                            "--format html is the calculation sheet of one enterprise; evaluate the enterprise on its own (one JSON object), or use --format csv, jsonl or table for a population",
+                        );
+                    }
                     let parquet = format == EvalFormat::Parquet
                         || (output.as_ref().is_some_and(|p| p.extension().is_some_and(|e| e == "parquet"))
                             && format == EvalFormat::Table);
@@ -460,7 +493,9 @@ fn run(cli: Cli) -> Exit {
                         EvalFormat::Csv => huiqi::batch::RowFormat::Csv,
                         EvalFormat::Table => huiqi::batch::RowFormat::Table,
                         EvalFormat::Parquet => huiqi::batch::RowFormat::Table,
-                        EvalFormat::Json | EvalFormat::Jsonl => huiqi::batch::RowFormat::Jsonl,
+                        EvalFormat::Json | EvalFormat::Jsonl | EvalFormat::Html => {
+                            huiqi::batch::RowFormat::Jsonl
+                        }
                     };
                     if advise {
                         return usage(
@@ -535,6 +570,7 @@ fn run(cli: Cli) -> Exit {
             match format {
                 EvalFormat::Json => outln!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default()),
                 EvalFormat::Jsonl => outln!("{}", serde_json::to_string(&rep).unwrap_or_default()),
+                EvalFormat::Html => out!("{}", sheet::render(&c.program, &rep, &rule_set, lang.into())),
                 EvalFormat::Table | EvalFormat::Csv | EvalFormat::Parquet => {
                     out!("{}", table::eval_table(&c.program, &outcome, name.as_deref(), lang.into()));
                     if advise {
@@ -768,6 +804,10 @@ fn run(cli: Cli) -> Exit {
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(args),
         Command::Lsp { folder } => lsp::run(folder),
+        Command::Doc { paths, out } => match build_input(paths, DiagFormat::Human, false) {
+            Ok((c, input)) => site::run(&c, &input.source_texts, &out),
+            Err(e) => e,
+        },
     }
 }
 

@@ -13,6 +13,7 @@ use super::html::{esc, highlight, page};
 use huiqi::Compiled;
 use huiqi::coverage::{ClauseCoverage, Coverage};
 use huiqi::ir::{Amount, ClauseDef, ClauseId, Const, ExprKind, ParamId, PolicyDef, Program, TestExpect, Window};
+use huiqi::span::Span;
 use huiqi::testing::TestReport;
 use huiqi::value::fmt_money;
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,6 +61,26 @@ struct Ctx<'a> {
     texts: &'a BTreeMap<String, String>,
     tests: TestReport,
     coverage: BTreeMap<String, ClauseCoverage>,
+    /// Each clause's whole declaration (`clause 5 "…" { … }`), by the span of its id (what
+    /// the IR keeps), from the rule files' syntax trees.
+    decls: BTreeMap<(u32, u32), Span>,
+}
+
+/// The span of every clause declaration, by the span of its id: the rule files parsed again
+/// (they parsed when the rule set compiled), with the file ids the compilation gave them.
+fn clause_decls(c: &Compiled) -> BTreeMap<(u32, u32), Span> {
+    let mut out = BTreeMap::new();
+    for (id, f) in c.sources.files() {
+        let Ok(file) = huiqi::syntax::parse(id, &f.text) else { continue };
+        for item in &file.items {
+            if let huiqi::syntax::ast::Item::Policy(pd) = item {
+                for cd in &pd.clauses {
+                    out.insert((cd.id_span.file.0, cd.id_span.start), cd.span);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Every page of the site, by path.
@@ -72,6 +93,7 @@ pub fn render(c: &Compiled, texts: &BTreeMap<String, String>) -> Site {
         texts,
         tests: huiqi::testing::run(prog, &c.sources),
         coverage: clauses.into_iter().map(|x| (x.clause.clone(), x)).collect(),
+        decls: clause_decls(c),
     };
     let mut site = Site::new();
     let mut rows = Vec::new();
@@ -415,8 +437,9 @@ fn card(ctx: &Ctx<'_>, id: ClauseId, c: &ClauseDef, checks: &[Option<bool>]) -> 
     // the encoding as written, with the reading comments above it
     let file = ctx.c.sources.get(c.span.file);
     let file_text = file.map_or("", |f| f.text.as_str());
-    let code = file_text.get(c.span.range()).unwrap_or("");
-    let above = comments_above(file_text, c.span.range().start);
+    let span = ctx.decls.get(&(c.span.file.0, c.span.start)).copied().unwrap_or(c.span);
+    let code = file_text.get(span.range()).unwrap_or("");
+    let above = comments_above(file_text, span.range().start);
     let mut readings: Vec<String> = above;
     readings.extend(comments_in(code));
     if !readings.is_empty() {
@@ -433,13 +456,27 @@ fn card(ctx: &Ctx<'_>, id: ClauseId, c: &ClauseDef, checks: &[Option<bool>]) -> 
         let own = prog.policy_of(c).is_some_and(|p| p.key == doc);
         Some(if own { format!("#clause-{name}") } else { format!("{doc}.html#clause-{name}") })
     };
-    b.push_str(&highlight(code, &link));
+    b.push_str(&highlight(&dedent(file_text, span.range().start, code), &link));
     b.push('\n');
     b.push_str(&amount_tables(prog, c));
     b.push_str(&params_html(prog, c));
     b.push_str(&tests_html(ctx, id, &cref));
     b.push_str("</section>\n");
     b
+}
+
+/// A declaration's text as it stands in its file, without the indentation of its first line
+/// (taken off every line that has it).
+fn dedent(file: &str, at: usize, code: &str) -> String {
+    let before = file.get(..at).unwrap_or("");
+    let indent = before.rsplit('\n').next().unwrap_or("");
+    if indent.is_empty() || !indent.trim().is_empty() {
+        return code.to_string();
+    }
+    code.split_inclusive('\n')
+        .enumerate()
+        .map(|(i, l)| if i == 0 { l } else { l.strip_prefix(indent).unwrap_or(l) })
+        .collect()
 }
 
 /// The `//` comment lines right above a position (no blank line between), as one reading.

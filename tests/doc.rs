@@ -200,7 +200,12 @@ fn an_unwritable_folder_is_named() {
 
 #[test]
 fn the_calculation_sheet() {
-    let facts = "examples/长春光学精密.json";
+    for facts in ["examples/长春光学精密.json", "examples/光电子科技.json"] {
+        sheet_agrees_with_json(facts);
+    }
+}
+
+fn sheet_agrees_with_json(facts: &str) {
     let o = huiqi(&["eval", "--facts", facts, "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

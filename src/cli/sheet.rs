@@ -121,10 +121,10 @@ fn result_html(prog: &Program, period: i32, r: &ResultJson, lang: Lang) -> Strin
     let l = |zh, en| w(lang, zh, en);
     let cref = format!("{}.{}", r.policy, r.clause);
     let mut b = format!(
-        "<section class=\"result\" id=\"result-{c}\" data-clause=\"{c}\" data-status=\"{}\">\n<h3>{} {} · <span class=\"ref\">{c}</span> {}</h3>\n",
+        "<section class=\"result\" id=\"result-{c}\" data-clause=\"{c}\" data-status=\"{}\">\n<h3>{}{} · <span class=\"ref\">{c}</span> {}</h3>\n",
         r.status.as_str(),
         esc(&r.policy),
-        esc(r.number.as_deref().unwrap_or("")),
+        esc(&r.number.as_deref().map(|n| format!(" {n}")).unwrap_or_default()),
         esc(&r.title),
         c = esc(&cref),
     );
@@ -167,9 +167,11 @@ fn result_html(prog: &Program, period: i32, r: &ResultJson, lang: Lang) -> Strin
         }
         b.push_str("</ol>\n");
     }
-    if !r.reasons.is_empty() {
+    // the reasons, unless the working already says them
+    let reasons: Vec<_> = r.reasons.iter().filter(|x| !r.explanation.iter().any(|s| s.text == x.text)).collect();
+    if !reasons.is_empty() {
         b.push_str(&format!("<h4>{}</h4>\n<ul class=\"reasons\">\n", l("原因", "Reasons")));
-        for s in &r.reasons {
+        for s in reasons {
             b.push_str(&format!("<li data-kind=\"{}\">{}</li>\n", esc(s.kind), esc(&s.text)));
         }
         b.push_str("</ul>\n");

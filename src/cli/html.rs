@@ -45,9 +45,11 @@ table { border-collapse: collapse; margin: .4rem 0; }
 th, td { border: 1px solid var(--line); padding: .2rem .5rem; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; }
 td.amount, td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.issued, td.from, td.period { white-space: nowrap; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .1rem 1rem; margin: .5rem 0; }
 dl.meta dt { color: var(--muted); } dl.meta dd { margin: 0; }
 .layout { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1.5rem; align-items: start; }
+@media (min-width: 60rem) { article.source { position: sticky; top: 0; max-height: 100vh; overflow-y: auto; padding-right: .5rem; } }
 @media (max-width: 60rem) { .layout { grid-template-columns: 1fr; } }
 article.source p { white-space: pre-wrap; margin: .4rem 0; }
 mark.quote { background: var(--mark); padding: 0 .1rem; }
@@ -57,10 +59,10 @@ mark.quote a { color: inherit; text-decoration: none; border-bottom: 1px dotted 
 section.card { border: 1px solid var(--line); border-radius: 4px; padding: .7rem 1rem; margin: 0 0 1rem; }
 section.card:target { outline: 3px solid #f0c000; }
 blockquote { margin: .4rem 0; padding: .2rem .8rem; border-left: 4px solid #e0c000; background: #fffbe6; }
-pre.code { background: #f7f7f7; border: 1px solid #e5e5e5; padding: .6rem; overflow-x: auto; font-family: "Noto Sans Mono CJK SC", "Sarasa Mono SC", monospace; font-size: .85rem; line-height: 1.5; }
+pre.code { background: #f7f7f7; border: 1px solid #e5e5e5; padding: .6rem; overflow-x: auto; font-family: "Noto Sans Mono CJK SC", "Sarasa Mono SC", monospace; font-size: .85rem; line-height: 1.5; white-space: pre-wrap; overflow-wrap: anywhere; }
 .tok-keyword { color: #7a1fa2; font-weight: bold; } .tok-string { color: #0a6b2e; } .tok-comment { color: #6b6b6b; font-style: italic; }
 .tok-number { color: #a34a00; } .tok-threshold { color: #b00020; font-weight: bold; } .tok-ref { color: #0645ad; }
-.verified, .pass { color: var(--ok); } .not-found, .fail { color: var(--bad); font-weight: bold; }
+.verified, td.pass { color: var(--ok); } .not-found, td.fail, dd.fail { color: var(--bad); font-weight: bold; }
 .readings p { margin: .2rem 0; color: #333; }
 .status { font-weight: bold; }
 .status-granted { color: var(--ok); } .status-ineligible, .status-not_in_force, .status-exhausted { color: var(--muted); }
@@ -73,6 +75,7 @@ section.result { border-top: 1px solid var(--line); padding: .5rem 0; page-break
   nav, .no-print { display: none; }
   a { color: inherit; text-decoration: none; }
   .layout { display: block; }
+  article.source { position: static; max-height: none; overflow: visible; }
   section.card, section.result { break-inside: avoid; page-break-inside: avoid; }
   mark.quote { background: none; border-bottom: 1.5pt solid #000; }
   @page { size: A4; margin: 18mm 15mm; }

@@ -53,7 +53,8 @@ Examples:
   huiqi eval --facts examples/光电子科技.json --format json --lang en
   huiqi simulate --facts examples/光电子科技.json --from 2023 --to 2025
   huiqi test policies                           run the tests written beside the rules
-  huiqi ir --format json                        the typed IR of every clause";
+  huiqi ir --format json                        the typed IR of every clause
+  huiqi doc policies --out site                 the literate site: each document's text beside its rules";
 
 #[derive(Parser)]
 #[command(name = "huiqi", version, about = "惠企 huiqi: rules as code for enterprise-support policy", after_help = AFTER_HELP)]

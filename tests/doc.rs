@@ -87,7 +87,10 @@ fn the_site_of_the_policies() {
     let index = read(&out.join("index.html"));
     assert!(index.starts_with("<!DOCTYPE html>"), "{index}");
     for key in DOCS {
-        assert!(index.contains(&format!("<a class=\"doc\" href=\"doc/{key}.html\">{key}</a>")), "{key} in the index");
+        assert!(
+            index.contains(&format!("<a class=\"doc\" href=\"doc/{key}.html\">{key}</a>")),
+            "{key} in the index"
+        );
         assert!(out.join(format!("doc/{key}.html")).is_file(), "doc/{key}.html");
     }
     assert!(index.contains("href=\"calculator.html\""), "the index links the calculator");
@@ -120,7 +123,10 @@ fn the_site_of_the_policies() {
     assert!(card.contains("<span class=\"tok-keyword\">amount</span>"), "keywords highlighted");
     assert!(card.contains("以上 includes the number"), "the reading comments");
     assert!(card.contains("quote-check verified"), "the quote check");
-    assert!(card.contains("<table class=\"tests\">") && card.contains("E23.5 首次达到1亿：30万"), "its tests");
+    assert!(
+        card.contains("<table class=\"tests\">") && card.contains("E23.5 首次达到1亿：30万"),
+        "its tests"
+    );
     assert!(card.contains("class=\"result pass\""), "the tests pass");
     assert!(card.contains("class=\"coverage covered\""), "coverage");
 
@@ -134,7 +140,10 @@ fn the_site_of_the_policies() {
 
     // nothing external
     for page in [&index, &e23, &bj] {
-        assert!(!page.contains("http://") && !page.contains("https://") && !page.contains("src=\""), "no URL");
+        assert!(
+            !page.contains("http://") && !page.contains("https://") && !page.contains("src=\""),
+            "no URL"
+        );
     }
 }
 
@@ -176,8 +185,11 @@ fn rule_text_is_escaped() {
 #[test]
 fn a_broken_rule_set_writes_no_site() {
     let dir = scratch("broken");
-    std::fs::write(dir.join("bad.policy"), "fact x: money\npolicy P \"p\" {\n  clause 1 \"c\" {\n    amount y\n  }\n}\n")
-        .unwrap();
+    std::fs::write(
+        dir.join("bad.policy"),
+        "fact x: money\npolicy P \"p\" {\n  clause 1 \"c\" {\n    amount y\n  }\n}\n",
+    )
+    .unwrap();
     let out = dir.join("site");
     let o = huiqi(&["doc", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -225,11 +237,19 @@ fn sheet_agrees_with_json(facts: &str) {
         let status = r["status"].as_str().unwrap();
         assert!(section.contains(&format!("data-status=\"{status}\"")), "{cref}: {section}");
         if let Some(a) = r["amount"].as_str() {
-            assert!(section.contains(&format!("data-amount=\"{a}\">{a}</span>")), "{cref} amount {a}: {section}");
+            assert!(
+                section.contains(&format!("data-amount=\"{a}\">{a}</span>")),
+                "{cref} amount {a}: {section}"
+            );
         }
         for step in r["explanation"].as_array().unwrap() {
             if step["kind"] != "quote" {
-                let t = step["text"].as_str().unwrap().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+                let t = step["text"]
+                    .as_str()
+                    .unwrap()
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;");
                 let t = t.replace('"', "&quot;").replace('\'', "&#39;");
                 assert!(section.contains(&t), "{cref}: step `{t}` in {section}");
             }
@@ -245,8 +265,11 @@ fn sheet_agrees_with_json(facts: &str) {
 fn the_sheet_is_for_one_enterprise() {
     let dir = scratch("pop");
     let p = dir.join("pop.jsonl");
-    std::fs::write(&p, "{\"行业\": \"电子信息制造业\", \"$period\": 2024}\n{\"行业\": \"食品制造业\", \"$period\": 2024}\n")
-        .unwrap();
+    std::fs::write(
+        &p,
+        "{\"行业\": \"电子信息制造业\", \"$period\": 2024}\n{\"行业\": \"食品制造业\", \"$period\": 2024}\n",
+    )
+    .unwrap();
     let o = huiqi(&["eval", "--facts", p.to_str().unwrap(), "--format", "html"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("one enterprise"), "{}", text(&o));

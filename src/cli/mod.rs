@@ -375,7 +375,11 @@ fn build(paths: Vec<PathBuf>, format: DiagFormat, show_warnings: bool) -> Result
 }
 
 /// [`build`], keeping what was loaded (the source texts, for `huiqi doc`).
-fn build_input(paths: Vec<PathBuf>, format: DiagFormat, show_warnings: bool) -> Result<(Compiled, Input), Exit> {
+fn build_input(
+    paths: Vec<PathBuf>,
+    format: DiagFormat,
+    show_warnings: bool,
+) -> Result<(Compiled, Input), Exit> {
     let input: Input = huiqi::load::load(&default_paths(paths)).map_err(usage)?;
     match compile(&input) {
         Ok(c) => {

@@ -36,13 +36,18 @@ fn status_word(s: Status, lang: Lang) -> &'static str {
 /// The sheet for an evaluation report; `rule_set` names the rule files evaluated.
 pub fn render(prog: &Program, rep: &EvalReport, rule_set: &str, lang: Lang) -> String {
     let l = |zh, en| w(lang, zh, en);
-    let name = rep.enterprise.clone().unwrap_or_else(|| l("（未署名企业）", "(enterprise not named)").to_string());
+    let name =
+        rep.enterprise.clone().unwrap_or_else(|| l("（未署名企业）", "(enterprise not named)").to_string());
     let mut b = String::new();
     b.push_str(&format!(
         "<header>\n<h1>{}</h1>\n<dl class=\"meta\">\n",
         l("惠企政策计算单", "Enterprise-support calculation sheet")
     ));
-    b.push_str(&format!("<dt>{}</dt><dd class=\"enterprise\">{}</dd>\n", l("企业", "Enterprise"), esc(&name)));
+    b.push_str(&format!(
+        "<dt>{}</dt><dd class=\"enterprise\">{}</dd>\n",
+        l("企业", "Enterprise"),
+        esc(&name)
+    ));
     b.push_str(&format!("<dt>{}</dt><dd class=\"period\">{}</dd>\n", l("年度", "Period"), rep.period));
     b.push_str(&format!("<dt>{}</dt><dd class=\"as-of\">{}</dd>\n", l("计算日期", "As of"), esc(&rep.as_of)));
     b.push_str(&format!("<dt>{}</dt><dd class=\"rule-set\">{}</dd>\n", l("规则", "Rule set"), esc(rule_set)));
@@ -54,7 +59,11 @@ pub fn render(prog: &Program, rep: &EvalReport, rule_set: &str, lang: Lang) -> S
             None => p.key.clone(),
         })
         .collect();
-    b.push_str(&format!("<dt>{}</dt><dd class=\"documents\">{}</dd>\n", l("文件", "Documents"), esc(&docs.join("；"))));
+    b.push_str(&format!(
+        "<dt>{}</dt><dd class=\"documents\">{}</dd>\n",
+        l("文件", "Documents"),
+        esc(&docs.join("；"))
+    ));
     b.push_str("</dl>\n</header>\n<main>\n");
     // the summary: every clause on one line
     b.push_str(&format!(
@@ -168,7 +177,8 @@ fn result_html(prog: &Program, period: i32, r: &ResultJson, lang: Lang) -> Strin
         b.push_str("</ol>\n");
     }
     // the reasons, unless the working already says them
-    let reasons: Vec<_> = r.reasons.iter().filter(|x| !r.explanation.iter().any(|s| s.text == x.text)).collect();
+    let reasons: Vec<_> =
+        r.reasons.iter().filter(|x| !r.explanation.iter().any(|s| s.text == x.text)).collect();
     if !reasons.is_empty() {
         b.push_str(&format!("<h4>{}</h4>\n<ul class=\"reasons\">\n", l("原因", "Reasons")));
         for s in reasons {

@@ -12,7 +12,9 @@
 use super::html::{esc, highlight, page};
 use huiqi::Compiled;
 use huiqi::coverage::{ClauseCoverage, Coverage};
-use huiqi::ir::{Amount, ClauseDef, ClauseId, Const, ExprKind, ParamId, PolicyDef, Program, TestExpect, Window};
+use huiqi::ir::{
+    Amount, ClauseDef, ClauseId, Const, ExprKind, ParamId, PolicyDef, Program, TestExpect, Window,
+};
 use huiqi::span::Span;
 use huiqi::testing::TestReport;
 use huiqi::value::fmt_money;
@@ -311,7 +313,8 @@ fn sentence(text: &str, r: Range<usize>, marks: &[Mark], out: &mut String) -> us
         out.push_str(&esc(t));
         return 0;
     }
-    let touching: Vec<&Mark> = marks.iter().filter(|m| m.range.start < r.end && r.start < m.range.end).collect();
+    let touching: Vec<&Mark> =
+        marks.iter().filter(|m| m.range.start < r.end && r.start < m.range.end).collect();
     if touching.is_empty() {
         out.push_str(&format!("<span class=\"unquoted\">{}</span>", esc(t)));
         return 1;
@@ -509,7 +512,9 @@ fn comments_in(code: &str) -> Vec<String> {
         }
         let raw = code.get(s..e).unwrap_or("");
         let body = raw.trim_start_matches("//").trim_start_matches("/*").trim_end_matches("*/").trim();
-        let joined = last_end.is_some_and(|le| code.get(le..s).is_some_and(|g| g.trim().is_empty() && g.matches('\n').count() <= 1));
+        let joined = last_end.is_some_and(|le| {
+            code.get(le..s).is_some_and(|g| g.trim().is_empty() && g.matches('\n').count() <= 1)
+        });
         match out.last_mut() {
             Some(prev) if joined => {
                 prev.push(' ');

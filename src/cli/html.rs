@@ -104,7 +104,7 @@ pub fn highlight(text: &str, link: &dyn Fn(&str) -> Option<String>) -> String {
                 // `E23.5`: one token
                 let dotted = match toks.get(i) {
                     Some(&(s2, e2, Lex::Word)) if e + 1 == s2 && text.get(e..s2) == Some(".") => {
-                        text.get(s..e2).and_then(|name| link(name)).map(|h| (e2, h))
+                        text.get(s..e2).and_then(link).map(|h| (e2, h))
                     }
                     _ => None,
                 };

@@ -654,3 +654,40 @@ fn tests_html(ctx: &Ctx<'_>, id: ClauseId, cref: &str) -> String {
         "<h4>测试 Tests</h4>\n<table class=\"tests\">\n<thead><tr><th>测试 Test</th><th>年度 Period</th><th>事实 Facts</th><th>预期 Expected</th><th>结果 Result</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mark(text: &str, quote: &str, clause: &str) -> Mark {
+        let range = huiqi::check::locate_quote(text, quote).unwrap();
+        Mark { range, clause: clause.into(), href: format!("#clause-{clause}") }
+    }
+
+    #[test]
+    fn quotes_are_marked_and_the_rest_counted() {
+        let text = "一、标题\n\n1. 支持。对甲 给予奖励。乙。\n丙；丁\n";
+        let marks = [mark(text, "对甲给予奖励。", "X.1"), mark(text, "给予奖励。乙。", "X.2")];
+        let (html, unquoted) = source_html(text, &marks);
+        assert_eq!(
+            html,
+            "<p><span class=\"unquoted\">一、标题</span></p>\n\
+             <p><span class=\"unquoted\">1. 支持。</span>\
+             <mark class=\"quote\" data-clause=\"X.1\"><a href=\"#clause-X.1\">对甲 </a></mark>\
+             <mark class=\"quote\" data-clause=\"X.1 X.2\"><a href=\"#clause-X.1\">给予奖励。</a></mark>\
+             <mark class=\"quote\" data-clause=\"X.2\"><a href=\"#clause-X.2\">乙。</a></mark></p>\n\
+             <p><span class=\"unquoted\">丙；</span><span class=\"unquoted\">丁</span></p>\n"
+        );
+        assert_eq!(unquoted, 4);
+    }
+
+    #[test]
+    fn readings_are_the_comments_above_and_inside() {
+        let file = "// not this\n\n  // above 1\n  // above 2\n  clause 1 \"t\" {\n    // in 1\n    // in 2\n    amount 1元 // end\n  }\n";
+        let at = file.find("clause").unwrap();
+        assert_eq!(comments_above(file, at), vec!["above 1 above 2".to_string()]);
+        let code = file.get(at..).unwrap();
+        assert_eq!(comments_in(code), vec!["in 1 in 2".to_string(), "end".to_string()]);
+        assert_eq!(dedent(file, at, code), "clause 1 \"t\" {\n  // in 1\n  // in 2\n  amount 1元 // end\n}\n");
+    }
+}

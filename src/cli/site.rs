@@ -688,6 +688,9 @@ mod tests {
         assert_eq!(comments_above(file, at), vec!["above 1 above 2".to_string()]);
         let code = file.get(at..).unwrap();
         assert_eq!(comments_in(code), vec!["in 1 in 2".to_string(), "end".to_string()]);
-        assert_eq!(dedent(file, at, code), "clause 1 \"t\" {\n  // in 1\n  // in 2\n  amount 1元 // end\n}\n");
+        assert_eq!(
+            dedent(file, at, code),
+            "clause 1 \"t\" {\n  // in 1\n  // in 2\n  amount 1元 // end\n}\n"
+        );
     }
 }

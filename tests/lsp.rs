@@ -555,7 +555,8 @@ fn code_action_runs_one_clauses_tests() {
 
     // the command: the clause's real count, as the result and as a message
     let run = |c: &mut Client| {
-        let r = c.result("workspace/executeCommand", json!({"command": "huiqi.tests", "arguments": ["E23.5"]}));
+        let r =
+            c.result("workspace/executeCommand", json!({"command": "huiqi.tests", "arguments": ["E23.5"]}));
         let i = c.notes.iter().position(|n| n["method"] == "window/showMessage").expect("a showMessage");
         let note = c.notes.remove(i);
         (r, note["params"].clone())
@@ -576,7 +577,8 @@ fn code_action_runs_one_clauses_tests() {
     c.change(&tests, 3, &tests_text);
     // an unknown clause and a missing argument
     let (r, msg) = {
-        let r = c.result("workspace/executeCommand", json!({"command": "huiqi.tests", "arguments": ["E23.99"]}));
+        let r =
+            c.result("workspace/executeCommand", json!({"command": "huiqi.tests", "arguments": ["E23.99"]}));
         let i = c.notes.iter().position(|n| n["method"] == "window/showMessage").unwrap();
         (r, c.notes.remove(i)["params"].clone())
     };

@@ -1099,9 +1099,9 @@ impl Server {
         let ws = self.ws.as_ref()?;
         let d = ws.docs.get(doc)?;
         let is_clause = |n: &str| {
-            ws.by_name.get(n).is_some_and(|v| {
-                v.iter().any(|&i| ws.decls.get(i).is_some_and(|x| x.kind == Kind::Clause))
-            })
+            ws.by_name
+                .get(n)
+                .is_some_and(|v| v.iter().any(|&i| ws.decls.get(i).is_some_and(|x| x.kind == Kind::Clause)))
         };
         if let Some(c) = cursor_at(&d.text, off)
             && let Some((name, _)) = c.dotted
@@ -1135,7 +1135,11 @@ impl Server {
         Some(vec![lt::CodeActionOrCommand::CodeAction(lt::CodeAction {
             title: title.clone(),
             kind: Some(lt::CodeActionKind::EMPTY),
-            command: Some(lt::Command { title, command: TESTS_COMMAND.into(), arguments: Some(vec![json!(name)]) }),
+            command: Some(lt::Command {
+                title,
+                command: TESTS_COMMAND.into(),
+                arguments: Some(vec![json!(name)]),
+            }),
             ..Default::default()
         })])
     }
@@ -1153,12 +1157,16 @@ impl Server {
             ));
         };
         let known = self.ws().is_some_and(|ws| {
-            ws.by_name.get(&name).is_some_and(|v| {
-                v.iter().any(|&i| ws.decls.get(i).is_some_and(|x| x.kind == Kind::Clause))
-            })
+            ws.by_name
+                .get(&name)
+                .is_some_and(|v| v.iter().any(|&i| ws.decls.get(i).is_some_and(|x| x.kind == Kind::Clause)))
         });
         let (typ, message, result) = if !known {
-            (lt::MessageType::WARNING, format!("{name}: no such clause in the rule set"), json!({"clause": name, "error": "no such clause"}))
+            (
+                lt::MessageType::WARNING,
+                format!("{name}: no such clause in the rule set"),
+                json!({"clause": name, "error": "no such clause"}),
+            )
         } else {
             match self.test_results() {
                 None => (
@@ -1179,7 +1187,11 @@ impl Server {
                         )
                     };
                     let first = (fail > 0).then_some(first);
-                    (typ, message, json!({"clause": name, "passed": pass, "failed": fail, "first_failure": first}))
+                    (
+                        typ,
+                        message,
+                        json!({"clause": name, "passed": pass, "failed": fail, "first_failure": first}),
+                    )
                 }
             }
         };

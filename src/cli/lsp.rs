@@ -495,6 +495,15 @@ struct Workspace {
     tests: Option<HashMap<String, (usize, usize, String)>>,
 }
 
+impl Workspace {
+    /// Whether a name (`E23.5`) is a clause of the rule set.
+    fn is_clause(&self, name: &str) -> bool {
+        self.by_name
+            .get(name)
+            .is_some_and(|v| v.iter().any(|&i| self.decls.get(i).is_some_and(|x| x.kind == Kind::Clause)))
+    }
+}
+
 struct Server {
     root: Option<PathBuf>,
     initialized: bool,
@@ -1098,14 +1107,9 @@ impl Server {
         let (doc, off) = self.locate(p)?;
         let ws = self.ws.as_ref()?;
         let d = ws.docs.get(doc)?;
-        let is_clause = |n: &str| {
-            ws.by_name
-                .get(n)
-                .is_some_and(|v| v.iter().any(|&i| ws.decls.get(i).is_some_and(|x| x.kind == Kind::Clause)))
-        };
         if let Some(c) = cursor_at(&d.text, off)
             && let Some((name, _)) = c.dotted
-            && is_clause(&name)
+            && ws.is_clause(&name)
         {
             return Some(name);
         }
@@ -1156,11 +1160,7 @@ impl Server {
                 format!("`{TESTS_COMMAND}` takes one argument, a clause such as \"E23.5\""),
             ));
         };
-        let known = self.ws().is_some_and(|ws| {
-            ws.by_name
-                .get(&name)
-                .is_some_and(|v| v.iter().any(|&i| ws.decls.get(i).is_some_and(|x| x.kind == Kind::Clause)))
-        });
+        let known = self.ws().is_some_and(|ws| ws.is_clause(&name));
         let (typ, message, result) = if !known {
             (
                 lt::MessageType::WARNING,

@@ -1138,7 +1138,6 @@ impl Server {
         let title = format!("Run the tests of {name}");
         Some(vec![lt::CodeActionOrCommand::CodeAction(lt::CodeAction {
             title: title.clone(),
-            kind: Some(lt::CodeActionKind::EMPTY),
             command: Some(lt::Command {
                 title,
                 command: TESTS_COMMAND.into(),
@@ -1161,7 +1160,7 @@ impl Server {
             ));
         };
         let known = self.ws().is_some_and(|ws| ws.is_clause(&name));
-        let (typ, message, result) = if !known {
+        let (typ, message, mut result) = if !known {
             (
                 lt::MessageType::WARNING,
                 format!("{name}: no such clause in the rule set"),
@@ -1199,7 +1198,6 @@ impl Server {
             "window/showMessage".into(),
             lt::ShowMessageParams { typ, message: message.clone() },
         )));
-        let mut result = result;
         if let Some(o) = result.as_object_mut() {
             o.insert("message".into(), json!(message));
         }

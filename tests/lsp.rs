@@ -508,3 +508,86 @@ fn malformed_input_gets_errors_not_a_crash() {
     finish(c);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// The tests of policies/E23.tests.policy that expect something of E23.5, counted in the
+/// file itself (each `test` block with an `expect E23.5` line once).
+fn e23_5_tests(tests_text: &str) -> usize {
+    tests_text.split("\ntest \"").skip(1).filter(|block| block.contains("expect E23.5 ")).count()
+}
+
+#[test]
+fn code_action_runs_one_clauses_tests() {
+    let root = workspace("action");
+    let mut c = Client::start(&root);
+    let r = c.result("initialize", json!({"processId": null, "rootUri": uri(&root), "capabilities": {}}));
+    assert_eq!(r["capabilities"]["codeActionProvider"], true);
+    assert_eq!(r["capabilities"]["executeCommandProvider"]["commands"], json!(["huiqi.tests"]));
+    c.notify("initialized", json!({}));
+    let e23 = root.join("E23.policy");
+    let tests = root.join("E23.tests.policy");
+    let text = c.open(&e23);
+    let tests_text = c.open(&tests);
+    let n = e23_5_tests(&tests_text);
+    assert_eq!(n, 13, "E23.tests.policy has 13 tests of E23.5");
+
+    let action = |c: &mut Client, path: &Path, p: Value| {
+        c.result(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri(path)}, "range": {"start": p, "end": p},
+                   "context": {"diagnostics": []}}),
+        )
+    };
+    // anywhere in clause 5 (on its tier line), and on a reference `E23.5` in a test
+    for r in [
+        action(&mut c, &e23, pos(&text, "达到 5亿", 3)),
+        action(&mut c, &tests, pos(&tests_text, "expect E23.5 granted 30万", 9)),
+    ] {
+        let a = &r.as_array().unwrap()[0];
+        assert_eq!(a["title"], "Run the tests of E23.5", "{r}");
+        assert_eq!(a["command"]["command"], "huiqi.tests");
+        assert_eq!(a["command"]["arguments"], json!(["E23.5"]));
+    }
+    // in clause 1, another clause; outside any clause (the document's header), none
+    let r = action(&mut c, &e23, pos(&text, "clause 1 \"", 10));
+    assert_eq!(r[0]["command"]["arguments"], json!(["E23.1"]), "{r}");
+    let r = action(&mut c, &e23, json!({"line": 0, "character": 0}));
+    assert_eq!(r, json!([]));
+
+    // the command: the clause's real count, as the result and as a message
+    let run = |c: &mut Client| {
+        let r =
+            c.result("workspace/executeCommand", json!({"command": "huiqi.tests", "arguments": ["E23.5"]}));
+        let i = c.notes.iter().position(|n| n["method"] == "window/showMessage").expect("a showMessage");
+        let note = c.notes.remove(i);
+        (r, note["params"].clone())
+    };
+    let (r, msg) = run(&mut c);
+    assert_eq!(r["passed"], n as u64, "{r}");
+    assert_eq!(r["failed"], 0);
+    assert_eq!(msg["type"], 3, "info: {msg}");
+    assert_eq!(msg["message"], format!("E23.5: ✓ {n} test(s) pass"));
+    // one test made to fail: the count of failures and the first failing test's name
+    let wrong = tests_text.replacen("expect E23.5 granted 30万", "expect E23.5 granted 31万", 1);
+    c.change(&tests, 2, &wrong);
+    let (r, msg) = run(&mut c);
+    assert_eq!((r["passed"].as_u64(), r["failed"].as_u64()), (Some(n as u64 - 1), Some(1)), "{r}");
+    assert_eq!(r["first_failure"], "E23.5 首次达到1亿：30万");
+    assert_eq!(msg["type"], 1, "error: {msg}");
+    assert_eq!(msg["message"], format!("E23.5: ✗ 1 of {n} test(s) fail, the first: E23.5 首次达到1亿：30万"));
+    c.change(&tests, 3, &tests_text);
+    // an unknown clause and a missing argument
+    let (r, msg) = {
+        let r =
+            c.result("workspace/executeCommand", json!({"command": "huiqi.tests", "arguments": ["E23.99"]}));
+        let i = c.notes.iter().position(|n| n["method"] == "window/showMessage").unwrap();
+        (r, c.notes.remove(i)["params"].clone())
+    };
+    assert_eq!(r["error"], "no such clause");
+    assert_eq!(msg["message"], "E23.99: no such clause in the rule set");
+    let r = c.call("workspace/executeCommand", json!({"command": "huiqi.tests", "arguments": []}));
+    assert_eq!(r["error"]["code"], -32602);
+    let r = c.call("workspace/executeCommand", json!({"command": "huiqi.other", "arguments": []}));
+    assert_eq!(r["error"]["code"], -32602);
+    finish(c);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -29,6 +29,10 @@ use std::path::{Path, PathBuf};
 /// The largest message read (64 MiB); a larger one is skipped with an error.
 const MAX_MESSAGE: usize = 64 << 20;
 
+/// The command that runs one clause's tests (the code lens and the code action carry it;
+/// `workspace/executeCommand` answers it).
+const TESTS_COMMAND: &str = "huiqi.tests";
+
 /// Threshold words of the grammar: the word, the operator, and what it means.
 pub(super) const THRESHOLDS: &[(&str, &str, &str)] = &[
     ("达到", "≥", "at least: the number itself is included (达到 1亿 holds at exactly 1亿)"),
@@ -491,6 +495,15 @@ struct Workspace {
     tests: Option<HashMap<String, (usize, usize, String)>>,
 }
 
+impl Workspace {
+    /// Whether a name (`E23.5`) is a clause of the rule set.
+    fn is_clause(&self, name: &str) -> bool {
+        self.by_name
+            .get(name)
+            .is_some_and(|v| v.iter().any(|&i| self.decls.get(i).is_some_and(|x| x.kind == Kind::Clause)))
+    }
+}
+
 struct Server {
     root: Option<PathBuf>,
     initialized: bool,
@@ -768,6 +781,12 @@ impl Server {
             }
             "textDocument/formatting" => {
                 self.params::<lt::DocumentFormattingParams>(req.params).map(|p| json!(self.formatting(&p)))
+            }
+            "textDocument/codeAction" => {
+                self.params::<lt::CodeActionParams>(req.params).map(|p| json!(self.code_action(&p)))
+            }
+            "workspace/executeCommand" => {
+                self.params::<lt::ExecuteCommandParams>(req.params).and_then(|p| self.execute_command(&p))
             }
             m => Err((ErrorCode::MethodNotFound, format!("method `{m}` is not supported"))),
         };
@@ -1070,13 +1089,126 @@ impl Server {
         Some(lt::CompletionResponse::Array(items))
     }
 
+    /// The tests' results by clause, run once per analysed rule set (`None` while it has
+    /// errors).
+    fn test_results(&mut self) -> Option<&HashMap<String, (usize, usize, String)>> {
+        self.ws()?;
+        let ws = self.ws.as_mut()?;
+        ws.compiled.as_ref()?;
+        if ws.tests.is_none() {
+            ws.tests = Some(test_results(ws.compiled.as_ref()));
+        }
+        ws.tests.as_ref()
+    }
+
+    /// The clause at a position: the reference under the cursor (`E23.5` in a test, an
+    /// `excludes`, a `granted(…)`), else the clause whose text holds the position.
+    fn clause_at(&mut self, p: &lt::TextDocumentPositionParams) -> Option<String> {
+        let (doc, off) = self.locate(p)?;
+        let ws = self.ws.as_ref()?;
+        let d = ws.docs.get(doc)?;
+        if let Some(c) = cursor_at(&d.text, off)
+            && let Some((name, _)) = c.dotted
+            && ws.is_clause(&name)
+        {
+            return Some(name);
+        }
+        if !d.current {
+            return None;
+        }
+        let file = d.ast.as_ref()?;
+        file.items.iter().find_map(|item| match item {
+            ast::Item::Policy(pd) => pd
+                .clauses
+                .iter()
+                .find(|c| (c.span.start as usize) <= off && off <= c.span.end as usize)
+                .map(|c| format!("{}.{}", pd.key.name, c.id)),
+            _ => None,
+        })
+    }
+
+    /// On a clause or a reference to one: the action that runs its tests (the command
+    /// `huiqi.tests`, answered by [`Server::execute_command`]).
+    fn code_action(&mut self, p: &lt::CodeActionParams) -> Option<Vec<lt::CodeActionOrCommand>> {
+        let at = lt::TextDocumentPositionParams {
+            text_document: p.text_document.clone(),
+            position: p.range.start,
+        };
+        let Some(name) = self.clause_at(&at) else { return Some(Vec::new()) };
+        let title = format!("Run the tests of {name}");
+        Some(vec![lt::CodeActionOrCommand::CodeAction(lt::CodeAction {
+            title: title.clone(),
+            command: Some(lt::Command {
+                title,
+                command: TESTS_COMMAND.into(),
+                arguments: Some(vec![json!(name)]),
+            }),
+            ..Default::default()
+        })])
+    }
+
+    /// `huiqi.tests CLAUSE`: runs the rule set's tests and reports the clause's, as the
+    /// result (`{clause, passed, failed, first_failure}`) and as a `window/showMessage`.
+    fn execute_command(&mut self, p: &lt::ExecuteCommandParams) -> Result<Value, (ErrorCode, String)> {
+        if p.command != TESTS_COMMAND {
+            return Err((ErrorCode::InvalidParams, format!("unknown command `{}`", p.command)));
+        }
+        let Some(name) = p.arguments.first().and_then(Value::as_str).map(str::to_string) else {
+            return Err((
+                ErrorCode::InvalidParams,
+                format!("`{TESTS_COMMAND}` takes one argument, a clause such as \"E23.5\""),
+            ));
+        };
+        let known = self.ws().is_some_and(|ws| ws.is_clause(&name));
+        let (typ, message, mut result) = if !known {
+            (
+                lt::MessageType::WARNING,
+                format!("{name}: no such clause in the rule set"),
+                json!({"clause": name, "error": "no such clause"}),
+            )
+        } else {
+            match self.test_results() {
+                None => (
+                    lt::MessageType::WARNING,
+                    format!("{name}: the rule set has errors (see Problems); the tests run once it compiles"),
+                    json!({"clause": name, "error": "the rule set has errors"}),
+                ),
+                Some(results) => {
+                    let (pass, fail, first) = results.get(&name).cloned().unwrap_or_default();
+                    let (typ, message) = if pass + fail == 0 {
+                        (lt::MessageType::INFO, format!("{name}: no test expects anything of this clause"))
+                    } else if fail == 0 {
+                        (lt::MessageType::INFO, format!("{name}: ✓ {pass} test(s) pass"))
+                    } else {
+                        (
+                            lt::MessageType::ERROR,
+                            format!("{name}: ✗ {fail} of {} test(s) fail, the first: {first}", pass + fail),
+                        )
+                    };
+                    let first = (fail > 0).then_some(first);
+                    (
+                        typ,
+                        message,
+                        json!({"clause": name, "passed": pass, "failed": fail, "first_failure": first}),
+                    )
+                }
+            }
+        };
+        self.outbox.push(Message::Notification(Notification::new(
+            "window/showMessage".into(),
+            lt::ShowMessageParams { typ, message: message.clone() },
+        )));
+        if let Some(o) = result.as_object_mut() {
+            o.insert("message".into(), json!(message));
+        }
+        Ok(result)
+    }
+
     /// Over each clause, the result of the tests that expect something of it.
     fn code_lens(&mut self, p: &lt::CodeLensParams) -> Option<Vec<lt::CodeLens>> {
         let path = path_of(&p.text_document.uri)?;
-        self.ws()?;
-        let ws = self.ws.as_mut()?;
-        if ws.tests.is_none() {
-            ws.tests = Some(test_results(ws.compiled.as_ref()));
+        if self.test_results().is_none() {
+            return self.ws().is_some().then(Vec::new);
         }
         let ws = self.ws.as_ref()?;
         let results = ws.tests.as_ref()?;
@@ -1099,7 +1231,7 @@ impl Server {
                 range: range_of(&doc.text, d.span.start as usize, d.span.end as usize),
                 command: Some(lt::Command {
                     title,
-                    command: "huiqi.tests".into(),
+                    command: TESTS_COMMAND.into(),
                     arguments: Some(vec![json!(d.name)]),
                 }),
                 data: None,
@@ -1201,6 +1333,11 @@ fn initialize_result() -> Value {
         completion_provider: Some(lt::CompletionOptions::default()),
         document_formatting_provider: Some(lt::OneOf::Left(true)),
         code_lens_provider: Some(lt::CodeLensOptions { resolve_provider: Some(false) }),
+        code_action_provider: Some(lt::CodeActionProviderCapability::Simple(true)),
+        execute_command_provider: Some(lt::ExecuteCommandOptions {
+            commands: vec![TESTS_COMMAND.into()],
+            ..Default::default()
+        }),
         semantic_tokens_provider: Some(lt::SemanticTokensServerCapabilities::SemanticTokensOptions(
             lt::SemanticTokensOptions {
                 legend: lt::SemanticTokensLegend {

@@ -123,11 +123,12 @@ enum KAmount {
         earned: N,
         capacity: N,
     },
-    /// Per person or item: the selection, the key field and the amount per item.
+    /// Per person or item: the selection, the key field and the amount per item (`None`:
+    /// `=> discretionary`).
     Each {
         sel: Sel,
         key: FieldId,
-        amount: N,
+        amount: Option<N>,
     },
     Provides,
 }
@@ -629,7 +630,11 @@ impl Lower<'_> {
                 KAmount::Credit { earned: self.n(earned)?, capacity: self.n(capacity)? }
             }
             Amount::Each { sel, key, amount } => {
-                KAmount::Each { sel: self.sel(sel)?, key: *key, amount: self.n(amount)? }
+                KAmount::Each {
+                    sel: self.sel(sel)?,
+                    key: *key,
+                    amount: amount.as_ref().map(|a| self.n(a)).transpose()?,
+                }
             }
             Amount::Provides { .. } => KAmount::Provides,
         };
@@ -944,6 +949,7 @@ impl<'f> Cx<'f> {
                 let saved = self.item;
                 let mut unknown = false;
                 let mut capped_out = false;
+                let mut decided = false;
                 let chosen = self.select(sel, items, &mut unknown);
                 let each = || -> Result<(), Delegate> {
                     for i in chosen? {
@@ -953,6 +959,14 @@ impl<'f> Cx<'f> {
                             unknown = true;
                             continue;
                         }
+                        let Some(amount) = amount else {
+                            // discretionary: decided up to the item's cap
+                            match item_cap {
+                                Some(c) if c <= Decimal::ZERO => capped_out = true,
+                                _ => decided = true,
+                            }
+                            continue;
+                        };
                         let Some(v) = self.n(amount)? else {
                             unknown = true;
                             continue;
@@ -974,6 +988,9 @@ impl<'f> Cx<'f> {
                 r?;
                 if unknown {
                     return Ok(UNDETERMINED);
+                }
+                if decided {
+                    return Ok((Status::Discretionary, None));
                 }
                 if parts.is_empty() {
                     return Ok(if capped_out { (Status::Exhausted, None) } else { INELIGIBLE });

@@ -627,9 +627,14 @@ impl<'p> Evaluator<'p> {
                 None => return Ok(self.undetermined(r)),
             },
             Amount::Each { sel, key, amount } => {
-                match self.each(&mut r, c, history, sel, *key, amount, &caps)? {
+                match self.each(&mut r, c, history, sel, *key, amount.as_ref(), &caps)? {
                     Some(parts) => parts,
                     None if r.status == Status::Undetermined => return Ok(self.undetermined(r)),
+                    None if r.status == Status::Discretionary => {
+                        self.missing.clear();
+                        self.push_params(&mut r);
+                        return Ok(r);
+                    }
                     None => return Ok(r),
                 }
             }
@@ -1136,7 +1141,7 @@ impl<'p> Evaluator<'p> {
         history: &[&LedgerEntry],
         sel: &Selection,
         key: FieldId,
-        amount: &Expr,
+        amount: Option<&Expr>,
         caps: &[(CapScope, Decimal)],
     ) -> Result<Option<Parts>, Fail> {
         let Some(FactValue::List(items)) = self.facts.get(sel.list) else {
@@ -1159,7 +1164,7 @@ impl<'p> Evaluator<'p> {
         history: &[&LedgerEntry],
         sel: &Selection,
         key: FieldId,
-        amount: &Expr,
+        amount: Option<&Expr>,
         caps: &[(CapScope, Decimal)],
         items: &'p [Item],
     ) -> Result<Option<Parts>, Fail> {
@@ -1175,6 +1180,7 @@ impl<'p> Evaluator<'p> {
         let mut parts = Parts::new();
         let mut paid_before: Option<Step> = None;
         let mut unknown = false;
+        let mut decided: Vec<(std::sync::Arc<str>, Option<Decimal>)> = Vec::new();
         for i in chosen {
             let Some(it) = items.get(i) else { continue };
             self.item = Some((sel.list, i, it));
@@ -1188,8 +1194,13 @@ impl<'p> Evaluator<'p> {
             };
             let earlier: Vec<&&LedgerEntry> =
                 history.iter().filter(|e| e.key.as_deref() == Some(&*k)).collect();
+            // as for a clause's `once`, a discretionary record (amount 0) of this very period
+            // is the grant being decided, not an earlier one
             if c.once == Some(OnceScope::PerItem)
-                && let Some(e) = earlier.iter().min_by_key(|e| e.period)
+                && let Some(e) = earlier
+                    .iter()
+                    .filter(|e| e.period != self.period || !e.amount.is_zero())
+                    .min_by_key(|e| e.period)
             {
                 let step = Step::Once { key: Some(k.to_string()), period: e.period };
                 if self.explain {
@@ -1198,6 +1209,28 @@ impl<'p> Evaluator<'p> {
                 paid_before = Some(step);
                 continue;
             }
+            let Some(amount) = amount else {
+                // `=> discretionary`: the item is decided case by case, up to its own cap
+                let mut cap = per_item;
+                let mut before = Decimal::ZERO;
+                if let Some(total) = per_item_total {
+                    for e in &earlier {
+                        before = before.checked_add(e.amount).ok_or_else(overflow)?;
+                    }
+                    let left = total.checked_sub(before).ok_or_else(overflow)?.max(Decimal::ZERO);
+                    cap = Some(cap.map_or(left, |x| x.min(left)));
+                }
+                let step = Step::ItemDiscretionary { key: k.to_string(), cap, before };
+                if self.explain {
+                    r.steps.push(step.clone());
+                }
+                if cap.is_some_and(|x| x <= Decimal::ZERO) {
+                    paid_before = Some(step);
+                    continue;
+                }
+                decided.push((k, cap));
+                continue;
+            };
             let Some(v) = self.num(amount)? else {
                 unknown = true;
                 continue;
@@ -1235,6 +1268,29 @@ impl<'p> Evaluator<'p> {
         }
         if unknown {
             r.status = Status::Undetermined;
+            return Ok(None);
+        }
+        if !decided.is_empty() {
+            // discretionary per item: the clause's cap is the sum of the items' caps (when
+            // each has one), and a cap of the clause still binds
+            let mut sum = Some(Decimal::ZERO);
+            for (_, cap) in &decided {
+                sum = match (sum, cap) {
+                    (Some(s), Some(x)) => Some(s.checked_add(*x).ok_or_else(overflow)?),
+                    _ => None,
+                };
+            }
+            r.cap = match (sum, r.cap) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if self.explain {
+                r.steps.push(Step::Discretionary { base: None, cap: r.cap, floor: r.floor });
+            }
+            for (k, _) in decided {
+                r.entries.push(entry(c, Some(k), self.period, Decimal::ZERO));
+            }
+            r.status = Status::Discretionary;
             return Ok(None);
         }
         if parts.is_empty() {

@@ -552,9 +552,27 @@ impl<'a> Lowerer<'a> {
         if let Some(d) = self.prog.defs.get_mut(id as usize) {
             d.record = scope.item;
         }
+        let declared = match &ast_def.ty {
+            Some(t) => match self.named_type(t) {
+                Ok(t) => Some(t),
+                Err(()) => {
+                    if let Some(s) = self.def_state.get_mut(id as usize) {
+                        *s = DefState::Failed;
+                    }
+                    return Err(());
+                }
+            },
+            None => None,
+        };
         self.def_stack.push(id);
-        let result = self.expr(&ast_def.expr, scope, None);
+        let mut result = self.expr(&ast_def.expr, scope, declared);
         self.def_stack.pop();
+        if let (Some(want), Ok(e)) = (declared, &result) {
+            let what = format!("`{}` is declared {}", ast_def.name.name, self.prog.type_name(want));
+            if self.expect_type(e, want, Code::ExpectedType, &what).is_err() {
+                result = Err(());
+            }
+        }
         let depth = result.as_ref().map(|e| def_depth(e, &self.prog, &self.def_state)).unwrap_or(0) + 1;
         let cost = result.as_ref().map(|e| expanded(e, &self.def_cost)).unwrap_or_default();
         let state = match result {
@@ -1129,8 +1147,14 @@ impl<'a> Lowerer<'a> {
                     return Err(());
                 }
                 let item = Scope { item: Some(sel.record) };
-                let x = self.expr(amount, item, Some(Type::MONEY))?;
-                self.expect_type(&x, Type::MONEY, Code::AmountType, "the amount per item is money")?;
+                let x = match amount {
+                    Some(amount) => {
+                        let x = self.expr(amount, item, Some(Type::MONEY))?;
+                        self.expect_type(&x, Type::MONEY, Code::AmountType, "the amount per item is money")?;
+                        Some(x)
+                    }
+                    None => None,
+                };
                 Amount::Each { sel: Box::new(sel), key: fid, amount: x }
             }
         })

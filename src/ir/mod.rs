@@ -320,11 +320,12 @@ pub enum Amount {
     },
     /// `each LIST key FIELD => AMOUNT`: an amount per selected person or item, each recorded
     /// in the ledger under its key (the field's value), so that `once per item` and
-    /// `cap X per item total` count per person, not per enterprise.
+    /// `cap X per item total` count per person, not per enterprise. `None`: `=> discretionary`,
+    /// each item decided case by case up to its per-item cap (recorded with amount 0).
     Each {
         sel: Box<Selection>,
         key: FieldId,
-        amount: Expr,
+        amount: Option<Expr>,
     },
     /// Not money: a priority, a service, a right, granted when the conditions hold.
     Provides {

@@ -518,6 +518,7 @@ impl Builder {
                 let mut label = None;
                 let mut expr = None;
                 let mut record = None;
+                let mut ty = None;
                 for q in it {
                     match q.as_rule() {
                         Rule::label => label = Some(self.string(q)),
@@ -525,11 +526,15 @@ impl Builder {
                             let qspan = self.span(&q);
                             record = Some(self.ident(next(&mut q.kids(), qspan)?));
                         }
+                        Rule::def_type => {
+                            let qspan = self.span(&q);
+                            ty = Some(self.ident(next(&mut q.kids(), qspan)?));
+                        }
                         _ => expr = Some(self.expr(q)?),
                     }
                 }
                 let expr = expr.ok_or_else(|| missing(span))?;
-                Item::Define(DefineDecl { name, record, label, expr })
+                Item::Define(DefineDecl { name, record, ty, label, expr })
             }
             Rule::parameter_decl => {
                 let name = self.ident(next(&mut it, span)?);
@@ -843,7 +848,11 @@ impl Builder {
             Rule::a_each => {
                 let list = self.selection(next(&mut it, span)?)?;
                 let key = self.ident(next(&mut it, span)?);
-                let amount = self.expr(next(&mut it, span)?)?;
+                let a = next(&mut it, span)?;
+                let amount = match a.as_rule() {
+                    Rule::each_discretionary => None,
+                    _ => Some(self.expr(a)?),
+                };
                 Amount::Each { list, key, amount, span }
             }
             Rule::a_credit => {

@@ -359,8 +359,15 @@ policy K "k" {
     }
     // 收入 2000万 is 中型 (达到 includes it): 10万; 1999.99…万 is 小型: 5万; 4亿 is 大型: none
     let at = |income: &str| {
-        let facts = huiqi::eval::facts::parse_facts(&prog, &format!(r#"{{ "人员": [], "收入": "{income}" }}"#)).unwrap();
-        let out = evaluate(&prog, &facts, &Ledger::default(), EvalOptions { period: 2024, as_of: None, explain: false });
+        let facts =
+            huiqi::eval::facts::parse_facts(&prog, &format!(r#"{{ "人员": [], "收入": "{income}" }}"#))
+                .unwrap();
+        let out = evaluate(
+            &prog,
+            &facts,
+            &Ledger::default(),
+            EvalOptions { period: 2024, as_of: None, explain: false },
+        );
         let r = out.results.iter().find(|r| prog.clause_ref(r.clause) == "K.3").unwrap();
         (r.status, r.amount.map(|a| a.normalize().to_string()))
     };

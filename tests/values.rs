@@ -6,7 +6,7 @@
 use huiqi::Status;
 use huiqi::eval::facts::parse_facts;
 use huiqi::eval::kernel::{Kernel, Verdicts};
-use huiqi::eval::{EvalOptions, Ledger, LedgerEntry, Lang, evaluate};
+use huiqi::eval::{EvalOptions, Lang, Ledger, LedgerEntry, evaluate};
 use huiqi::ir::Program;
 
 const RULES: &str = r#"
@@ -79,7 +79,8 @@ fn cap(r: &huiqi::eval::ClauseResult) -> Option<String> {
 fn each_item_is_discretionary_up_to_its_cap() {
     let prog = program();
     let facts = parse_facts(&prog, FACTS).unwrap();
-    let out = evaluate(&prog, &facts, &Ledger::default(), EvalOptions { period: 2024, as_of: None, explain: true });
+    let out =
+        evaluate(&prog, &facts, &Ledger::default(), EvalOptions { period: 2024, as_of: None, explain: true });
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     // A1, B2, C3 hired in 2024 (D4 in 2023): 3 × 1000元 = 3000元 at most
     let r = result(&out, &prog, "V.1");
@@ -119,7 +120,11 @@ fn once_per_item_counts_the_discretionary_records() {
     let out = run(&Ledger::new(vec![entry("1", "A1", 2024, "0")]));
     assert_eq!(cap(result(&out, &prog, "V.1")), Some("3000".into()));
     // every hire of 2024 granted before: exhausted
-    let all = Ledger::new(vec![entry("1", "A1", 2023, "0"), entry("1", "B2", 2023, "0"), entry("1", "C3", 2022, "0")]);
+    let all = Ledger::new(vec![
+        entry("1", "A1", 2023, "0"),
+        entry("1", "B2", 2023, "0"),
+        entry("1", "C3", 2022, "0"),
+    ]);
     assert_eq!(result(&run(&all), &prog, "V.1").status, Status::Exhausted);
     // per item total: A1 had 1000元, 500元 left; B2 had 1500元, nothing left (not counted);
     // C3, D4 1500元 each: 500 + 1500 + 1500 = 3500元
@@ -143,19 +148,151 @@ fn no_item_is_ineligible_and_the_lean_path_agrees() {
         (r#"{"新招用员工": [{"招用日期": "2024-02-01"}]}"#, 2024),
     ] {
         let facts = parse_facts(&prog, json).unwrap();
-        let full = evaluate(&prog, &facts, &Ledger::default(), EvalOptions { period, as_of: None, explain: false });
+        let full =
+            evaluate(&prog, &facts, &Ledger::default(), EvalOptions { period, as_of: None, explain: false });
         let mut v = Verdicts::default();
         kernel.evaluate(&prog, &facts, period, None, &mut v).unwrap();
         for (k, r) in v.items.iter().zip(&full.results) {
-            assert_eq!((k.status, k.amount), (r.status, r.amount), "{json} {period}: {}", prog.clause_ref(r.clause));
+            assert_eq!(
+                (k.status, k.amount),
+                (r.status, r.amount),
+                "{json} {period}: {}",
+                prog.clause_ref(r.clause)
+            );
         }
     }
     // 2025: nobody hired that year
     let facts = parse_facts(&prog, FACTS).unwrap();
-    let out = evaluate(&prog, &facts, &Ledger::default(), EvalOptions { period: 2025, as_of: None, explain: false });
+    let out = evaluate(
+        &prog,
+        &facts,
+        &Ledger::default(),
+        EvalOptions { period: 2025, as_of: None, explain: false },
+    );
     assert_eq!(result(&out, &prog, "V.1").status, Status::Ineligible);
     // a hire without an id: undetermined
     let facts = parse_facts(&prog, r#"{"新招用员工": [{"招用日期": "2024-02-01"}]}"#).unwrap();
-    let out = evaluate(&prog, &facts, &Ledger::default(), EvalOptions { period: 2024, as_of: None, explain: false });
+    let out = evaluate(
+        &prog,
+        &facts,
+        &Ledger::default(),
+        EvalOptions { period: 2024, as_of: None, explain: false },
+    );
     assert_eq!(result(&out, &prog, "V.1").status, Status::Undetermined);
+}
+
+const QRULES: &str = r#"
+fact 收入: money "营业收入"
+fact 研发: money "研发投入"
+policy Q "q" {
+  clause 1 "追加奖励" {
+    when qualifies(Q.2) and 研发 达到 500万
+    amount 10万
+  }
+  clause 2 "规模奖励" {
+    when 收入 达到 1亿
+    amount 30万
+    once
+  }
+  clause 3 "酌定支持" {
+    when 收入 达到 5000万
+    amount discretionary
+  }
+  clause 4 "读酌定" {
+    when qualifies(Q.3)
+    amount 1万
+  }
+  clause 5 "排除规模奖励" {
+    when 收入 达到 1亿
+    amount 50万
+    excludes Q.2
+  }
+}
+"#;
+
+fn compile(text: &str) -> Result<Program, String> {
+    huiqi::compile(&huiqi::Input::from_rules([("q.policy".to_string(), text.to_string())]))
+        .map(|c| c.program)
+        .map_err(|f| huiqi::diag::render::render_short(&f.diagnostics, &f.sources))
+}
+
+#[test]
+fn qualifies_reads_another_clauses_outcome() {
+    let prog = compile(QRULES).unwrap();
+    let run = |json: &str, ledger: &Ledger| {
+        let facts = parse_facts(&prog, json).unwrap();
+        let out = evaluate(&prog, &facts, ledger, EvalOptions { period: 2024, as_of: None, explain: true });
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        out
+    };
+    let none = Ledger::default();
+    // 收入 2亿 达到 1亿: Q.2 granted (before stacking), 研发 600万 达到 500万: Q.1 10万. Q.5
+    // excludes Q.2 from the payment, but Q.2 still qualifies.
+    let out = run(r#"{"收入": "2亿", "研发": "600万"}"#, &none);
+    let q1 = result(&out, &prog, "Q.1");
+    assert_eq!(
+        (q1.status, q1.amount.map(|a| a.normalize().to_string())),
+        (Status::Granted, Some("100000".into()))
+    );
+    assert_ne!(result(&out, &prog, "Q.2").status, Status::Granted, "Q.2 is excluded by Q.5");
+    let lines: Vec<String> = q1.steps.iter().map(|s| s.render(&prog, Lang::En)).collect();
+    assert!(lines.iter().any(|l| l.contains("qualifies(Q.2)") && l.contains("granted")), "{lines:#?}");
+    // Q.2 paid in 2023 (once): exhausted this period, so Q.1 does not qualify
+    let paid: LedgerEntry = serde_json::from_value(serde_json::json!({
+        "policy": "Q", "clause": "2", "period": 2023, "amount": "300000"
+    }))
+    .unwrap();
+    let out = run(r#"{"收入": "2亿", "研发": "600万"}"#, &Ledger::new(vec![paid]));
+    assert_eq!(result(&out, &prog, "Q.2").status, Status::Exhausted);
+    assert_eq!(result(&out, &prog, "Q.1").status, Status::Ineligible);
+    // 收入 unknown: Q.2 undetermined, so Q.1 is undetermined and misses 收入
+    let out = run(r#"{"研发": "600万"}"#, &none);
+    let q1 = result(&out, &prog, "Q.1");
+    assert_eq!(q1.status, Status::Undetermined);
+    assert!(q1.missing.iter().any(|m| m == "收入"), "{:?}", q1.missing);
+    // 收入 6000万: Q.3 discretionary qualifies (Q.4 1万); Q.2 ineligible, so Q.1 is too
+    let out = run(r#"{"收入": "6000万", "研发": "600万"}"#, &none);
+    assert_eq!(result(&out, &prog, "Q.4").status, Status::Granted);
+    assert_eq!(result(&out, &prog, "Q.1").status, Status::Ineligible);
+}
+
+#[test]
+fn qualifies_checks_the_clause_and_cycles() {
+    let err = compile(&QRULES.replace("qualifies(Q.2)", "qualifies(Q.22)")).unwrap_err();
+    assert!(err.contains("E0206") && err.contains("Q.2"), "{err}");
+    let cyclic = QRULES.replace("when 收入 达到 5000万", "when qualifies(Q.4)");
+    let err = compile(&cyclic).unwrap_err();
+    assert!(
+        err.contains("E0210") && err.contains("`Q.3` → `Q.4` → `Q.3`")
+            || err.contains("`Q.4` → `Q.3` → `Q.4`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_lean_path_agrees_on_qualifies() {
+    let prog = compile(QRULES).unwrap();
+    let kernel = Kernel::new(&prog);
+    assert_eq!(kernel.delegated(), 0, "qualifies runs on the lean path");
+    for json in [
+        r#"{"收入": "2亿", "研发": "600万"}"#,
+        r#"{"收入": "1亿", "研发": "499万"}"#,
+        r#"{"收入": "6000万", "研发": "600万"}"#,
+        r#"{"研发": "600万"}"#,
+        r#"{"收入": "1000万"}"#,
+        r#"{}"#,
+    ] {
+        let facts = parse_facts(&prog, json).unwrap();
+        let full = evaluate(
+            &prog,
+            &facts,
+            &Ledger::default(),
+            EvalOptions { period: 2024, as_of: None, explain: false },
+        );
+        let mut v = Verdicts::default();
+        kernel.evaluate(&prog, &facts, 2024, None, &mut v).unwrap();
+        for (k, r) in v.items.iter().zip(&full.results) {
+            assert_eq!((k.status, k.amount), (r.status, r.amount), "{json}: {}", prog.clause_ref(r.clause));
+        }
+    }
 }

@@ -308,7 +308,7 @@ fn unused(prog: &Program, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn clause_exprs(c: &ClauseDef) -> Vec<&Expr> {
+pub(crate) fn clause_exprs(c: &ClauseDef) -> Vec<&Expr> {
     let mut v: Vec<&Expr> = c.conditions.iter().map(|x| &x.expr).collect();
     v.extend(c.window_on.iter());
     v.extend(c.dated.iter());

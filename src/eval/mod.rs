@@ -364,6 +364,8 @@ struct Evaluator<'p> {
     /// Values read while evaluating one condition (explain mode).
     reads: Vec<(String, String)>,
     params_used: Vec<(ParamId, usize)>,
+    /// Statuses of clauses read by `qualifies(…)`, with the facts they miss (per enterprise).
+    qualified: Vec<(ClauseId, Status, Vec<String>)>,
 }
 
 /// What a tier table pays: parts, nothing reached (the status says why), or unknown.
@@ -394,7 +396,31 @@ impl<'p> Evaluator<'p> {
             missing: Vec::new(),
             reads: Vec::new(),
             params_used: Vec::new(),
+            qualified: Vec::new(),
         }
+    }
+
+    /// The own status this period of a clause read by `qualifies(…)` (before stacking and
+    /// `once in`), evaluated once per enterprise by a fresh evaluator (the checker rejects
+    /// cycles, so this ends).
+    fn qualifies(&mut self, id: ClauseId) -> Result<(Status, Vec<String>), Fail> {
+        if let Some((_, s, m)) = self.qualified.iter().find(|(c, _, _)| *c == id) {
+            return Ok((*s, m.clone()));
+        }
+        let Some(c) = self.prog.clause_for(id, self.period) else {
+            return Ok((Status::Undetermined, Vec::new()));
+        };
+        let names = &self.prog.clause(id).unwrap_or(c).ledger_names;
+        let history: Vec<&LedgerEntry> =
+            self.ledger.iter().filter(|e| e.policy == names.0 && e.clause == names.1).collect();
+        let mut sub = Evaluator::new(self.prog, self.facts, self.period, self.as_of, false);
+        sub.ledger = self.ledger;
+        sub.qualified = std::mem::take(&mut self.qualified);
+        let r = sub.clause(id, c, &history);
+        self.qualified = std::mem::take(&mut sub.qualified);
+        let r = r?;
+        self.qualified.push((id, r.status, r.missing.clone()));
+        Ok((r.status, r.missing))
     }
 
     fn result(&self, id: ClauseId, status: Status) -> ClauseResult {
@@ -1429,6 +1455,21 @@ impl<'p> Evaluator<'p> {
 
     fn eval(&mut self, e: &Expr) -> V {
         match &e.kind {
+            ExprKind::Qualifies(p, c) => {
+                let Some(id) = self.prog.find_clause(p, c) else { return Ok(None) };
+                let (status, missing) = self.qualifies(id)?;
+                if self.explain {
+                    self.reads.push((format!("qualifies({p}.{c})"), status.as_str().to_string()));
+                }
+                Ok(match status {
+                    Status::Granted | Status::Discretionary => Some(Value::Bool(true)),
+                    Status::Undetermined => {
+                        self.missing.extend(missing);
+                        None
+                    }
+                    _ => Some(Value::Bool(false)),
+                })
+            }
             ExprKind::Granted(p, c, n) => {
                 let hit = relations::granted_in(self.ledger, p, c, self.period, *n);
                 if self.explain {

@@ -78,6 +78,7 @@ pub fn lower_after(
         def_stack: Vec::new(),
         pending_excludes: Vec::new(),
         pending_granted: Vec::new(),
+        pending_qualifies: Vec::new(),
         failed_clauses: std::collections::HashSet::new(),
         earlier_errors,
     };
@@ -103,6 +104,8 @@ struct Lowerer<'a> {
     pending_excludes: Vec<(ClauseId, ast::ClauseRef)>,
     /// `granted(DOC.c)` references, checked once every document is lowered (amend.rs).
     pending_granted: Vec<ast::ClauseRef>,
+    /// `qualifies(DOC.c)` references: the clause exists, and no cycle (amend.rs).
+    pending_qualifies: Vec<ast::ClauseRef>,
     /// Clauses that had errors: references to them are not reported again.
     failed_clauses: std::collections::HashSet<(String, String)>,
     earlier_errors: bool,
@@ -297,6 +300,7 @@ impl<'a> Lowerer<'a> {
         // granted(…), once in, and amendments by later documents (amend.rs)
         self.check_granted();
         self.apply_changes(&items);
+        self.check_qualifies();
         // 5. tests
         for item in &items {
             if let ast::Item::Test(t) = item {
@@ -1301,6 +1305,12 @@ impl<'a> Lowerer<'a> {
             ast::ExprKind::Granted(r, years) => {
                 self.pending_granted.push(r.clone());
                 let k = ExprKind::Granted(r.policy.as_str().into(), r.clause.as_str().into(), *years);
+                Ok(Self::mk(k, Type::Bool, span))
+            }
+            ast::ExprKind::Qualifies(r) => {
+                // the clause may be in a document lowered later: checked with granted(…)
+                self.pending_qualifies.push(r.clone());
+                let k = ExprKind::Qualifies(r.policy.as_str().into(), r.clause.as_str().into());
                 Ok(Self::mk(k, Type::Bool, span))
             }
             ast::ExprKind::If(c, a, b) => {

@@ -453,6 +453,10 @@ pub enum ExprKind {
     /// `granted(DOC.c[, N])`: the ledger holds an entry of the clause (its ledger names) in
     /// one of the N years before the period (any earlier year without N).
     Granted(std::sync::Arc<str>, std::sync::Arc<str>, Option<u32>),
+    /// `qualifies(DOC.c)`: the clause's own status this period (before stacking): granted or
+    /// discretionary is true, undetermined unknown, any other false. The clause exists (E0206)
+    /// and no chain of `qualifies` leads back to the reader (E0210).
+    Qualifies(std::sync::Arc<str>, std::sync::Arc<str>),
     /// `if C then A else B`.
     If(Box<Expr>, Box<Expr>, Box<Expr>),
 }

@@ -130,6 +130,7 @@ fn write(p: &Program, e: &Expr, out: &mut String, outer: u8) {
             Some(n) => out.push_str(&format!("granted({d}.{c}, {n})")),
             None => out.push_str(&format!("granted({d}.{c})")),
         },
+        ExprKind::Qualifies(d, c) => out.push_str(&format!("qualifies({d}.{c})")),
         ExprKind::AsOf => out.push_str("as_of"),
         ExprKind::Not(x) => {
             out.push_str("not ");

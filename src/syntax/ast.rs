@@ -368,6 +368,8 @@ pub enum ExprKind {
     /// `granted(E23.5)` / `granted(E23.5, N)`: the ledger holds a grant of the clause (in the
     /// N years before the period).
     Granted(ClauseRef, Option<u32>),
+    /// `qualifies(E23.5)`: the clause's own outcome this period, as a condition.
+    Qualifies(ClauseRef),
     If(Box<Expr>, Box<Expr>, Box<Expr>),
 }
 

@@ -306,6 +306,7 @@ fn rule_words_static(r: Rule) -> &'static str {
         | Rule::paren
         | Rule::call
         | Rule::granted_call
+        | Rule::qualifies_call
         | Rule::set_lit
         | Rule::period_kw
         | Rule::as_of_kw
@@ -973,6 +974,10 @@ impl Builder {
                 let r = self.clause_ref(next(&mut it, span)?);
                 let years = it.next().map(|n| self.small_int(n)).transpose()?;
                 ExprKind::Granted(r, years)
+            }
+            Rule::qualifies_call => {
+                let mut it = p.kids();
+                ExprKind::Qualifies(self.clause_ref(next(&mut it, span)?))
             }
             Rule::call => {
                 let mut it = p.kids();

@@ -375,3 +375,50 @@ policy K "k" {
     assert_eq!(at("19999999.99"), (huiqi::Status::Granted, Some("50000".into())));
     assert_eq!(at("400000000").0, huiqi::Status::Ineligible);
 }
+
+/// `qualifies(DOC.c)`: the kernel compiles the clause read in place, in the version of the
+/// period (here amended from 2025), and agrees with the evaluator whatever the declaration
+/// order, with exclusions applied after the read.
+#[test]
+fn the_kernel_agrees_on_clauses_read_by_qualifies() {
+    let prog = program(
+        r#"
+fact 收入: money "营业收入"
+fact 研发: money "研发投入"
+policy QK "q" {
+  issued 2020-01-01
+  clause 1 "追加" { when qualifies(QK.2) and 研发 达到 500万 amount 10万 }
+  clause 2 "规模" { when 收入 达到 1亿 amount 30万 }
+  clause 3 "酌定" { when not qualifies(QK.1) and 收入 达到 1000万 amount discretionary }
+  clause 4 "排除" { when 收入 达到 3亿 amount 50万 excludes QK.2 }
+}
+policy QK2 "修改" {
+  issued 2024-06-01
+  amends QK.2 from 2025-01-01 { when 收入 达到 2亿 }
+}
+"#,
+    );
+    let kernel = Kernel::new(&prog);
+    assert_eq!(kernel.delegated(), 0);
+    let amounts = ["0", "1000万", "99999999.99", "1亿", "1.5亿", "2亿", "3亿"];
+    for income in amounts {
+        for rd in ["0", "499万", "500万"] {
+            let json = format!(r#"{{ "收入": "{income}", "研发": "{rd}" }}"#);
+            let facts = huiqi::eval::facts::parse_facts(&prog, &json).unwrap();
+            for period in 2023..=2026 {
+                agree(&prog, &kernel, &facts, period, &format!("{json} in {period}"));
+            }
+        }
+        let facts = huiqi::eval::facts::parse_facts(&prog, &format!(r#"{{ "收入": "{income}" }}"#)).unwrap();
+        agree(&prog, &kernel, &facts, 2024, income);
+    }
+    // 1.5亿 in 2024: QK.2 (达到 1亿) qualifies, QK.1 10万; in 2025 QK.2 needs 2亿: QK.1 ineligible
+    let facts = huiqi::eval::facts::parse_facts(&prog, r#"{ "收入": "1.5亿", "研发": "500万" }"#).unwrap();
+    let status = |period| {
+        let out =
+            evaluate(&prog, &facts, &Ledger::default(), EvalOptions { period, as_of: None, explain: false });
+        out.results.iter().find(|r| prog.clause_ref(r.clause) == "QK.1").unwrap().status
+    };
+    assert_eq!(status(2024), huiqi::Status::Granted);
+    assert_eq!(status(2025), huiqi::Status::Ineligible);
+}

@@ -303,3 +303,122 @@ policy NEWK "修改文件" {
         }
     }
 }
+
+/// `each … => discretionary` (each item decided up to its cap) and a definition whose value is
+/// an enumeration value (`define 划型: 企业规模类别 = if … then 中型 else 小型`), read by `in`
+/// and as the subject of `by`: the kernel compiles both and agrees on status and amount.
+#[test]
+fn the_kernel_agrees_on_discretionary_items_and_category_definitions() {
+    let prog = program(
+        r#"
+enum 规模 "规模" { 大型, 中型, 小型 }
+record 人员记录 "人员" {
+  身份证号: text "身份证号"
+  日期: date "招用日期"
+}
+fact 人员: list 人员记录 "人员"
+fact 收入: money "营业收入"
+define 划型: 规模 "按收入划型" = if 收入 达到 4亿 then 大型 else if 收入 达到 2000万 then 中型 else 小型
+policy K "k" {
+  clause 1 "每人酌定" {
+    amount each 人员 where year(日期) == period key 身份证号 => discretionary
+    cap 1000元 per item
+    once per item
+  }
+  clause 2 "零上限" {
+    amount each 人员 key 身份证号 => discretionary
+    cap 0元 per item
+  }
+  clause 3 "按划型" {
+    when 划型 in { 中型, 小型 }
+    amount by 划型 { 中型 => 10万, 小型 => 5万 }
+  }
+}
+"#,
+    );
+    let kernel = Kernel::new(&prog);
+    assert_eq!(kernel.delegated(), 0);
+    let people = [
+        r#"[]"#,
+        r#"[{"身份证号": "A", "日期": "2024-03-01"}]"#,
+        r#"[{"身份证号": "A", "日期": "2023-03-01"}, {"身份证号": "B", "日期": "2024-12-31"}]"#,
+        r#"[{"日期": "2024-03-01"}]"#,
+    ];
+    let incomes = ["0", "19999999.99", "20000000", "399999999", "400000000"];
+    for p in people {
+        for income in incomes {
+            let json = format!(r#"{{ "人员": {p}, "收入": "{income}" }}"#);
+            let facts = huiqi::eval::facts::parse_facts(&prog, &json).unwrap();
+            for period in 2023..=2025 {
+                agree(&prog, &kernel, &facts, period, &format!("{json} in {period}"));
+            }
+        }
+        let json = format!(r#"{{ "人员": {p} }}"#);
+        let facts = huiqi::eval::facts::parse_facts(&prog, &json).unwrap();
+        agree(&prog, &kernel, &facts, 2024, &json);
+    }
+    // 收入 2000万 is 中型 (达到 includes it): 10万; 1999.99…万 is 小型: 5万; 4亿 is 大型: none
+    let at = |income: &str| {
+        let facts =
+            huiqi::eval::facts::parse_facts(&prog, &format!(r#"{{ "人员": [], "收入": "{income}" }}"#))
+                .unwrap();
+        let out = evaluate(
+            &prog,
+            &facts,
+            &Ledger::default(),
+            EvalOptions { period: 2024, as_of: None, explain: false },
+        );
+        let r = out.results.iter().find(|r| prog.clause_ref(r.clause) == "K.3").unwrap();
+        (r.status, r.amount.map(|a| a.normalize().to_string()))
+    };
+    assert_eq!(at("20000000"), (huiqi::Status::Granted, Some("100000".into())));
+    assert_eq!(at("19999999.99"), (huiqi::Status::Granted, Some("50000".into())));
+    assert_eq!(at("400000000").0, huiqi::Status::Ineligible);
+}
+
+/// `qualifies(DOC.c)`: the kernel compiles the clause read in place, in the version of the
+/// period (here amended from 2025), and agrees with the evaluator whatever the declaration
+/// order, with exclusions applied after the read.
+#[test]
+fn the_kernel_agrees_on_clauses_read_by_qualifies() {
+    let prog = program(
+        r#"
+fact 收入: money "营业收入"
+fact 研发: money "研发投入"
+policy QK "q" {
+  issued 2020-01-01
+  clause 1 "追加" { when qualifies(QK.2) and 研发 达到 500万 amount 10万 }
+  clause 2 "规模" { when 收入 达到 1亿 amount 30万 }
+  clause 3 "酌定" { when not qualifies(QK.1) and 收入 达到 1000万 amount discretionary }
+  clause 4 "排除" { when 收入 达到 3亿 amount 50万 excludes QK.2 }
+}
+policy QK2 "修改" {
+  issued 2024-06-01
+  amends QK.2 from 2025-01-01 { when 收入 达到 2亿 }
+}
+"#,
+    );
+    let kernel = Kernel::new(&prog);
+    assert_eq!(kernel.delegated(), 0);
+    let amounts = ["0", "1000万", "99999999.99", "1亿", "1.5亿", "2亿", "3亿"];
+    for income in amounts {
+        for rd in ["0", "499万", "500万"] {
+            let json = format!(r#"{{ "收入": "{income}", "研发": "{rd}" }}"#);
+            let facts = huiqi::eval::facts::parse_facts(&prog, &json).unwrap();
+            for period in 2023..=2026 {
+                agree(&prog, &kernel, &facts, period, &format!("{json} in {period}"));
+            }
+        }
+        let facts = huiqi::eval::facts::parse_facts(&prog, &format!(r#"{{ "收入": "{income}" }}"#)).unwrap();
+        agree(&prog, &kernel, &facts, 2024, income);
+    }
+    // 1.5亿 in 2024: QK.2 (达到 1亿) qualifies, QK.1 10万; in 2025 QK.2 needs 2亿: QK.1 ineligible
+    let facts = huiqi::eval::facts::parse_facts(&prog, r#"{ "收入": "1.5亿", "研发": "500万" }"#).unwrap();
+    let status = |period| {
+        let out =
+            evaluate(&prog, &facts, &Ledger::default(), EvalOptions { period, as_of: None, explain: false });
+        out.results.iter().find(|r| prog.clause_ref(r.clause) == "QK.1").unwrap().status
+    };
+    assert_eq!(status(2024), huiqi::Status::Granted);
+    assert_eq!(status(2025), huiqi::Status::Ineligible);
+}

@@ -203,17 +203,21 @@ fn gd20_per_person_and_per_item_caps() {
     let c = compiled();
     let r = report(
         &c,
-        r#"{ "在广东省注册": true, "生产配送防疫急需物资": true, "疫情期间新招用员工数": 12,
-             "本年新建农村电商服务站点数": 3, "见习人员月数": 18, "当地最低工资标准": "1720元",
+        r#"{ "在广东省注册": true, "生产配送防疫急需物资": true,
+             "粤疫情期间新招用员工": [ { "身份证号": "H1" }, { "身份证号": "H2" }, { "身份证号": "H3" } ],
+             "粤农村电商服务站点": [ { "站点编号": "S0", "建成日期": "2019-11-01" },
+                                     { "站点编号": "S1", "建成日期": "2020-03-01" },
+                                     { "站点编号": "S2", "建成日期": "2020-12-31" } ],
+             "见习人员月数": 18, "当地最低工资标准": "1720元",
              "粤隔离职工": [ { "隔离期间工资": "6000元", "缴费工资基数": "8000元" },
                              { "隔离期间工资": "3000元", "缴费工资基数": "8000元" } ],
              "就业监测人月数": 12, "承担就业监测任务项数": 2 }"#,
         2020,
     );
-    // 12 hires × 1000元
-    assert_eq!(cap_floor(&r, "GD20.1f"), discretionary("12000.00", None));
-    // 3 stations × 10万
-    assert_eq!(cap_floor(&r, "GD20.4e"), discretionary("300000.00", None));
+    // each hire up to 1000元 (每人不超过1000元): 3 hires, 1000 + 1000 + 1000 = 3000元
+    assert_eq!(cap_floor(&r, "GD20.1f"), discretionary("3000.00", None));
+    // each station up to 10万 (每个不超过10万元): S1, S2 built in 2020 (S0 in 2019), 20万
+    assert_eq!(cap_floor(&r, "GD20.4e"), discretionary("200000.00", None));
     // 18 person-months × 1720元 (the example's local minimum wage) = 30960元
     assert_eq!(cap_floor(&r, "GD20.5c"), discretionary("30960.00", None));
     // per employee min(wages, base × 50%): min(6000, 4000) + min(3000, 4000) = 7000元

@@ -349,7 +349,7 @@ pub fn clause_exprs(c: &ClauseDef) -> Vec<&Expr> {
         }
         Amount::Each { sel, amount, .. } => {
             v.extend(sel.exprs());
-            v.push(amount);
+            v.extend(amount.iter());
         }
         Amount::Provides { .. } => {}
     }

@@ -83,7 +83,7 @@ fn constants(c: &ClauseDef) -> Vec<(Decimal, Num, crate::span::Span)> {
         }
         Amount::Each { sel, amount, .. } => {
             exprs.extend(sel.exprs());
-            exprs.push(amount);
+            exprs.extend(amount.iter());
         }
         Amount::Provides { .. } => {}
     }

@@ -58,6 +58,7 @@ codes! {
     UnknownField = "E0207", Error, "unknown record field";
     UnknownFunction = "E0208", Error, "unknown function";
     GrantedNotRecorded = "E0209", Error, "`granted` of a clause the ledger never holds";
+    QualifiesCycle = "E0210", Error, "clauses read each other's results";
     ArithmeticType = "E0301", Error, "operands that cannot be combined";
     CompareType = "E0302", Error, "values that cannot be compared";
     NotBoolean = "E0303", Error, "condition is not true/false";

@@ -88,6 +88,13 @@ pub enum Step {
         cap: Option<Decimal>,
         before: Decimal,
     },
+    /// One person or item of `each … => discretionary`: decided case by case, up to its own
+    /// cap (`per item`, or what `per item total` leaves after what it had before).
+    ItemDiscretionary {
+        key: String,
+        cap: Option<Decimal>,
+        before: Decimal,
+    },
     Discretionary {
         base: Option<Decimal>,
         cap: Option<Decimal>,
@@ -236,6 +243,7 @@ impl Step {
             Step::Category { .. } => "category",
             Step::NoCategory { .. } => "no_category",
             Step::Item { .. } => "item",
+            Step::ItemDiscretionary { .. } => "item_discretionary",
             Step::Discretionary { .. } => "discretionary",
             Step::Cap { .. } => "cap",
             Step::Floor { .. } => "floor",
@@ -397,6 +405,20 @@ impl Step {
                 }
                 s
             }
+            Step::ItemDiscretionary { key, cap, before } => match (zh, cap, before.is_zero()) {
+                (true, None, _) => format!("{key}：金额由主管部门酌定"),
+                (true, Some(c), true) => format!("{key}：金额由主管部门酌定，每人（项）最高 {}", m(*c)),
+                (true, Some(c), false) => {
+                    format!("{key}：金额由主管部门酌定，此前已获 {}，最高 {}", m(*before), m(*c))
+                }
+                (false, None, _) => format!("{key}: amount decided case by case"),
+                (false, Some(c), true) => format!("{key}: amount decided case by case, at most {}", m(*c)),
+                (false, Some(c), false) => format!(
+                    "{key}: amount decided case by case, {} granted before, at most {}",
+                    m(*before),
+                    m(*c)
+                ),
+            },
             Step::Discretionary { base, cap, floor } => {
                 let mut s = if zh {
                     "金额由主管部门酌定（原文未给出可计算的金额）".to_string()

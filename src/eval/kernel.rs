@@ -123,11 +123,12 @@ enum KAmount {
         earned: N,
         capacity: N,
     },
-    /// Per person or item: the selection, the key field and the amount per item.
+    /// Per person or item: the selection, the key field and the amount per item (`None`:
+    /// `=> discretionary`).
     Each {
         sel: Sel,
         key: FieldId,
-        amount: N,
+        amount: Option<N>,
     },
     Provides,
 }
@@ -241,6 +242,8 @@ enum B {
     Any(Box<Sel>, Option<Box<B>>),
     All(Box<Sel>, Option<Box<B>>),
     If(Box<B>, Box<B>, Box<B>),
+    /// `qualifies(DOC.c)`: that clause's body and its amended versions by date.
+    Qualifies(Box<Body>, Vec<(Date, Body)>),
 }
 
 /// A date expression.
@@ -516,6 +519,17 @@ impl Lower<'_> {
             ExprKind::If(c, a, b) => B::If(Box::new(self.b(c)?), Box::new(self.b(a)?), Box::new(self.b(b)?)),
             // the kernel evaluates with an empty ledger: nothing was granted before
             ExprKind::Granted(..) => B::K(false),
+            // the clause read is compiled in place (the checker rejects cycles)
+            ExprKind::Qualifies(p, c) => {
+                let target = self.prog.find_clause(p, c).and_then(|id| self.prog.clause(id)).ok_or(No)?;
+                let base = self.body(target)?;
+                let versions = target
+                    .versions
+                    .iter()
+                    .map(|v| Ok((v.change.date, self.body(&v.def)?)))
+                    .collect::<C<Vec<_>>>()?;
+                B::Qualifies(Box::new(base), versions)
+            }
             _ => return Err(No),
         })
     }
@@ -628,9 +642,11 @@ impl Lower<'_> {
             Amount::Credit { earned, capacity, .. } => {
                 KAmount::Credit { earned: self.n(earned)?, capacity: self.n(capacity)? }
             }
-            Amount::Each { sel, key, amount } => {
-                KAmount::Each { sel: self.sel(sel)?, key: *key, amount: self.n(amount)? }
-            }
+            Amount::Each { sel, key, amount } => KAmount::Each {
+                sel: self.sel(sel)?,
+                key: *key,
+                amount: amount.as_ref().map(|a| self.n(a)).transpose()?,
+            },
             Amount::Provides { .. } => KAmount::Provides,
         };
         let plain = c.dated.is_none()
@@ -944,6 +960,7 @@ impl<'f> Cx<'f> {
                 let saved = self.item;
                 let mut unknown = false;
                 let mut capped_out = false;
+                let mut decided = false;
                 let chosen = self.select(sel, items, &mut unknown);
                 let each = || -> Result<(), Delegate> {
                     for i in chosen? {
@@ -953,6 +970,14 @@ impl<'f> Cx<'f> {
                             unknown = true;
                             continue;
                         }
+                        let Some(amount) = amount else {
+                            // discretionary: decided up to the item's cap
+                            match item_cap {
+                                Some(c) if c <= Decimal::ZERO => capped_out = true,
+                                _ => decided = true,
+                            }
+                            continue;
+                        };
                         let Some(v) = self.n(amount)? else {
                             unknown = true;
                             continue;
@@ -974,6 +999,9 @@ impl<'f> Cx<'f> {
                 r?;
                 if unknown {
                     return Ok(UNDETERMINED);
+                }
+                if decided {
+                    return Ok((Status::Discretionary, None));
                 }
                 if parts.is_empty() {
                     return Ok(if capped_out { (Status::Exhausted, None) } else { INELIGIBLE });
@@ -1409,6 +1437,19 @@ impl<'f> Cx<'f> {
     #[inline(never)]
     fn b_cold(&mut self, e: &B) -> R<bool> {
         Ok(match e {
+            B::Qualifies(base, versions) => {
+                let end = Date::year_end(self.period);
+                let body = versions.iter().rev().find(|(d, _)| *d <= end).map_or(&**base, |(_, b)| b);
+                let saved = (self.date, self.item);
+                self.item = None;
+                let out = self.clause(body);
+                (self.date, self.item) = saved;
+                match out?.0 {
+                    Status::Granted | Status::Discretionary => Some(true),
+                    Status::Undetermined => None,
+                    _ => Some(false),
+                }
+            }
             // handled by `b`, which never sends them here
             B::K(_)
             | B::Fact(_)

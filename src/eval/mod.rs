@@ -364,6 +364,8 @@ struct Evaluator<'p> {
     /// Values read while evaluating one condition (explain mode).
     reads: Vec<(String, String)>,
     params_used: Vec<(ParamId, usize)>,
+    /// Statuses of clauses read by `qualifies(…)`, with the facts they miss (per enterprise).
+    qualified: Vec<(ClauseId, Status, Vec<String>)>,
 }
 
 /// What a tier table pays: parts, nothing reached (the status says why), or unknown.
@@ -394,7 +396,31 @@ impl<'p> Evaluator<'p> {
             missing: Vec::new(),
             reads: Vec::new(),
             params_used: Vec::new(),
+            qualified: Vec::new(),
         }
+    }
+
+    /// The own status this period of a clause read by `qualifies(…)` (before stacking and
+    /// `once in`), evaluated once per enterprise by a fresh evaluator (the checker rejects
+    /// cycles, so this ends).
+    fn qualifies(&mut self, id: ClauseId) -> Result<(Status, Vec<String>), Fail> {
+        if let Some((_, s, m)) = self.qualified.iter().find(|(c, _, _)| *c == id) {
+            return Ok((*s, m.clone()));
+        }
+        let Some(c) = self.prog.clause_for(id, self.period) else {
+            return Ok((Status::Undetermined, Vec::new()));
+        };
+        let names = &self.prog.clause(id).unwrap_or(c).ledger_names;
+        let history: Vec<&LedgerEntry> =
+            self.ledger.iter().filter(|e| e.policy == names.0 && e.clause == names.1).collect();
+        let mut sub = Evaluator::new(self.prog, self.facts, self.period, self.as_of, false);
+        sub.ledger = self.ledger;
+        sub.qualified = std::mem::take(&mut self.qualified);
+        let r = sub.clause(id, c, &history);
+        self.qualified = std::mem::take(&mut sub.qualified);
+        let r = r?;
+        self.qualified.push((id, r.status, r.missing.clone()));
+        Ok((r.status, r.missing))
     }
 
     fn result(&self, id: ClauseId, status: Status) -> ClauseResult {
@@ -627,9 +653,14 @@ impl<'p> Evaluator<'p> {
                 None => return Ok(self.undetermined(r)),
             },
             Amount::Each { sel, key, amount } => {
-                match self.each(&mut r, c, history, sel, *key, amount, &caps)? {
+                match self.each(&mut r, c, history, sel, *key, amount.as_ref(), &caps)? {
                     Some(parts) => parts,
                     None if r.status == Status::Undetermined => return Ok(self.undetermined(r)),
+                    None if r.status == Status::Discretionary => {
+                        self.missing.clear();
+                        self.push_params(&mut r);
+                        return Ok(r);
+                    }
                     None => return Ok(r),
                 }
             }
@@ -1136,7 +1167,7 @@ impl<'p> Evaluator<'p> {
         history: &[&LedgerEntry],
         sel: &Selection,
         key: FieldId,
-        amount: &Expr,
+        amount: Option<&Expr>,
         caps: &[(CapScope, Decimal)],
     ) -> Result<Option<Parts>, Fail> {
         let Some(FactValue::List(items)) = self.facts.get(sel.list) else {
@@ -1159,7 +1190,7 @@ impl<'p> Evaluator<'p> {
         history: &[&LedgerEntry],
         sel: &Selection,
         key: FieldId,
-        amount: &Expr,
+        amount: Option<&Expr>,
         caps: &[(CapScope, Decimal)],
         items: &'p [Item],
     ) -> Result<Option<Parts>, Fail> {
@@ -1175,6 +1206,7 @@ impl<'p> Evaluator<'p> {
         let mut parts = Parts::new();
         let mut paid_before: Option<Step> = None;
         let mut unknown = false;
+        let mut decided: Vec<(std::sync::Arc<str>, Option<Decimal>)> = Vec::new();
         for i in chosen {
             let Some(it) = items.get(i) else { continue };
             self.item = Some((sel.list, i, it));
@@ -1188,8 +1220,13 @@ impl<'p> Evaluator<'p> {
             };
             let earlier: Vec<&&LedgerEntry> =
                 history.iter().filter(|e| e.key.as_deref() == Some(&*k)).collect();
+            // as for a clause's `once`, a discretionary record (amount 0) of this very period
+            // is the grant being decided, not an earlier one
             if c.once == Some(OnceScope::PerItem)
-                && let Some(e) = earlier.iter().min_by_key(|e| e.period)
+                && let Some(e) = earlier
+                    .iter()
+                    .filter(|e| e.period != self.period || !e.amount.is_zero())
+                    .min_by_key(|e| e.period)
             {
                 let step = Step::Once { key: Some(k.to_string()), period: e.period };
                 if self.explain {
@@ -1198,6 +1235,28 @@ impl<'p> Evaluator<'p> {
                 paid_before = Some(step);
                 continue;
             }
+            let Some(amount) = amount else {
+                // `=> discretionary`: the item is decided case by case, up to its own cap
+                let mut cap = per_item;
+                let mut before = Decimal::ZERO;
+                if let Some(total) = per_item_total {
+                    for e in &earlier {
+                        before = before.checked_add(e.amount).ok_or_else(overflow)?;
+                    }
+                    let left = total.checked_sub(before).ok_or_else(overflow)?.max(Decimal::ZERO);
+                    cap = Some(cap.map_or(left, |x| x.min(left)));
+                }
+                let step = Step::ItemDiscretionary { key: k.to_string(), cap, before };
+                if self.explain {
+                    r.steps.push(step.clone());
+                }
+                if cap.is_some_and(|x| x <= Decimal::ZERO) {
+                    paid_before = Some(step);
+                    continue;
+                }
+                decided.push((k, cap));
+                continue;
+            };
             let Some(v) = self.num(amount)? else {
                 unknown = true;
                 continue;
@@ -1235,6 +1294,29 @@ impl<'p> Evaluator<'p> {
         }
         if unknown {
             r.status = Status::Undetermined;
+            return Ok(None);
+        }
+        if !decided.is_empty() {
+            // discretionary per item: the clause's cap is the sum of the items' caps (when
+            // each has one), and a cap of the clause still binds
+            let mut sum = Some(Decimal::ZERO);
+            for (_, cap) in &decided {
+                sum = match (sum, cap) {
+                    (Some(s), Some(x)) => Some(s.checked_add(*x).ok_or_else(overflow)?),
+                    _ => None,
+                };
+            }
+            r.cap = match (sum, r.cap) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if self.explain {
+                r.steps.push(Step::Discretionary { base: None, cap: r.cap, floor: r.floor });
+            }
+            for (k, _) in decided {
+                r.entries.push(entry(c, Some(k), self.period, Decimal::ZERO));
+            }
+            r.status = Status::Discretionary;
             return Ok(None);
         }
         if parts.is_empty() {
@@ -1373,6 +1455,21 @@ impl<'p> Evaluator<'p> {
 
     fn eval(&mut self, e: &Expr) -> V {
         match &e.kind {
+            ExprKind::Qualifies(p, c) => {
+                let Some(id) = self.prog.find_clause(p, c) else { return Ok(None) };
+                let (status, missing) = self.qualifies(id)?;
+                if self.explain {
+                    self.reads.push((format!("qualifies({p}.{c})"), status.as_str().to_string()));
+                }
+                Ok(match status {
+                    Status::Granted | Status::Discretionary => Some(Value::Bool(true)),
+                    Status::Undetermined => {
+                        self.missing.extend(missing);
+                        None
+                    }
+                    _ => Some(Value::Bool(false)),
+                })
+            }
             ExprKind::Granted(p, c, n) => {
                 let hit = relations::granted_in(self.ledger, p, c, self.period, *n);
                 if self.explain {

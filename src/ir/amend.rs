@@ -357,3 +357,108 @@ impl<'a> Lowerer<'a> {
         c.versions.sort_by_key(|v| v.change.date);
     }
 }
+
+/// The clauses an expression reads with `qualifies(…)`, through the definitions it uses.
+fn qualifies_in(prog: &Program, e: &Expr, out: &mut Vec<(ClauseId, Span)>, defs: &mut Vec<DefId>) {
+    visit(e, &mut |x| match &x.kind {
+        ExprKind::Qualifies(p, c) => {
+            if let Some(id) = prog.find_clause(p, c) {
+                out.push((id, x.span));
+            }
+        }
+        ExprKind::Def(d) if !defs.contains(d) => {
+            defs.push(*d);
+            if let Some(def) = prog.defs.get(*d as usize) {
+                qualifies_in(prog, &def.expr, out, defs);
+            }
+        }
+        _ => {}
+    });
+}
+
+impl Lowerer<'_> {
+    /// `qualifies(DOC.c)`: the clause exists (E0206, with a did-you-mean), and no clause reads
+    /// its own result through a chain of `qualifies` (E0210, with the path), in any version.
+    pub(super) fn check_qualifies(&mut self) {
+        let refs = std::mem::take(&mut self.pending_qualifies);
+        if refs.is_empty() {
+            return;
+        }
+        let mut known = true;
+        for r in &refs {
+            known &= self.clause_ref(r).is_some();
+        }
+        if !known {
+            return;
+        }
+        let reads: Vec<Vec<(ClauseId, Span)>> = self
+            .prog
+            .clauses
+            .iter()
+            .map(|c| {
+                let mut out = Vec::new();
+                let mut defs = Vec::new();
+                for def in std::iter::once(c).chain(c.versions.iter().map(|v| &*v.def)) {
+                    for e in crate::check::lints::clause_exprs(def) {
+                        qualifies_in(&self.prog, e, &mut out, &mut defs);
+                    }
+                }
+                out
+            })
+            .collect();
+        // depth-first: 0 unseen, 1 on the path, 2 done
+        let mut state = vec![0u8; reads.len()];
+        let mut path: Vec<(ClauseId, Span)> = Vec::new();
+        let mut found: Vec<(Vec<ClauseId>, Span)> = Vec::new();
+        fn walk(
+            at: ClauseId,
+            reads: &[Vec<(ClauseId, Span)>],
+            state: &mut [u8],
+            path: &mut Vec<(ClauseId, Span)>,
+            found: &mut Vec<(Vec<ClauseId>, Span)>,
+        ) {
+            if let Some(s) = state.get_mut(at as usize) {
+                *s = 1;
+            }
+            for &(next, span) in reads.get(at as usize).map_or(&[][..], Vec::as_slice) {
+                match state.get(next as usize).copied() {
+                    Some(0) => {
+                        path.push((at, span));
+                        walk(next, reads, state, path, found);
+                        path.pop();
+                    }
+                    Some(1) => {
+                        let start = path.iter().position(|(c, _)| *c == next).unwrap_or(path.len());
+                        let mut cycle: Vec<ClauseId> =
+                            path.get(start..).unwrap_or(&[]).iter().map(|(c, _)| *c).collect();
+                        cycle.push(at);
+                        found.push((cycle, span));
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(s) = state.get_mut(at as usize) {
+                *s = 2;
+            }
+        }
+        for i in 0..reads.len() {
+            if state.get(i).copied() == Some(0) {
+                walk(u32::try_from(i).unwrap_or(u32::MAX), &reads, &mut state, &mut path, &mut found);
+            }
+        }
+        for (cycle, span) in found {
+            let names: Vec<String> =
+                cycle.iter().map(|c| format!("`{}`", self.prog.clause_ref(*c))).collect();
+            let first = names.first().cloned().unwrap_or_default();
+            let last = cycle.last().map(|c| self.prog.clause_ref(*c)).unwrap_or_default();
+            self.err(
+                Diagnostic::new(
+                    Code::QualifiesCycle,
+                    format!("`{last}` reads its own result: {} → {first}", names.join(" → ")),
+                )
+                .at(span, "reads back into the chain here")
+                .help("a clause may read the results of other clauses, but not its own through any chain; let one clause state the condition itself"),
+            );
+        }
+    }
+}

@@ -78,6 +78,7 @@ pub fn lower_after(
         def_stack: Vec::new(),
         pending_excludes: Vec::new(),
         pending_granted: Vec::new(),
+        pending_qualifies: Vec::new(),
         failed_clauses: std::collections::HashSet::new(),
         earlier_errors,
     };
@@ -103,6 +104,8 @@ struct Lowerer<'a> {
     pending_excludes: Vec<(ClauseId, ast::ClauseRef)>,
     /// `granted(DOC.c)` references, checked once every document is lowered (amend.rs).
     pending_granted: Vec<ast::ClauseRef>,
+    /// `qualifies(DOC.c)` references: the clause exists, and no cycle (amend.rs).
+    pending_qualifies: Vec<ast::ClauseRef>,
     /// Clauses that had errors: references to them are not reported again.
     failed_clauses: std::collections::HashSet<(String, String)>,
     earlier_errors: bool,
@@ -297,6 +300,7 @@ impl<'a> Lowerer<'a> {
         // granted(…), once in, and amendments by later documents (amend.rs)
         self.check_granted();
         self.apply_changes(&items);
+        self.check_qualifies();
         // 5. tests
         for item in &items {
             if let ast::Item::Test(t) = item {
@@ -552,9 +556,27 @@ impl<'a> Lowerer<'a> {
         if let Some(d) = self.prog.defs.get_mut(id as usize) {
             d.record = scope.item;
         }
+        let declared = match &ast_def.ty {
+            Some(t) => match self.named_type(t) {
+                Ok(t) => Some(t),
+                Err(()) => {
+                    if let Some(s) = self.def_state.get_mut(id as usize) {
+                        *s = DefState::Failed;
+                    }
+                    return Err(());
+                }
+            },
+            None => None,
+        };
         self.def_stack.push(id);
-        let result = self.expr(&ast_def.expr, scope, None);
+        let mut result = self.expr(&ast_def.expr, scope, declared);
         self.def_stack.pop();
+        if let (Some(want), Ok(e)) = (declared, &result) {
+            let what = format!("`{}` is declared {}", ast_def.name.name, self.prog.type_name(want));
+            if self.expect_type(e, want, Code::ExpectedType, &what).is_err() {
+                result = Err(());
+            }
+        }
         let depth = result.as_ref().map(|e| def_depth(e, &self.prog, &self.def_state)).unwrap_or(0) + 1;
         let cost = result.as_ref().map(|e| expanded(e, &self.def_cost)).unwrap_or_default();
         let state = match result {
@@ -1129,8 +1151,14 @@ impl<'a> Lowerer<'a> {
                     return Err(());
                 }
                 let item = Scope { item: Some(sel.record) };
-                let x = self.expr(amount, item, Some(Type::MONEY))?;
-                self.expect_type(&x, Type::MONEY, Code::AmountType, "the amount per item is money")?;
+                let x = match amount {
+                    Some(amount) => {
+                        let x = self.expr(amount, item, Some(Type::MONEY))?;
+                        self.expect_type(&x, Type::MONEY, Code::AmountType, "the amount per item is money")?;
+                        Some(x)
+                    }
+                    None => None,
+                };
                 Amount::Each { sel: Box::new(sel), key: fid, amount: x }
             }
         })
@@ -1277,6 +1305,12 @@ impl<'a> Lowerer<'a> {
             ast::ExprKind::Granted(r, years) => {
                 self.pending_granted.push(r.clone());
                 let k = ExprKind::Granted(r.policy.as_str().into(), r.clause.as_str().into(), *years);
+                Ok(Self::mk(k, Type::Bool, span))
+            }
+            ast::ExprKind::Qualifies(r) => {
+                // the clause may be in a document lowered later: checked with granted(…)
+                self.pending_qualifies.push(r.clone());
+                let k = ExprKind::Qualifies(r.policy.as_str().into(), r.clause.as_str().into());
                 Ok(Self::mk(k, Type::Bool, span))
             }
             ast::ExprKind::If(c, a, b) => {

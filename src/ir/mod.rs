@@ -320,11 +320,12 @@ pub enum Amount {
     },
     /// `each LIST key FIELD => AMOUNT`: an amount per selected person or item, each recorded
     /// in the ledger under its key (the field's value), so that `once per item` and
-    /// `cap X per item total` count per person, not per enterprise.
+    /// `cap X per item total` count per person, not per enterprise. `None`: `=> discretionary`,
+    /// each item decided case by case up to its per-item cap (recorded with amount 0).
     Each {
         sel: Box<Selection>,
         key: FieldId,
-        amount: Expr,
+        amount: Option<Expr>,
     },
     /// Not money: a priority, a service, a right, granted when the conditions hold.
     Provides {
@@ -452,6 +453,10 @@ pub enum ExprKind {
     /// `granted(DOC.c[, N])`: the ledger holds an entry of the clause (its ledger names) in
     /// one of the N years before the period (any earlier year without N).
     Granted(std::sync::Arc<str>, std::sync::Arc<str>, Option<u32>),
+    /// `qualifies(DOC.c)`: the clause's own status this period (before stacking): granted or
+    /// discretionary is true, undetermined unknown, any other false. The clause exists (E0206)
+    /// and no chain of `qualifies` leads back to the reader (E0210).
+    Qualifies(std::sync::Arc<str>, std::sync::Arc<str>),
     /// `if C then A else B`.
     If(Box<Expr>, Box<Expr>, Box<Expr>),
 }

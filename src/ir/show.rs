@@ -24,7 +24,7 @@ pub fn each(p: &Program, field: &Expr, sel: &Selection) -> String {
 }
 
 /// `each 人员 where … key 身份证号 => 3000元 * 月数`: an amount per selected item, keyed.
-pub fn each_amount(p: &Program, sel: &Selection, key: FieldId, amount: &Expr) -> String {
+pub fn each_amount(p: &Program, sel: &Selection, key: FieldId, amount: Option<&Expr>) -> String {
     let mut s = String::from("each ");
     s.push_str(p.facts.get(sel.list as usize).map_or("", |x| x.name.as_str()));
     let saved = ITEM.with(|c| c.replace(Some(sel.record)));
@@ -32,7 +32,10 @@ pub fn each_amount(p: &Program, sel: &Selection, key: FieldId, amount: &Expr) ->
     s.push_str(" key ");
     s.push_str(&field_name(p, Some(sel.record), key));
     s.push_str(" => ");
-    write(p, amount, &mut s, 0);
+    match amount {
+        Some(amount) => write(p, amount, &mut s, 0),
+        None => s.push_str("discretionary"),
+    }
     ITEM.with(|c| c.set(saved));
     s
 }
@@ -127,6 +130,7 @@ fn write(p: &Program, e: &Expr, out: &mut String, outer: u8) {
             Some(n) => out.push_str(&format!("granted({d}.{c}, {n})")),
             None => out.push_str(&format!("granted({d}.{c})")),
         },
+        ExprKind::Qualifies(d, c) => out.push_str(&format!("qualifies({d}.{c})")),
         ExprKind::AsOf => out.push_str("as_of"),
         ExprKind::Not(x) => {
             out.push_str("not ");

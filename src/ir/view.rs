@@ -167,7 +167,7 @@ pub fn clause(p: &Program, c: &ClauseDef) -> ClauseView {
         }
         Amount::Provides { what } => AmountView::Provides { provides: what.clone() },
         Amount::Each { sel, key, amount } => {
-            AmountView::Each { each: show::each_amount(p, sel, *key, amount) }
+            AmountView::Each { each: show::each_amount(p, sel, *key, amount.as_ref()) }
         }
     };
     let mut limits = Vec::new();

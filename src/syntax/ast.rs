@@ -83,6 +83,8 @@ pub struct DefineDecl {
     pub name: Ident,
     /// `define 名(记录)`: read on one item of a list of this record.
     pub record: Option<Ident>,
+    /// `define 名: 类型 = …`: the declared type (an enumeration, so its values read bare).
+    pub ty: Option<Ident>,
     pub label: Option<String>,
     pub expr: Expr,
 }
@@ -316,11 +318,12 @@ pub enum Amount {
         years: u32,
         span: Span,
     },
-    /// `each LIST key FIELD => AMOUNT`: an amount per selected item, keyed in the ledger.
+    /// `each LIST key FIELD => AMOUNT`: an amount per selected item, keyed in the ledger;
+    /// `None` for `=> discretionary` (each item's amount set case by case).
     Each {
         list: Selection,
         key: Ident,
-        amount: Expr,
+        amount: Option<Expr>,
         span: Span,
     },
     Expr(Expr),
@@ -365,6 +368,8 @@ pub enum ExprKind {
     /// `granted(E23.5)` / `granted(E23.5, N)`: the ledger holds a grant of the clause (in the
     /// N years before the period).
     Granted(ClauseRef, Option<u32>),
+    /// `qualifies(E23.5)`: the clause's own outcome this period, as a condition.
+    Qualifies(ClauseRef),
     If(Box<Expr>, Box<Expr>, Box<Expr>),
 }
 

@@ -73,6 +73,7 @@ pub const KEYWORDS: &[(Rule, &str, &str)] = &[
     (Rule::k_repeals, "repeals", "废止"),
     (Rule::k_once_in, "once in", "择一"),
     (Rule::k_granted_fn, "granted", "已享受"),
+    (Rule::k_qualifies, "qualifies", "符合"),
     (Rule::k_quote, "quote", "原文"),
     (Rule::k_responsible, "responsible", "责任单位"),
     (Rule::k_when, "when", "条件"),

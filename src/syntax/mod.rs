@@ -306,6 +306,7 @@ fn rule_words_static(r: Rule) -> &'static str {
         | Rule::paren
         | Rule::call
         | Rule::granted_call
+        | Rule::qualifies_call
         | Rule::set_lit
         | Rule::period_kw
         | Rule::as_of_kw
@@ -518,6 +519,7 @@ impl Builder {
                 let mut label = None;
                 let mut expr = None;
                 let mut record = None;
+                let mut ty = None;
                 for q in it {
                     match q.as_rule() {
                         Rule::label => label = Some(self.string(q)),
@@ -525,11 +527,15 @@ impl Builder {
                             let qspan = self.span(&q);
                             record = Some(self.ident(next(&mut q.kids(), qspan)?));
                         }
+                        Rule::def_type => {
+                            let qspan = self.span(&q);
+                            ty = Some(self.ident(next(&mut q.kids(), qspan)?));
+                        }
                         _ => expr = Some(self.expr(q)?),
                     }
                 }
                 let expr = expr.ok_or_else(|| missing(span))?;
-                Item::Define(DefineDecl { name, record, label, expr })
+                Item::Define(DefineDecl { name, record, ty, label, expr })
             }
             Rule::parameter_decl => {
                 let name = self.ident(next(&mut it, span)?);
@@ -843,7 +849,11 @@ impl Builder {
             Rule::a_each => {
                 let list = self.selection(next(&mut it, span)?)?;
                 let key = self.ident(next(&mut it, span)?);
-                let amount = self.expr(next(&mut it, span)?)?;
+                let a = next(&mut it, span)?;
+                let amount = match a.as_rule() {
+                    Rule::each_discretionary => None,
+                    _ => Some(self.expr(a)?),
+                };
                 Amount::Each { list, key, amount, span }
             }
             Rule::a_credit => {
@@ -964,6 +974,10 @@ impl Builder {
                 let r = self.clause_ref(next(&mut it, span)?);
                 let years = it.next().map(|n| self.small_int(n)).transpose()?;
                 ExprKind::Granted(r, years)
+            }
+            Rule::qualifies_call => {
+                let mut it = p.kids();
+                ExprKind::Qualifies(self.clause_ref(next(&mut it, span)?))
             }
             Rule::call => {
                 let mut it = p.kids();

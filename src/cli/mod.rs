@@ -533,7 +533,7 @@ fn run(cli: Cli) -> Exit {
                 r.unchangeable = Some(fixed);
             }
             match format {
-                EvalFormat::Json => outln!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default()),
+                EvalFormat::Json => outln!("{}", rep.to_json_text()),
                 EvalFormat::Jsonl => outln!("{}", serde_json::to_string(&rep).unwrap_or_default()),
                 EvalFormat::Table | EvalFormat::Csv | EvalFormat::Parquet => {
                     out!("{}", table::eval_table(&c.program, &outcome, name.as_deref(), lang.into()));

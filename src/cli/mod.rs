@@ -9,6 +9,7 @@
 #[macro_use]
 mod out;
 mod batch;
+pub mod calculator;
 mod diff;
 mod forecast;
 mod lsp;
@@ -293,6 +294,19 @@ enum Command {
         /// The folder of rule files (default: the folder the editor opens, else the folder of
         /// each open file).
         folder: Option<PathBuf>,
+    },
+    /// The policy site (for now its calculator page only: the rule set evaluated in the
+    /// browser by huiqi compiled to WebAssembly).
+    #[command(after_help = "Example:\n  huiqi doc policies --out site    then open site/calculator.html over HTTP")]
+    Doc {
+        /// Rule files or folders (default: policies).
+        paths: Vec<PathBuf>,
+        /// The folder to write the site into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Facts JSON the calculator opens with (an example enterprise).
+        #[arg(long)]
+        example: Option<PathBuf>,
     },
 }
 
@@ -768,6 +782,33 @@ fn run(cli: Cli) -> Exit {
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(args),
         Command::Lsp { folder } => lsp::run(folder),
+        Command::Doc { paths, out, example } => doc(default_paths(paths), &out, example),
+    }
+}
+
+/// `huiqi doc`: for now the calculator only (the literate pages come with issue 14's site).
+fn doc(paths: Vec<PathBuf>, out: &std::path::Path, example: Option<PathBuf>) -> Exit {
+    let input = match huiqi::load::load(&paths) {
+        Ok(i) => i,
+        Err(m) => return usage(m),
+    };
+    let example = match example.map(|p| std::fs::read_to_string(&p).map_err(|e| (p, e))).transpose() {
+        Ok(e) => e,
+        Err((p, e)) => return usage(format!("cannot read the example `{}`: {e}", p.display())),
+    };
+    if let Err(e) = std::fs::create_dir_all(out) {
+        return usage(format!("cannot create `{}`: {e}", out.display()));
+    }
+    match calculator::write_calculator(out, &input.rule_files, example.as_deref()) {
+        Ok(true) => {
+            errln!("wrote {} (open it over HTTP)", out.join("calculator.html").display());
+            Exit::Success
+        }
+        Ok(false) => {
+            errln!("note: {}", calculator::NOT_BUNDLED);
+            Exit::Success
+        }
+        Err(e) => usage(format!("cannot write the calculator into `{}`: {e}", out.display())),
     }
 }
 

@@ -78,7 +78,9 @@ fn build_calculator(out: &Path) -> Result<(PathBuf, PathBuf), String> {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .map_err(|e| format!("cannot run {}: {e}", bindgen.display()))?;
     if have.split_whitespace().nth(1) != Some(want.as_str()) {
-        return Err(format!("`{have}` is installed, and the wasm-bindgen crate is {want}: they must be equal"));
+        return Err(format!(
+            "`{have}` is installed, and the wasm-bindgen crate is {want}: they must be equal"
+        ));
     }
 
     // <target>/<profile>/build/huiqi-…/out → <target>/wasm
@@ -128,12 +130,15 @@ fn build_calculator(out: &Path) -> Result<(PathBuf, PathBuf), String> {
 
 /// The `=X.Y.Z` of `wasm-bindgen = "=X.Y.Z"` in the member's manifest.
 fn pinned_version(manifest: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(manifest).map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
+    let text =
+        std::fs::read_to_string(manifest).map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
     text.lines()
         .find_map(|l| l.trim().strip_prefix("wasm-bindgen = \"="))
         .and_then(|rest| rest.split('"').next())
         .map(str::to_string)
-        .ok_or_else(|| format!("{} does not pin wasm-bindgen (`wasm-bindgen = \"=X.Y.Z\"`)", manifest.display()))
+        .ok_or_else(|| {
+            format!("{} does not pin wasm-bindgen (`wasm-bindgen = \"=X.Y.Z\"`)", manifest.display())
+        })
 }
 
 /// `wasm-bindgen` on PATH, else in cargo's bin folder.

@@ -127,7 +127,8 @@ impl Rules {
 
     /// [`Rules::warnings`] with their file, line and column written out.
     pub fn warnings_located(&self) -> Vec<Located> {
-        Error { diagnostics: self.compiled.warnings.clone(), sources: self.compiled.sources.clone() }.located()
+        Error { diagnostics: self.compiled.warnings.clone(), sources: self.compiled.sources.clone() }
+            .located()
     }
 
     /// Every clause, in the order of the rule files.
@@ -272,7 +273,8 @@ impl Rules {
             })?),
             None => meta_as_of(&json).map_err(|e| self.facts_error(vec![e]))?,
         };
-        let outcome = evaluate(self.program(), &facts_v, &ledger, EvalOptions { period, as_of, explain: true });
+        let outcome =
+            evaluate(self.program(), &facts_v, &ledger, EvalOptions { period, as_of, explain: true });
         Ok(eval_report(self.program(), &outcome, name, lang))
     }
 

@@ -27,7 +27,11 @@ pub const NOT_BUNDLED: &str = "this huiqi was built without the in-browser calcu
 /// `calc/calc.css`, `calc/rules.json` (the rule files `(relative path, text)` and the example
 /// facts JSON, if any, as text) and `pkg/huiqi_wasm.js` + `pkg/huiqi_wasm_bg.wasm`. Returns
 /// false, writing nothing, when this build carries no calculator.
-pub fn write_calculator(out: &Path, files: &[(String, String)], example: Option<&str>) -> std::io::Result<bool> {
+pub fn write_calculator(
+    out: &Path,
+    files: &[(String, String)],
+    example: Option<&str>,
+) -> std::io::Result<bool> {
     let Some((glue, module)) = bundled::BUNDLE else {
         return Ok(false);
     };

@@ -297,7 +297,9 @@ enum Command {
     },
     /// The policy site (for now its calculator page only: the rule set evaluated in the
     /// browser by huiqi compiled to WebAssembly).
-    #[command(after_help = "Example:\n  huiqi doc policies --out site    then open site/calculator.html over HTTP")]
+    #[command(
+        after_help = "Example:\n  huiqi doc policies --out site    then open site/calculator.html over HTTP"
+    )]
     Doc {
         /// Rule files or folders (default: policies).
         paths: Vec<PathBuf>,

@@ -247,8 +247,13 @@ pub fn evaluate_json(rules: &Rules, facts_json: &str, options_json: &str) -> Ans
         }
     };
     let ledger = options.ledger.filter(|l| !l.is_null()).map(|l| l.to_string());
-    match rules.evaluate_json_at(facts_json, options.period, options.as_of.as_deref(), ledger.as_deref(), lang)
-    {
+    match rules.evaluate_json_at(
+        facts_json,
+        options.period,
+        options.as_of.as_deref(),
+        ledger.as_deref(),
+        lang,
+    ) {
         Ok(report) => Answer::success(report.to_json_text()),
         Err(e) => Answer::failed(&e.located()),
     }
@@ -301,7 +306,10 @@ mod tests {
         let (rules, _) = compile_json(DEMO).unwrap();
         let v: serde_json::Value = serde_json::from_str(&vocabulary_json(&rules).json).unwrap();
         let f = &v["vocabulary"]["facts"][0];
-        assert_eq!((f["name"].as_str(), f["kind"].as_str(), f["unit"].as_str()), (Some("营业收入"), Some("series"), Some("元")));
+        assert_eq!(
+            (f["name"].as_str(), f["kind"].as_str(), f["unit"].as_str()),
+            (Some("营业收入"), Some("series"), Some("元"))
+        );
         assert_eq!(v["clauses"][0]["policy"], "D");
     }
 }

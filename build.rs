@@ -102,6 +102,7 @@ fn build_calculator(out: &Path) -> Result<(PathBuf, PathBuf), String> {
         "CARGO_BUILD_TARGET_DIR",
         "RUSTC_WORKSPACE_WRAPPER",
         "CARGO_PRIMARY_PACKAGE",
+        "OUT_DIR",
     ] {
         cmd.env_remove(var);
     }

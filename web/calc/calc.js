@@ -230,6 +230,8 @@ function factInput(f) {
 }
 
 const inputs = new Map();
+// `$name`, `$id` … of facts filled in from JSON, passed on as they were (JSON text)
+let meta = [];
 
 function buildForm() {
   const fields = $('fields');
@@ -244,7 +246,7 @@ function buildForm() {
 
 // The form as facts JSON text; a record or list textarea that is not JSON is named.
 function formFacts() {
-  const parts = [];
+  const parts = meta.map(([k, v]) => '  ' + JSON.stringify(k) + ': ' + v);
   for (const [name, { read }] of inputs) {
     const v = read();
     if (v === null) continue;
@@ -261,6 +263,9 @@ function formFacts() {
 function fillForm(text) {
   const facts = parseExact(text);
   for (const [name, { fill }] of inputs) fill(facts[name]);
+  meta = Object.entries(facts)
+    .filter(([k]) => k.startsWith('$') && k !== '$period' && k !== '$as_of')
+    .map(([k, v]) => [k, writeExact(v)]);
   for (const k of ['$period', '$as_of']) {
     const v = facts[k];
     if (v !== undefined) (k === '$period' ? $('period') : $('as-of')).value = asText(v);

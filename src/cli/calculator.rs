@@ -15,11 +15,6 @@ const PAGE: &str = include_str!("../../web/calc/calculator.html");
 const SCRIPT: &str = include_str!("../../web/calc/calc.js");
 const STYLE: &str = include_str!("../../web/calc/calc.css");
 
-/// Whether this build of `huiqi` carries the calculator (see `build.rs`).
-pub fn bundled() -> bool {
-    bundled::BUNDLE.is_some()
-}
-
 /// What to say when the calculator is not bundled: why, and how to get it.
 pub const NOT_BUNDLED: &str = "this huiqi was built without the in-browser calculator, so the site has none; run scripts/setup-wasm (it installs the wasm32 target and wasm-bindgen-cli), then `cargo build --release` again";
 
@@ -73,7 +68,7 @@ mod tests {
     fn writes_the_site_part_or_says_it_has_none() {
         let dir = std::env::temp_dir().join(format!("huiqi-calc-{}", std::process::id()));
         let wrote = write_calculator(&dir, &[("a.policy".into(), String::new())], None).unwrap();
-        assert_eq!(wrote, bundled());
+        assert_eq!(wrote, bundled::BUNDLE.is_some());
         assert_eq!(dir.join("pkg/huiqi_wasm_bg.wasm").is_file(), wrote);
         assert_eq!(dir.join("calculator.html").is_file(), wrote);
         let _ = std::fs::remove_dir_all(&dir);

@@ -22,12 +22,13 @@
 use crate::batch::{Batch, BatchOptions, BatchRow, RowFormat, Summary};
 use crate::compile::{Compiled, Input, compile};
 use crate::diag::{Code, Diagnostic};
-use crate::eval::facts::{Facts, default_period, parse_facts, read_facts};
+use crate::eval::facts::{Facts, default_period, meta_as_of, parse_facts, read_facts};
 use crate::eval::{EvalOptions, Lang, Ledger, Outcome, evaluate};
 use crate::ir::Program;
 use crate::json::{Json, Map, Number};
 use crate::report::{EvalReport, eval_report};
 use crate::span::SourceMap;
+use crate::value::Date;
 use rust_decimal::Decimal;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -124,6 +125,12 @@ impl Rules {
         &self.compiled.warnings
     }
 
+    /// [`Rules::warnings`] with their file, line and column written out.
+    pub fn warnings_located(&self) -> Vec<Located> {
+        Error { diagnostics: self.compiled.warnings.clone(), sources: self.compiled.sources.clone() }
+            .located()
+    }
+
     /// Every clause, in the order of the rule files.
     pub fn clauses(&self) -> Vec<ClauseInfo> {
         let p = self.program();
@@ -140,6 +147,19 @@ impl Rules {
                 quote: c.quote_text(),
             })
             .collect()
+    }
+
+    /// The facts vocabulary (facts, types, units, labels, enumerations, record fields), for
+    /// building an input form.
+    ///
+    /// ```
+    /// let rules = huiqi::Rules::load(["policies"]).unwrap();
+    /// let v = rules.vocabulary();
+    /// let income = v.facts.iter().find(|f| f.name == "营业收入").unwrap();
+    /// assert_eq!((income.kind, income.of.as_deref(), income.unit), ("series", Some("money"), Some("元")));
+    /// ```
+    pub fn vocabulary(&self) -> crate::ir::view::VocabularyView {
+        crate::ir::view::vocabulary(self.program())
     }
 
     /// Reads facts JSON text (an object of fact names; numbers kept exact) and validates it
@@ -203,6 +223,29 @@ impl Rules {
         ledger: Option<&str>,
         lang: Lang,
     ) -> Result<EvalReport, Error> {
+        self.evaluate_json_at(facts, period, None, ledger, lang)
+    }
+
+    /// [`Rules::evaluate_json_in`] with the evaluation date (`YYYY-MM-DD`): `as_of`, else
+    /// the facts' `$as_of`, else the period's last day, as `huiqi eval --as-of` chooses it.
+    ///
+    /// ```
+    /// let rules = huiqi::Rules::load(["policies"]).unwrap();
+    /// let facts = r#"{"行业": "电子信息制造业", "营业收入": {"2023": "8000万", "2024": "5.6亿"}}"#;
+    /// let r = rules.evaluate_json_at(facts, None, Some("2024-06-30"), None, huiqi::eval::Lang::Zh)?;
+    /// assert_eq!(r.as_of, "2024-06-30");
+    /// let err = rules.evaluate_json_at(facts, None, Some("2024-13-01"), None, huiqi::eval::Lang::Zh);
+    /// assert_eq!(err.unwrap_err().located()[0].file, "as_of");
+    /// # Ok::<(), huiqi::Error>(())
+    /// ```
+    pub fn evaluate_json_at(
+        &self,
+        facts: &str,
+        period: Option<i32>,
+        as_of: Option<&str>,
+        ledger: Option<&str>,
+        lang: Lang,
+    ) -> Result<EvalReport, Error> {
         let json = Json::parse(facts).unwrap_or_default();
         let facts_v = self.facts_json(facts)?;
         let name = json.get("$name").or_else(|| json.get("$id")).and_then(Json::as_str).map(String::from);
@@ -220,8 +263,18 @@ impl Rules {
             Some(text) => Ledger::from_json(text, "ledger").map_err(|d| Error::single(*d))?,
             None => Ledger::default(),
         };
+        let as_of = match as_of {
+            Some(text) => Some(text.parse::<Date>().map_err(|m| {
+                Error::single(
+                    Diagnostic::new(Code::FactType, format!("the evaluation date `{text}` is not a date: {m}"))
+                        .in_input("as_of", "as_of")
+                        .help("write the evaluation date as YYYY-MM-DD, e.g. 2024-06-30, or leave it out (the period's last day)"),
+                )
+            })?),
+            None => meta_as_of(&json).map_err(|e| self.facts_error(vec![e]))?,
+        };
         let outcome =
-            evaluate(self.program(), &facts_v, &ledger, EvalOptions { period, as_of: None, explain: true });
+            evaluate(self.program(), &facts_v, &ledger, EvalOptions { period, as_of, explain: true });
         Ok(eval_report(self.program(), &outcome, name, lang))
     }
 

@@ -28,6 +28,15 @@ pub struct EvalReport {
     pub errors: Vec<ClauseErrorJson>,
 }
 
+impl EvalReport {
+    /// The document as `huiqi eval --format json` prints it (pretty, two-space indent, fields
+    /// in declaration order, amounts as exact decimal strings); every surface that hands out
+    /// the document as text (the command line, the calculator in WebAssembly) writes it here.
+    pub fn to_json_text(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
 #[derive(Serialize)]
 #[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct ResultJson {

@@ -9,6 +9,7 @@
 #[macro_use]
 mod out;
 mod batch;
+pub mod calculator;
 mod diff;
 mod forecast;
 mod html;
@@ -312,6 +313,9 @@ enum Command {
         /// replaced).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Facts JSON the calculator page opens with (an example enterprise).
+        #[arg(long, value_name = "FACTS")]
+        example: Option<PathBuf>,
     },
 }
 
@@ -573,7 +577,7 @@ fn run(cli: Cli) -> Exit {
                 r.unchangeable = Some(fixed);
             }
             match format {
-                EvalFormat::Json => outln!("{}", serde_json::to_string_pretty(&rep).unwrap_or_default()),
+                EvalFormat::Json => outln!("{}", rep.to_json_text()),
                 EvalFormat::Jsonl => outln!("{}", serde_json::to_string(&rep).unwrap_or_default()),
                 EvalFormat::Html => out!("{}", sheet::render(&c.program, &rep, &rule_set, lang.into())),
                 EvalFormat::Table | EvalFormat::Csv | EvalFormat::Parquet => {
@@ -809,10 +813,36 @@ fn run(cli: Cli) -> Exit {
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(args),
         Command::Lsp { folder } => lsp::run(folder),
-        Command::Doc { paths, out } => match build_input(paths, DiagFormat::Human, false) {
-            Ok((c, input)) => site::run(&c, &input.source_texts, &out),
+        Command::Doc { paths, out, example } => match build_input(paths, DiagFormat::Human, false) {
+            Ok((c, input)) => doc(&c, &input, &out, example),
             Err(e) => e,
         },
+    }
+}
+
+/// `huiqi doc`: the literate pages, then the calculator page when this build carries the
+/// WebAssembly module (a release build with `scripts/setup-wasm` done).
+fn doc(c: &Compiled, input: &Input, out: &std::path::Path, example: Option<PathBuf>) -> Exit {
+    let example = match example.map(|p| std::fs::read_to_string(&p).map_err(|e| (p, e))).transpose() {
+        Ok(e) => e,
+        Err((p, e)) => {
+            return usage(format!("cannot read the example `{}`: {e}; name a facts JSON file", p.display()));
+        }
+    };
+    let exit = site::run(c, &input.source_texts, out);
+    if !matches!(exit, Exit::Success) {
+        return exit;
+    }
+    match calculator::write_calculator(out, &input.rule_files, example.as_deref()) {
+        Ok(true) => {
+            errln!("wrote {} (open it over HTTP)", out.join("calculator.html").display());
+            Exit::Success
+        }
+        Ok(false) => {
+            errln!("note: {}", calculator::NOT_BUNDLED);
+            Exit::Success
+        }
+        Err(e) => usage(format!("cannot write the calculator into `{}`: {e}", out.display())),
     }
 }
 

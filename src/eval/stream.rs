@@ -298,6 +298,10 @@ pub(crate) enum Tok<'a> {
     Str(Cow<'a, str>),
     Num(&'a str),
     /// A number already read (an Arrow decimal or integer cell).
+    #[cfg_attr(
+        not(feature = "arrow"),
+        expect(dead_code, reason = "only the columnar reader (feature `arrow`) reads cells")
+    )]
     Dec(rust_decimal::Decimal),
     Bool(bool),
     Null,

@@ -313,3 +313,172 @@ pub fn program(p: &Program) -> ProgramView {
 pub fn money(d: rust_decimal::Decimal) -> String {
     fmt_money(d)
 }
+
+/// The version of [`VocabularyView`]'s shape.
+pub const VOCABULARY_SCHEMA_VERSION: u32 = 1;
+
+/// The facts a rule set reads, as a form builder needs them (the calculator page): every fact
+/// with its type, unit and label, the enumerations with their values, the records with their
+/// fields. Facts JSON written from it is what `huiqi eval --facts` reads.
+#[derive(Serialize)]
+pub struct VocabularyView {
+    pub schema_version: u32,
+    pub facts: Vec<FactInputView>,
+    pub enums: Vec<EnumInputView>,
+    pub records: Vec<RecordInputView>,
+}
+
+/// One fact (or record field) as input.
+#[derive(Serialize)]
+pub struct FactInputView {
+    pub name: String,
+    pub label: Option<String>,
+    /// The type as the vocabulary writes it (`series money`, `行业`, `list 认定`).
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// `money`, `rate`, `number`, `integer`, `boolean`, `date`, `year`, `text`, `enum`,
+    /// `series`, `record` or `list`.
+    pub kind: &'static str,
+    /// What a series holds (`money` …), or the enumeration or record named.
+    pub of: Option<String>,
+    /// `元` for money, `%` for rates.
+    pub unit: Option<&'static str>,
+    /// A series by calendar month (`2024-03`) instead of by year.
+    pub monthly: bool,
+    /// May be negative (and a rate above 100%).
+    pub signed: bool,
+    /// A date that may be `"never"`.
+    pub never: bool,
+    /// The value an absent fact takes, as the rule files write it.
+    pub default: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct EnumInputView {
+    pub name: String,
+    pub label: Option<String>,
+    pub ordered: bool,
+    pub values: Vec<EnumValueView>,
+}
+
+#[derive(Serialize)]
+pub struct EnumValueView {
+    pub value: String,
+    pub label: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct RecordInputView {
+    pub name: String,
+    pub label: Option<String>,
+    pub fields: Vec<FactInputView>,
+}
+
+/// The facts vocabulary of a program; see [`VocabularyView`].
+pub fn vocabulary(p: &Program) -> VocabularyView {
+    struct Decl<'a> {
+        name: &'a str,
+        label: &'a Option<String>,
+        ty: Type,
+        monthly: bool,
+        signed: bool,
+        never: bool,
+        default: &'a Option<Const>,
+    }
+    let input = |d: Decl<'_>| {
+        let (kind, of, unit) = match d.ty {
+            Type::Num(n) => (num_name(n), None, num_unit(n)),
+            Type::Bool => ("boolean", None, None),
+            Type::Date => ("date", None, None),
+            Type::Year => ("year", None, None),
+            Type::Text => ("text", None, None),
+            Type::Enum(e) => ("enum", p.enums.get(e as usize).map(|e| e.name.clone()), None),
+            Type::Series(n) => ("series", Some(num_name(n).to_string()), num_unit(n)),
+            Type::Record(r) => ("record", p.records.get(r as usize).map(|r| r.name.clone()), None),
+            Type::List(r) => ("list", p.records.get(r as usize).map(|r| r.name.clone()), None),
+        };
+        let value_ty = match d.ty {
+            Type::Series(n) => Type::Num(n),
+            t => t,
+        };
+        FactInputView {
+            name: d.name.to_string(),
+            label: d.label.clone(),
+            ty: p.type_name(d.ty),
+            kind,
+            of,
+            unit,
+            monthly: d.monthly,
+            signed: d.signed,
+            never: d.never,
+            default: d.default.as_ref().map(|c| show::constant(p, c, value_ty)),
+        }
+    };
+    VocabularyView {
+        schema_version: VOCABULARY_SCHEMA_VERSION,
+        facts: p
+            .facts
+            .iter()
+            .map(|f| {
+                input(Decl {
+                    name: &f.name,
+                    label: &f.label,
+                    ty: f.ty,
+                    monthly: f.monthly,
+                    signed: f.signed,
+                    never: f.never,
+                    default: &f.default,
+                })
+            })
+            .collect(),
+        enums: p
+            .enums
+            .iter()
+            .map(|e| EnumInputView {
+                name: e.name.clone(),
+                label: e.label.clone(),
+                ordered: e.ordered,
+                values: e
+                    .variants
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| EnumValueView {
+                        value: v.clone(),
+                        label: e.variant_labels.get(i).cloned().flatten(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        records: p
+            .records
+            .iter()
+            .map(|r| RecordInputView {
+                name: r.name.clone(),
+                label: r.label.clone(),
+                fields: r
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        input(Decl {
+                            name: &f.name,
+                            label: &f.label,
+                            ty: f.ty,
+                            monthly: false,
+                            signed: f.signed,
+                            never: f.never,
+                            default: &f.default,
+                        })
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+fn num_unit(n: Num) -> Option<&'static str> {
+    match n {
+        Num::Money => Some("元"),
+        Num::Rate => Some("%"),
+        Num::Number | Num::Integer => None,
+    }
+}

@@ -1280,7 +1280,7 @@ impl<'f> Cx<'f> {
                         None => break,
                     }
                 }
-                parts.push(total);
+                parts.push((NO_KEY, total));
             }
             KAmount::Category { subject, each, arms } => {
                 let mut found: smallvec::SmallVec<[u32; 4]> = smallvec::SmallVec::new();

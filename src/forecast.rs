@@ -131,7 +131,7 @@ pub fn simulate_row<'p>(
 ) -> Simulated<'p> {
     // the batch's row reader: exact numbers from the text (never through f64), objects only
     let json = text.and_then(crate::batch::parse_json_line);
-    simulate_value(prog, &Kernel::new(prog), line, json, |_| Some(&EMPTY), from, to).0
+    simulate_value(prog, &Kernel::new(prog), line, json, |_| Some(&EMPTY), from, to, true).0
 }
 
 static EMPTY: Ledger = Ledger { entries: Vec::new() };
@@ -146,7 +146,11 @@ pub fn empty_ledger() -> &'static Ledger {
 /// enterprise id (`$id`, else `$name`) and line; `None` from it is an error row (E0404), so
 /// that a history that cannot be matched is never silently replaced by an empty one.
 /// Returns the simulated row and the enterprise's whole ledger after `to` (the history and the
-/// entries added), for `--ledger-out`.
+/// entries added), for `--ledger-out`. `detail`: each year's results (status, amount, missing
+/// facts) are written into the row (the JSON-lines output); without it a year has its total
+/// only, which is all the budget view and the CSV rows read, and the full evaluator is not
+/// asked for missing facts.
+#[allow(clippy::too_many_arguments)]
 pub fn simulate_value<'p, 'l>(
     prog: &'p Program,
     kernel: &Kernel,
@@ -155,6 +159,7 @@ pub fn simulate_value<'p, 'l>(
     history: impl FnOnce(RowKey<'_>) -> Option<&'l Ledger>,
     from: i32,
     to: i32,
+    detail: bool,
 ) -> (Simulated<'p>, Ledger) {
     let mut row = ForecastRow {
         schema_version: 1,
@@ -226,7 +231,7 @@ pub fn simulate_value<'p, 'l>(
         let mut cash = Vec::with_capacity(verdicts.len());
         for r in &verdicts {
             cash.push((r.clause, r.status, if r.benefit { r.amount } else { None }));
-            if matches!(r.status, Status::Ineligible | Status::NotInForce) {
+            if !detail || matches!(r.status, Status::Ineligible | Status::NotInForce) {
                 continue;
             }
             let Some(c) = prog.clause(r.clause) else { continue };

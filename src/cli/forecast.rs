@@ -162,7 +162,7 @@ pub fn run(
                         Some(h) => h.lookup(k),
                         None => Some(huiqi::forecast::empty_ledger()),
                     };
-                    simulate_value(prog, &kernel, line, value, lookup, from, to)
+                    simulate_value(prog, &kernel, line, value, lookup, from, to, format == Format::Jsonl)
                 })
                 .collect()
         });

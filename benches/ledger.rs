@@ -32,7 +32,12 @@ fn simulation(c: &mut Criterion) {
             for f in &pop {
                 let mut ledger = Ledger::default();
                 for period in 2023..=2025 {
-                    let o = evaluate(&prog, black_box(f), &ledger, EvalOptions { period, as_of: None, explain: false });
+                    let o = evaluate(
+                        &prog,
+                        black_box(f),
+                        &ledger,
+                        EvalOptions { period, as_of: None, explain: false },
+                    );
                     ledger.extend(o.new_entries().cloned());
                 }
                 n += ledger.entries.len();
@@ -76,7 +81,8 @@ fn one_period(c: &mut Criterion) {
         .collect();
     let entries: usize = ledgers.iter().map(|l| l.entries.len()).sum();
     let clauses = prog.clauses.iter().filter(|c| c.kind.evaluated()).count() as u64;
-    let mut g = c.benchmark_group(format!("one period, lean path ({entries} history entries over 1k enterprises)"));
+    let mut g =
+        c.benchmark_group(format!("one period, lean path ({entries} history entries over 1k enterprises)"));
     g.throughput(Throughput::Elements(pop.len() as u64 * clauses));
     g.bench_function("empty ledger (evaluate)", |b| {
         b.iter(|| {

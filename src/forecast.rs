@@ -202,14 +202,15 @@ pub fn simulate_value<'p, 'l>(
         let at = |clause| format!("{} ({period})", prog.clause_ref(clause));
         let (verdicts, total) = match kernel.evaluate_ledger(prog, &facts, &ledger, period, None, &mut v) {
             Ok(()) => {
-                let total = match cash_total(v.items.iter().map(|x| (x.clause, x.status, x.benefit, x.amount))) {
-                    Ok(t) => Some(t),
-                    Err(o) => {
-                        let e = o.to_clause_error();
-                        row.errors.push(err(e.code, at(e.clause), e.message));
-                        None
-                    }
-                };
+                let total =
+                    match cash_total(v.items.iter().map(|x| (x.clause, x.status, x.benefit, x.amount))) {
+                        Ok(t) => Some(t),
+                        Err(o) => {
+                            let e = o.to_clause_error();
+                            row.errors.push(err(e.code, at(e.clause), e.message));
+                            None
+                        }
+                    };
                 (std::mem::take(&mut v.items), total)
             }
             Err(Delegate) => {
@@ -222,7 +223,12 @@ pub fn simulate_value<'p, 'l>(
                 let items = o
                     .results
                     .iter()
-                    .map(|r| Verdict { clause: r.clause, status: r.status, amount: r.amount, benefit: r.benefit })
+                    .map(|r| Verdict {
+                        clause: r.clause,
+                        status: r.status,
+                        amount: r.amount,
+                        benefit: r.benefit,
+                    })
                     .collect();
                 (items, o.total().ok())
             }

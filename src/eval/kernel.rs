@@ -654,7 +654,10 @@ impl Lower<'_> {
             Amount::Category { subject, each, arms } => KAmount::Category {
                 subject: self.e(subject)?,
                 each: each.as_deref().map(|s| self.sel(s)).transpose()?,
-                arms: arms.iter().map(|a| Ok((a.variant, self.n(&a.amount)?, a.name.clone()))).collect::<C<_>>()?,
+                arms: arms
+                    .iter()
+                    .map(|a| Ok((a.variant, self.n(&a.amount)?, a.name.clone())))
+                    .collect::<C<_>>()?,
             },
             Amount::Credit { earned, capacity, years } => {
                 KAmount::Credit { earned: self.n(earned)?, capacity: self.n(capacity)?, years: *years }
@@ -877,7 +880,9 @@ impl Kernel {
                 .owner
                 .iter()
                 .map(|s| {
-                    out.items.get(*s).is_some_and(|v| matches!(v.status, Status::Granted | Status::Discretionary))
+                    out.items
+                        .get(*s)
+                        .is_some_and(|v| matches!(v.status, Status::Granted | Status::Discretionary))
                 })
                 .collect();
             let mut k = keep.iter();
@@ -930,7 +935,14 @@ impl Kernel {
                 _ => {
                     let opts = EvalOptions { period, as_of, explain: false };
                     let r = if cx.record {
-                        super::clause_in_evaluation(prog, c.id, cx.facts, cx.ledger, cx.history.as_slice(), opts)
+                        super::clause_in_evaluation(
+                            prog,
+                            c.id,
+                            cx.facts,
+                            cx.ledger,
+                            cx.history.as_slice(),
+                            opts,
+                        )
                     } else {
                         evaluate_clause(prog, c.id, cx.facts, &Ledger::default(), opts)
                     }

@@ -368,13 +368,23 @@ pub(crate) fn clause_in_evaluation(
     })?;
     let mut ev = Evaluator::new(prog, facts, opts.period, as_of, opts.explain);
     ev.ledger = ledger;
-    let r = ev.clause(clause, c, history).map_err(|f| ClauseError { clause, code: f.code, message: f.message })?;
+    let r = ev.clause(clause, c, history).map_err(|f| ClauseError {
+        clause,
+        code: f.code,
+        message: f.message,
+    })?;
     Ok(relations::versioned(prog, r, opts.period, opts.explain))
 }
 
 /// The missing facts of a clause that is undetermined, as [`evaluate`] lists them with this
 /// ledger (for the lean path, which gives statuses only).
-pub fn missing_facts(prog: &Program, clause: ClauseId, facts: &Facts, ledger: &Ledger, opts: EvalOptions) -> Vec<String> {
+pub fn missing_facts(
+    prog: &Program,
+    clause: ClauseId,
+    facts: &Facts,
+    ledger: &Ledger,
+    opts: EvalOptions,
+) -> Vec<String> {
     let mut history: Vec<&LedgerEntry> = Vec::new();
     if !ledger.entries.is_empty() {
         history = ledger
@@ -384,7 +394,9 @@ pub fn missing_facts(prog: &Program, clause: ClauseId, facts: &Facts, ledger: &L
             .collect();
     }
     let opts = EvalOptions { explain: false, ..opts };
-    clause_in_evaluation(prog, clause, facts, &ledger.entries, &history, opts).map(|r| r.missing).unwrap_or_default()
+    clause_in_evaluation(prog, clause, facts, &ledger.entries, &history, opts)
+        .map(|r| r.missing)
+        .unwrap_or_default()
 }
 
 /// Per-enterprise evaluation state, reused across clauses.
@@ -1863,7 +1875,12 @@ pub(super) fn sort_key(v: &Value) -> (i64, Decimal) {
 }
 
 /// A ledger entry of a clause: cash for a `benefit`, marked with its kind otherwise.
-pub(crate) fn entry(c: &ClauseDef, key: Option<std::sync::Arc<str>>, period: i32, amount: Decimal) -> LedgerEntry {
+pub(crate) fn entry(
+    c: &ClauseDef,
+    key: Option<std::sync::Arc<str>>,
+    period: i32,
+    amount: Decimal,
+) -> LedgerEntry {
     let kind = c.kind;
     LedgerEntry {
         policy: c.ledger_names.0.clone(),

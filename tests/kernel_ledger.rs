@@ -1,4 +1,10 @@
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
 //! The lean path with a ledger (`Kernel::evaluate_ledger`) against the full evaluator: over
 //! generated populations with random earlier histories (one-time awards, tiers and categories
 //! paid before, partly used yearly and lifetime caps, carried credits, grants of other

@@ -5,11 +5,16 @@
 //!
 //! Invariant: a row's years are those of `simulate` on that row alone (a property test holds
 //! this); one bad row is an error row, never the end of the run.
+//!
+//! The years run on the lean path ([`Kernel::evaluate_ledger`]), which gives the full
+//! evaluator's statuses, amounts and ledger entries with a ledger; a year the kernel hands back
+//! (an arithmetic failure) is evaluated by [`evaluate`], which names the failure, and the
+//! missing facts of an undetermined clause come from the full evaluator.
 
 use crate::diag::Code;
 use crate::eval::facts::read_facts;
-use crate::eval::simulate::simulate;
-use crate::eval::{Ledger, LedgerEntry, Status};
+use crate::eval::kernel::{Delegate, Kernel, Verdict, Verdicts};
+use crate::eval::{EvalOptions, Ledger, LedgerEntry, Status, cash_total, evaluate};
 use crate::ir::{ClauseId, Program};
 use crate::value::fmt_yuan;
 use rust_decimal::Decimal;
@@ -114,7 +119,9 @@ impl ForecastSummary {
     }
 }
 
-/// Simulates one JSON-lines row from `from` to `to`, from an empty ledger.
+/// Simulates one JSON-lines row from `from` to `to`, from an empty ledger (compiling the
+/// program for the lean path: for one row; a population shares one [`Kernel`] through
+/// [`simulate_value`]).
 pub fn simulate_row<'p>(
     prog: &'p Program,
     line: usize,
@@ -124,7 +131,7 @@ pub fn simulate_row<'p>(
 ) -> Simulated<'p> {
     // the batch's row reader: exact numbers from the text (never through f64), objects only
     let json = text.and_then(crate::batch::parse_json_line);
-    simulate_value(prog, line, json, |_| Some(&EMPTY), from, to).0
+    simulate_value(prog, &Kernel::new(prog), line, json, |_| Some(&EMPTY), from, to, true).0
 }
 
 static EMPTY: Ledger = Ledger { entries: Vec::new() };
@@ -139,14 +146,20 @@ pub fn empty_ledger() -> &'static Ledger {
 /// enterprise id (`$id`, else `$name`) and line; `None` from it is an error row (E0404), so
 /// that a history that cannot be matched is never silently replaced by an empty one.
 /// Returns the simulated row and the enterprise's whole ledger after `to` (the history and the
-/// entries added), for `--ledger-out`.
+/// entries added), for `--ledger-out`. `detail`: each year's results (status, amount, missing
+/// facts) are written into the row (the JSON-lines output); without it a year has its total
+/// only, which is all the budget view and the CSV rows read, and the full evaluator is not
+/// asked for missing facts.
+#[allow(clippy::too_many_arguments)]
 pub fn simulate_value<'p, 'l>(
     prog: &'p Program,
+    kernel: &Kernel,
     line: usize,
     input: Result<crate::json::Json, String>,
     history: impl FnOnce(RowKey<'_>) -> Option<&'l Ledger>,
     from: i32,
     to: i32,
+    detail: bool,
 ) -> (Simulated<'p>, Ledger) {
     let mut row = ForecastRow {
         schema_version: 1,
@@ -181,38 +194,71 @@ pub fn simulate_value<'p, 'l>(
             return (Simulated { row, years: Vec::new() }, before.clone());
         }
     };
-    let outcomes = simulate(prog, &facts, before, from, to, false);
-    let mut years = Vec::with_capacity(outcomes.len());
-    for y in &outcomes {
-        let o = &y.outcome;
-        for e in &o.errors {
-            row.errors.push(err(
-                e.code,
-                format!("{} ({})", prog.clause_ref(e.clause), o.period),
-                e.message.clone(),
-            ));
-        }
+    let mut ledger = before.clone();
+    let mut years = Vec::new();
+    let mut v = Verdicts::default();
+    for period in from..=to {
+        let opts = EvalOptions { period, as_of: None, explain: false };
+        let at = |clause| format!("{} ({period})", prog.clause_ref(clause));
+        let (verdicts, total) = match kernel.evaluate_ledger(prog, &facts, &ledger, period, None, &mut v) {
+            Ok(()) => {
+                let total =
+                    match cash_total(v.items.iter().map(|x| (x.clause, x.status, x.benefit, x.amount))) {
+                        Ok(t) => Some(t),
+                        Err(o) => {
+                            let e = o.to_clause_error();
+                            row.errors.push(err(e.code, at(e.clause), e.message));
+                            None
+                        }
+                    };
+                (std::mem::take(&mut v.items), total)
+            }
+            Err(Delegate) => {
+                // the full evaluator names the failure (and gives every other clause)
+                let o = evaluate(prog, &facts, &ledger, opts);
+                for e in &o.errors {
+                    row.errors.push(err(e.code, at(e.clause), e.message.clone()));
+                }
+                v.entries = o.new_entries().cloned().collect();
+                let items = o
+                    .results
+                    .iter()
+                    .map(|r| Verdict {
+                        clause: r.clause,
+                        status: r.status,
+                        amount: r.amount,
+                        benefit: r.benefit,
+                    })
+                    .collect();
+                (items, o.total().ok())
+            }
+        };
         let mut results = Vec::new();
-        let mut verdicts = Vec::with_capacity(o.results.len());
-        for r in &o.results {
-            let cash = if r.benefit { r.amount } else { None };
-            verdicts.push((r.clause, r.status, cash));
-            if matches!(r.status, Status::Ineligible | Status::NotInForce) {
+        let mut cash = Vec::with_capacity(verdicts.len());
+        for r in &verdicts {
+            cash.push((r.clause, r.status, if r.benefit { r.amount } else { None }));
+            if !detail || matches!(r.status, Status::Ineligible | Status::NotInForce) {
                 continue;
             }
             let Some(c) = prog.clause(r.clause) else { continue };
+            let missing = match r.status {
+                Status::Undetermined => crate::eval::missing_facts(prog, r.clause, &facts, &ledger, opts),
+                _ => Vec::new(),
+            };
             results.push(crate::batch::RowResult {
                 policy: &c.ledger_names.0,
                 clause: &c.ledger_names.1,
                 kind: crate::report::result_kind(c),
                 status: r.status,
                 amount: r.amount.map(fmt_yuan),
-                missing: r.missing.clone(),
+                missing,
             });
         }
-        row.years.push(ForecastYear { period: o.period, total: o.total().ok().map(fmt_yuan), results });
-        row.ledger.extend(o.new_entries().cloned());
-        years.push(verdicts);
+        row.years.push(ForecastYear { period, total: total.map(fmt_yuan), results });
+        row.ledger.extend(v.entries.iter().cloned());
+        ledger.extend(v.entries.drain(..));
+        v.items = verdicts;
+        years.push(cash);
     }
     let mut after = before.clone();
     after.extend(row.ledger.iter().cloned());

@@ -139,6 +139,8 @@ pub fn run(
         return Exit::Success;
     }
     let histories = hist.before.as_ref().map(|(h, _)| h);
+    // the lean path, compiled once and shared by the workers
+    let kernel = huiqi::eval::kernel::Kernel::new(prog);
     loop {
         let chunk = match rows.chunk() {
             Ok(c) if c.is_empty() => break,
@@ -160,7 +162,7 @@ pub fn run(
                         Some(h) => h.lookup(k),
                         None => Some(huiqi::forecast::empty_ledger()),
                     };
-                    simulate_value(prog, line, value, lookup, from, to)
+                    simulate_value(prog, &kernel, line, value, lookup, from, to, format == Format::Jsonl)
                 })
                 .collect()
         });

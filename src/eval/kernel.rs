@@ -1,25 +1,39 @@
 //! The lean evaluation path: the same rules, compiled once more into typed expression trees
-//! that compute only each clause's status and amount. Batch budget runs, `huiqi diff` over a
-//! population and the benchmarks use it; explanations, reasons, missing facts and ledger
-//! entries stay with [`super::evaluate`].
+//! that compute only each clause's status and amount, and with a ledger the entries it adds.
+//! Batch budget runs, population simulation (`simulate --facts POP`, `crate::forecast`),
+//! `huiqi diff` over a population and the benchmarks use it; explanations, reasons and missing
+//! facts stay with [`super::evaluate`].
 //!
-//! Invariant: for an empty ledger, [`Kernel::evaluate`] gives every evaluated clause exactly
-//! the status and amount (value *and* scale) that [`super::evaluate`] gives. Where the kernel
-//! cannot decide alone it says so instead of guessing: a clause it does not compile is
-//! delegated to the full evaluator, and an arithmetic failure returns [`Delegate`] so that the
-//! caller re-evaluates the enterprise with the full evaluator (which names the failure).
-//! `tests/kernel.rs` holds the two paths to this over generated populations.
+//! Invariant: [`Kernel::evaluate`] (an empty ledger) gives every evaluated clause exactly the
+//! status and amount (value *and* scale) that [`super::evaluate`] gives; with a ledger,
+//! [`Kernel::evaluate_ledger`] gives exactly the statuses, amounts and new ledger entries (in
+//! order, keys, balances and expiries included) that [`super::evaluate`] gives with that
+//! ledger. History is read as the full evaluator reads it: `once` (per clause, tier, category,
+//! year), `at most N years`, yearly and lifetime caps, carried credits (oldest first, expiry),
+//! `granted(DOC.c[, N])`, `once in "组"` over history, and the zero entry a discretionary grant
+//! under a history limit records. Where the kernel cannot decide alone it says so instead of
+//! guessing: a clause it does not compile, and with a ledger an `each` amount (its keys are the
+//! items' values as the full evaluator shows them), is evaluated by the full evaluator's own
+//! per-clause step; an arithmetic failure (an overflow, also in the sums of the history)
+//! returns [`Delegate`] so that the caller re-evaluates the enterprise with the full evaluator
+//! (which names the failure with its code). `tests/kernel.rs` and `tests/kernel_ledger.rs`
+//! hold the two paths to this over generated populations and random histories.
 //!
 //! Why it is fast: numeric nodes return `Decimal` directly and boolean nodes a tri-state (no
-//! `Value` moved or dropped), facts are read by reference, nothing allocates per clause, and
-//! the stacking pass runs only when the program has exclusions or groups.
+//! `Value` moved or dropped), facts are read by reference, nothing allocates per clause (a
+//! ledger entry shares its names with the clause), each clause's history is gathered once per
+//! evaluation, and the stacking pass runs only when the program has exclusions or groups.
 
 use super::facts::{FactValue, Facts, Item, Series, Value};
-use super::{EvalOptions, Ledger, Status, cash_total, cmp_num, evaluate_clause, ord_holds, round};
+use super::{
+    EvalOptions, Ledger, LedgerEntry, Status, cash_total, cmp_num, evaluate_clause, ord_holds, round,
+};
 use crate::ir::*;
-use crate::syntax::ast::{CapScope, ClauseKind, CmpOp, PayRule, Rounding};
+use crate::syntax::ast::{CapScope, ClauseKind, CmpOp, OnceScope, PayRule, Rounding};
 use crate::value::{Date, as_year};
 use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The kernel cannot finish this enterprise alone (an arithmetic failure, which the full
 /// evaluator reports with its message): evaluate it with [`super::evaluate`].
@@ -51,6 +65,11 @@ pub struct Verdict {
 #[derive(Clone, Debug, Default)]
 pub struct Verdicts {
     pub items: Vec<Verdict>,
+    /// The ledger entries the evaluation adds ([`Kernel::evaluate_ledger`] only), in the order
+    /// of [`super::Outcome::new_entries`].
+    pub entries: Vec<LedgerEntry>,
+    /// The slot in `items` of each entry's clause.
+    owner: Vec<usize>,
 }
 
 impl Verdicts {
@@ -71,6 +90,10 @@ pub struct Kernel {
     excludes: Vec<(usize, Vec<usize>)>,
     /// Slots of each `only largest in` group, in declaration order.
     groups: Vec<Vec<usize>>,
+    /// Ledger names (`policy`, `clause`) to the clause, as [`Program::find_clause`] finds them.
+    names: HashMap<Arc<str>, HashMap<Arc<str>, ClauseId>>,
+    /// Per clause of the program: its `once in` group (an index), for history.
+    once_in: Vec<Option<u32>>,
 }
 
 #[derive(Clone, Debug)]
@@ -87,6 +110,7 @@ struct KClause {
 #[derive(Clone, Debug)]
 struct Body {
     dated: Option<D>,
+    once: Option<OnceScope>,
     in_force: Option<Days>,
     /// The clause's window and the date it tests (the period when `None`).
     window: Option<(Days, Option<D>)>,
@@ -98,6 +122,9 @@ struct Body {
     rounding: Rounding,
     /// No dates, windows, history limits, caps or floor: conditions and an amount only.
     plain: bool,
+    /// An `each` amount (per person or item): with a ledger, the full evaluator pays it
+    /// (its ledger keys are the items' own values, shown as the full evaluator shows them).
+    each: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -108,7 +135,8 @@ enum KAmount {
         first_time: Option<SeriesRef>,
         subject: N,
         highest: bool,
-        tiers: Vec<(CmpOp, N, N)>,
+        /// Per tier: comparison, threshold, amount and ledger key.
+        tiers: Vec<(CmpOp, N, N, Arc<str>)>,
     },
     Brackets {
         subject: N,
@@ -117,11 +145,13 @@ enum KAmount {
     Category {
         subject: En,
         each: Option<Sel>,
-        arms: Vec<(u32, N)>,
+        /// Per arm: variant, amount and ledger key (the value's name).
+        arms: Vec<(u32, N, Arc<str>)>,
     },
     Credit {
         earned: N,
         capacity: N,
+        years: u32,
     },
     /// Per person or item: the selection, the key field and the amount per item (`None`:
     /// `=> discretionary`).
@@ -244,6 +274,8 @@ enum B {
     If(Box<B>, Box<B>, Box<B>),
     /// `qualifies(DOC.c)`: that clause's body and its amended versions by date.
     Qualifies(Box<Body>, Vec<(Date, Body)>),
+    /// `granted(DOC.c[, N])`: read from the ledger (`relations::granted_in`).
+    Granted(Box<(Arc<str>, Arc<str>, Option<u32>)>),
 }
 
 /// A date expression.
@@ -517,8 +549,6 @@ impl Lower<'_> {
                 if *op == AggOp::Any { B::Any(sel, body) } else { B::All(sel, body) }
             }
             ExprKind::If(c, a, b) => B::If(Box::new(self.b(c)?), Box::new(self.b(a)?), Box::new(self.b(b)?)),
-            // the kernel evaluates with an empty ledger: nothing was granted before
-            ExprKind::Granted(..) => B::K(false),
             // the clause read is compiled in place (the checker rejects cycles)
             ExprKind::Qualifies(p, c) => {
                 let target = self.prog.find_clause(p, c).and_then(|id| self.prog.clause(id)).ok_or(No)?;
@@ -530,6 +560,7 @@ impl Lower<'_> {
                     .collect::<C<Vec<_>>>()?;
                 B::Qualifies(Box::new(base), versions)
             }
+            ExprKind::Granted(p, c, n) => B::Granted(Box::new((p.clone(), c.clone(), *n))),
             _ => return Err(No),
         })
     }
@@ -624,7 +655,7 @@ impl Lower<'_> {
                 highest: *pay == PayRule::Highest,
                 tiers: tiers
                     .iter()
-                    .map(|t| Ok((t.op, self.n(&t.threshold)?, self.n(&t.amount)?)))
+                    .map(|t| Ok((t.op, self.n(&t.threshold)?, self.n(&t.amount)?, t.key.clone())))
                     .collect::<C<_>>()?,
             },
             Amount::Brackets { subject, brackets } => KAmount::Brackets {
@@ -637,10 +668,13 @@ impl Lower<'_> {
             Amount::Category { subject, each, arms } => KAmount::Category {
                 subject: self.e(subject)?,
                 each: each.as_deref().map(|s| self.sel(s)).transpose()?,
-                arms: arms.iter().map(|a| Ok((a.variant, self.n(&a.amount)?))).collect::<C<_>>()?,
+                arms: arms
+                    .iter()
+                    .map(|a| Ok((a.variant, self.n(&a.amount)?, a.name.clone())))
+                    .collect::<C<_>>()?,
             },
-            Amount::Credit { earned, capacity, .. } => {
-                KAmount::Credit { earned: self.n(earned)?, capacity: self.n(capacity)? }
+            Amount::Credit { earned, capacity, years } => {
+                KAmount::Credit { earned: self.n(earned)?, capacity: self.n(capacity)?, years: *years }
             }
             Amount::Each { sel, key, amount } => KAmount::Each {
                 sel: self.sel(sel)?,
@@ -650,6 +684,7 @@ impl Lower<'_> {
             Amount::Provides { .. } => KAmount::Provides,
         };
         let plain = c.dated.is_none()
+            && c.once.is_none()
             && policy.in_force.is_none()
             && c.window.is_none()
             && c.at_most.is_none()
@@ -657,6 +692,8 @@ impl Lower<'_> {
             && c.floor.is_none();
         Ok(Body {
             plain,
+            each: matches!(c.amount, Amount::Each { .. }),
+            once: c.once,
             dated: c.dated.as_ref().map(|d| self.d(d)).transpose()?,
             in_force: policy.in_force.as_ref().map(win),
             window: match &c.window {
@@ -732,7 +769,36 @@ impl Kernel {
         }
         let params =
             prog.params.iter().map(|p| p.versions.iter().map(|v| (v.from, v.value)).collect()).collect();
-        Kernel { clauses, params, excludes, groups }
+        // a name is kept only where `find_clause` finds the same clause by it; any other name
+        // is looked up with `find_clause` itself
+        let mut names: HashMap<Arc<str>, HashMap<Arc<str>, ClauseId>> = HashMap::new();
+        for (i, c) in prog.clauses.iter().enumerate() {
+            let Ok(id) = ClauseId::try_from(i) else { continue };
+            let (p, k) = &c.ledger_names;
+            if prog.find_clause(p, k) == Some(id) {
+                names.entry(p.clone()).or_default().insert(k.clone(), id);
+            }
+        }
+        let mut once_groups: Vec<&str> = prog.clauses.iter().filter_map(|c| c.once_in.as_deref()).collect();
+        once_groups.sort_unstable();
+        once_groups.dedup();
+        let once_in = prog
+            .clauses
+            .iter()
+            .map(|c| {
+                let g = c.once_in.as_deref()?;
+                once_groups.iter().position(|x| *x == g).and_then(|i| u32::try_from(i).ok())
+            })
+            .collect();
+        Kernel { clauses, params, excludes, groups, names, once_in }
+    }
+
+    /// The clause a ledger entry is filed under, as [`super::evaluate`] files it.
+    fn clause_of(&self, prog: &Program, e: &LedgerEntry) -> Option<ClauseId> {
+        match self.names.get(&*e.policy).and_then(|m| m.get(&*e.clause)) {
+            Some(id) => Some(*id),
+            None => prog.find_clause(&e.policy, &e.clause),
+        }
     }
 
     /// The evaluated clauses, in the order of [`Verdicts::items`].
@@ -751,8 +817,8 @@ impl Kernel {
     }
 
     /// Evaluates every clause for one enterprise with an empty ledger into `out` (cleared
-    /// first). `Err(Delegate)`: some clause failed arithmetically; call
-    /// [`super::evaluate`] for this enterprise to learn which and why.
+    /// first); no ledger entries are written. `Err(Delegate)`: some clause failed
+    /// arithmetically; call [`super::evaluate`] for this enterprise to learn which and why.
     pub fn evaluate(
         &self,
         prog: &Program,
@@ -761,7 +827,43 @@ impl Kernel {
         as_of: Option<Date>,
         out: &mut Verdicts,
     ) -> Result<(), Delegate> {
+        self.run(prog, facts, None, period, as_of, out)
+    }
+
+    /// Evaluates every clause for one enterprise with the history `ledger` into `out` (cleared
+    /// first): the statuses and amounts [`super::evaluate`] gives with that ledger, and in
+    /// `out.entries` the ledger entries it adds (its [`super::Outcome::new_entries`]), in the
+    /// same order. `Err(Delegate)`: some clause failed (an arithmetic overflow, also in the
+    /// history's sums); call [`super::evaluate`] for this enterprise, which names the failure.
+    pub fn evaluate_ledger(
+        &self,
+        prog: &Program,
+        facts: &Facts,
+        ledger: &Ledger,
+        period: i32,
+        as_of: Option<Date>,
+        out: &mut Verdicts,
+    ) -> Result<(), Delegate> {
+        self.run(prog, facts, Some(&ledger.entries), period, as_of, out)
+    }
+
+    fn run(
+        &self,
+        prog: &Program,
+        facts: &Facts,
+        ledger: Option<&[LedgerEntry]>,
+        period: i32,
+        as_of: Option<Date>,
+        out: &mut Verdicts,
+    ) -> Result<(), Delegate> {
         out.items.clear();
+        out.entries.clear();
+        out.owner.clear();
+        let record = ledger.is_some();
+        let ledger = ledger.unwrap_or(&[]);
+        // the clause each entry of the history is filed under
+        let mut filed: smallvec::SmallVec<[Option<ClauseId>; 8]> = smallvec::SmallVec::new();
+        filed.extend(ledger.iter().map(|e| self.clause_of(prog, e)));
         let mut cx = Cx {
             facts,
             params: &self.params,
@@ -769,8 +871,55 @@ impl Kernel {
             as_of: as_of.unwrap_or(Date::year_end(period)),
             date: Date::year_end(period),
             item: None,
+            ledger,
+            history: smallvec::SmallVec::new(),
+            record,
+            def: None,
+            slot: 0,
+            entries: std::mem::take(&mut out.entries),
+            owner: std::mem::take(&mut out.owner),
         };
-        for c in &self.clauses {
+        let result = self.clauses_into(prog, &mut cx, &filed, as_of, out);
+        out.entries = std::mem::take(&mut cx.entries);
+        out.owner = std::mem::take(&mut cx.owner);
+        result?;
+        let mut dropped = false;
+        if !ledger.is_empty() && self.once_in.iter().any(Option::is_some) {
+            dropped |= self.once_in_history(prog, ledger, &filed, &mut out.items);
+        }
+        if !self.excludes.is_empty() || !self.groups.is_empty() {
+            dropped |= self.stack(&mut out.items);
+        }
+        if dropped && !out.entries.is_empty() {
+            // a clause that lost its grant loses its entries, as in the full evaluator
+            let keep: Vec<bool> = out
+                .owner
+                .iter()
+                .map(|s| {
+                    out.items
+                        .get(*s)
+                        .is_some_and(|v| matches!(v.status, Status::Granted | Status::Discretionary))
+                })
+                .collect();
+            let mut k = keep.iter();
+            out.entries.retain(|_| k.next().copied().unwrap_or(false));
+            let mut k = keep.iter();
+            out.owner.retain(|_| k.next().copied().unwrap_or(false));
+        }
+        Ok(())
+    }
+
+    fn clauses_into<'f>(
+        &self,
+        prog: &'f Program,
+        cx: &mut Cx<'f>,
+        filed: &[Option<ClauseId>],
+        as_of: Option<Date>,
+        out: &mut Verdicts,
+    ) -> Result<(), Delegate> {
+        let period = cx.period;
+        let end = Date::year_end(period);
+        for (slot, c) in self.clauses.iter().enumerate() {
             out.items.push(Verdict {
                 clause: c.id,
                 status: Status::Ineligible,
@@ -778,28 +927,87 @@ impl Kernel {
                 benefit: c.benefit,
             });
             let Some(v) = out.items.last_mut() else { continue };
-            let end = Date::year_end(period);
-            let body = c.versions.iter().rev().find(|(d, _)| *d <= end).map_or(&c.body, |(_, b)| b);
-            match body {
-                Some(b) if b.plain => cx.plain(b, v)?,
-                Some(b) => (v.status, v.amount) = cx.clause(b)?,
-                None => {
-                    let opts = EvalOptions { period, as_of, explain: false };
-                    let r =
-                        evaluate_clause(prog, c.id, facts, &Ledger::default(), opts).map_err(|_| Delegate)?;
-                    (v.status, v.amount) = (r.status, r.amount);
+            cx.history.clear();
+            if !cx.ledger.is_empty() {
+                for (e, f) in cx.ledger.iter().zip(filed) {
+                    if *f == Some(c.id) {
+                        cx.history.push(e);
+                    }
                 }
             }
-        }
-        if !self.excludes.is_empty() || !self.groups.is_empty() {
-            self.stack(&mut out.items);
+            cx.slot = slot;
+            if cx.record {
+                cx.def = prog.clause_for(c.id, period);
+            }
+            let body = c.versions.iter().rev().find(|(d, _)| *d <= end).map_or(&c.body, |(_, b)| b);
+            match body {
+                Some(b) if !(cx.record && b.each) => {
+                    if b.plain {
+                        cx.plain(b, v)?
+                    } else {
+                        (v.status, v.amount) = cx.clause(b)?
+                    }
+                }
+                _ => {
+                    let opts = EvalOptions { period, as_of, explain: false };
+                    let r = if cx.record {
+                        super::clause_in_evaluation(
+                            prog,
+                            c.id,
+                            cx.facts,
+                            cx.ledger,
+                            cx.history.as_slice(),
+                            opts,
+                        )
+                    } else {
+                        evaluate_clause(prog, c.id, cx.facts, &Ledger::default(), opts)
+                    }
+                    .map_err(|_| Delegate)?;
+                    (v.status, v.amount) = (r.status, r.amount);
+                    if cx.record {
+                        for e in r.entries {
+                            cx.entries.push(e);
+                            cx.owner.push(slot);
+                        }
+                    }
+                }
+            }
         }
         Ok(())
     }
 
+    /// `once in "组"` over history, as `relations::once_in_history`: a granted (or
+    /// discretionary) clause whose group has another clause in the ledger is exhausted.
+    fn once_in_history(
+        &self,
+        prog: &Program,
+        ledger: &[LedgerEntry],
+        filed: &[Option<ClauseId>],
+        items: &mut [Verdict],
+    ) -> bool {
+        let mut dropped = false;
+        for v in items.iter_mut() {
+            if !matches!(v.status, Status::Granted | Status::Discretionary) {
+                continue;
+            }
+            let Some(g) = self.once_in.get(v.clause as usize).copied().flatten() else { continue };
+            let Some(c) = prog.clause(v.clause) else { continue };
+            let other = ledger.iter().zip(filed).any(|(e, f)| {
+                !(*e.policy == *c.ledger_names.0 && *e.clause == *c.ledger_names.1)
+                    && f.and_then(|m| self.once_in.get(m as usize).copied().flatten()) == Some(g)
+            });
+            if other {
+                v.status = Status::Exhausted;
+                v.amount = None;
+                dropped = true;
+            }
+        }
+        dropped
+    }
+
     /// Stacking, as [`super::evaluate`] does it: drops are decided on the verdicts before any
     /// is applied.
-    fn stack(&self, items: &mut [Verdict]) {
+    fn stack(&self, items: &mut [Verdict]) -> bool {
         let paid = |v: &Verdict| v.status == Status::Granted && v.amount.is_some_and(|a| a > Decimal::ZERO);
         let mut drop: Vec<usize> = Vec::new();
         for (me, xs) in &self.excludes {
@@ -816,14 +1024,17 @@ impl Kernel {
                 drop.extend(members.into_iter().filter(|i| *i != w));
             }
         }
+        let mut dropped = false;
         for i in drop {
             if let Some(v) = items.get_mut(i)
                 && v.status == Status::Granted
             {
                 v.status = Status::Ineligible;
                 v.amount = None;
+                dropped = true;
             }
         }
+        dropped
     }
 }
 
@@ -836,7 +1047,20 @@ struct Cx<'f> {
     /// The date parameters are read on (per clause).
     date: Date,
     item: Option<&'f Item>,
+    /// The history: every entry (`granted(…)`) and the current clause's.
+    ledger: &'f [LedgerEntry],
+    history: smallvec::SmallVec<[&'f LedgerEntry; 4]>,
+    /// Whether ledger entries are written ([`Kernel::evaluate_ledger`]), and for the current
+    /// clause its version's definition (which names its entries) and slot.
+    record: bool,
+    def: Option<&'f ClauseDef>,
+    slot: usize,
+    entries: Vec<LedgerEntry>,
+    owner: Vec<usize>,
 }
+
+/// A part of an amount without a ledger key (not a tier or category).
+const NO_KEY: u32 = u32::MAX;
 
 fn overlaps_year((start, end): Days, year: i32) -> bool {
     start.is_none_or(|s| s <= Date::year_end(year)) && end.is_none_or(|e| Date::year_start(year) <= e)
@@ -883,6 +1107,18 @@ impl<'f> Cx<'f> {
             Some(false) => return Ok(INELIGIBLE),
             None => return Ok(UNDETERMINED),
         }
+        // history limits, as the full evaluator's `history_gate`
+        match b.once {
+            Some(OnceScope::Clause)
+                if self.history.iter().any(|e| e.period != self.period || !e.amount.is_zero()) =>
+            {
+                return Ok((Status::Exhausted, None));
+            }
+            Some(OnceScope::PerYear) if self.history.iter().any(|e| e.period == self.period) => {
+                return Ok((Status::Exhausted, None));
+            }
+            _ => {}
+        }
         if let Some((years, from)) = &b.at_most {
             match from {
                 Some(from) => {
@@ -895,9 +1131,19 @@ impl<'f> Cx<'f> {
                         return Ok((Status::Exhausted, None));
                     }
                 }
-                // an empty ledger: this is the first year
-                None if *years < 1 => return Ok((Status::Exhausted, None)),
-                None => {}
+                None => {
+                    // the distinct earlier years with a grant
+                    let mut seen: smallvec::SmallVec<[i32; 4]> = smallvec::SmallVec::new();
+                    for e in &self.history {
+                        if e.period < self.period && !seen.contains(&e.period) {
+                            seen.push(e.period);
+                        }
+                    }
+                    let nth = i64::try_from(seen.len()).unwrap_or(i64::MAX).saturating_add(1);
+                    if nth > i64::from(*years) {
+                        return Ok((Status::Exhausted, None));
+                    }
+                }
             }
         }
         let mut caps: smallvec::SmallVec<[(CapScope, Decimal); 2]> = smallvec::SmallVec::new();
@@ -924,29 +1170,27 @@ impl<'f> Cx<'f> {
         caps: &[(CapScope, Decimal)],
         floor: Option<Decimal>,
     ) -> Result<Out, Delegate> {
-        let mut parts: smallvec::SmallVec<[Decimal; 2]> = smallvec::SmallVec::new();
+        // each part with its ledger key: a tier's or an arm's index, or `NO_KEY`
+        let mut parts: smallvec::SmallVec<[(u32, Decimal); 2]> = smallvec::SmallVec::new();
         match &b.amount {
             KAmount::Discretionary(base) => {
                 if let Some(x) = base {
                     self.x(x)?;
                 }
+                // recorded (amount 0) under a history limit, as the full evaluator does
+                if b.once.is_some() || b.at_most.is_some() {
+                    self.record_entry(None, Decimal::ZERO);
+                }
                 return Ok((Status::Discretionary, None));
             }
             KAmount::Provides => return Ok((Status::Granted, None)),
-            KAmount::Credit { earned, capacity } => {
+            KAmount::Credit { earned, capacity, years } => {
                 let Some(earned) = self.n(earned)? else { return Ok(UNDETERMINED) };
                 let Some(cap) = self.n(capacity)? else { return Ok(UNDETERMINED) };
-                // an empty ledger: only this period's credit, used against the capacity
-                let earned = round(earned.max(Decimal::ZERO), b.rounding);
-                if earned <= Decimal::ZERO {
-                    return Ok(INELIGIBLE);
-                }
-                let used = earned.min(cap.max(Decimal::ZERO));
-                let total = Decimal::ZERO.checked_add(used).ok_or(Delegate)?;
-                return Ok((Status::Granted, Some(total)));
+                return self.credit(round(earned.max(Decimal::ZERO), b.rounding), cap, *years);
             }
             KAmount::Expr(e) => match self.n(e)? {
-                Some(v) => parts.push(v),
+                Some(v) => parts.push((NO_KEY, v)),
                 None => return Ok(UNDETERMINED),
             },
             KAmount::Each { sel, key, amount } => {
@@ -990,7 +1234,7 @@ impl<'f> Cx<'f> {
                             capped_out |= v > Decimal::ZERO;
                             continue;
                         }
-                        parts.push(paid);
+                        parts.push((NO_KEY, paid));
                     }
                     Ok(())
                 };
@@ -1018,9 +1262,17 @@ impl<'f> Cx<'f> {
                 };
                 // the highest newly reached tier (ties: the later one), or every one
                 let mut best: Option<(usize, Decimal)> = None;
-                for (i, (op, th, amount)) in tiers.iter().enumerate() {
+                let mut paid_before = false;
+                for (i, (op, th, amount, key)) in tiers.iter().enumerate() {
                     let Some(th) = self.n(th)? else { return Ok(UNDETERMINED) };
                     if !cmp_num(*op, value, th) || earlier.iter().any(|(_, v)| cmp_num(*op, *v, th)) {
+                        continue;
+                    }
+                    // `once per tier`: a tier in the ledger is not paid again
+                    if b.once == Some(OnceScope::PerTier)
+                        && self.history.iter().any(|e| e.key.as_deref() == Some(&**key))
+                    {
+                        paid_before = true;
                         continue;
                     }
                     let Some(a) = self.n(amount)? else { return Ok(UNDETERMINED) };
@@ -1029,14 +1281,14 @@ impl<'f> Cx<'f> {
                             best = Some((i, a));
                         }
                     } else {
-                        parts.push(a);
+                        parts.push((u32::try_from(i).unwrap_or(NO_KEY), a));
                     }
                 }
-                if let Some((_, a)) = best {
-                    parts.push(a);
+                if let Some((i, a)) = best {
+                    parts.push((u32::try_from(i).unwrap_or(NO_KEY), a));
                 }
                 if parts.is_empty() {
-                    return Ok(INELIGIBLE);
+                    return Ok(if paid_before { (Status::Exhausted, None) } else { INELIGIBLE });
                 }
             }
             KAmount::Brackets { subject, brackets } => {
@@ -1068,7 +1320,7 @@ impl<'f> Cx<'f> {
                         None => break,
                     }
                 }
-                parts.push(total);
+                parts.push((NO_KEY, total));
             }
             KAmount::Category { subject, each, arms } => {
                 let mut found: smallvec::SmallVec<[u32; 4]> = smallvec::SmallVec::new();
@@ -1099,21 +1351,29 @@ impl<'f> Cx<'f> {
                         }
                     }
                 }
-                for (variant, amount) in arms {
+                let mut paid_before = false;
+                for (i, (variant, amount, key)) in arms.iter().enumerate() {
                     if !found.contains(variant) {
                         continue;
                     }
+                    // `once per category`: a category in the ledger is not paid again
+                    if b.once == Some(OnceScope::PerCategory)
+                        && self.history.iter().any(|e| e.key.as_deref() == Some(&**key))
+                    {
+                        paid_before = true;
+                        continue;
+                    }
                     match self.n(amount)? {
-                        Some(v) => parts.push(v),
+                        Some(v) => parts.push((u32::try_from(i).unwrap_or(NO_KEY), v)),
                         None => return Ok(UNDETERMINED),
                     }
                 }
                 if parts.is_empty() {
-                    return Ok(INELIGIBLE);
+                    return Ok(if paid_before { (Status::Exhausted, None) } else { INELIGIBLE });
                 }
             }
         }
-        self.finish(&parts, caps, floor, b.rounding)
+        self.finish(b, &parts, caps, floor)
     }
 
     /// The document's and the clause's conditions, three-valued: any false → `Some(false)`
@@ -1149,8 +1409,15 @@ impl<'f> Cx<'f> {
                 // as `finish` with one part (0 + x is x, to the bit) and no caps
                 Some(x) if x.is_zero() || x.is_sign_negative() => {}
                 Some(x) => {
+                    let rounded = round(x, b.rounding);
                     v.status = Status::Granted;
-                    v.amount = Some(round(x, b.rounding));
+                    v.amount = Some(rounded);
+                    if self.record
+                        && let Some(def) = self.def
+                        && def.kind == ClauseKind::Benefit
+                    {
+                        self.record_entry(None, rounded);
+                    }
                 }
                 None => v.status = Status::Undetermined,
             },
@@ -1159,16 +1426,17 @@ impl<'f> Cx<'f> {
         Ok(())
     }
 
-    /// Caps, floor, rounding: as the full evaluator's `finish` with an empty history.
+    /// Caps, floor, history caps, rounding, and the ledger entries: as the full evaluator's
+    /// `finish`.
     fn finish(
-        &self,
-        parts: &[Decimal],
+        &mut self,
+        b: &Body,
+        parts: &[(u32, Decimal)],
         caps: &[(CapScope, Decimal)],
         floor: Option<Decimal>,
-        rounding: Rounding,
     ) -> Result<Out, Delegate> {
         let mut amount = Decimal::ZERO;
-        for p in parts {
+        for (_, p) in parts {
             amount = amount.checked_add(*p).ok_or(Delegate)?;
         }
         if amount <= Decimal::ZERO {
@@ -1184,14 +1452,96 @@ impl<'f> Cx<'f> {
         {
             amount = f;
         }
-        for (_, cap) in caps.iter().filter(|(s, _)| matches!(s, CapScope::PerYear | CapScope::Total)) {
-            let left = cap.checked_sub(Decimal::ZERO).ok_or(Delegate)?;
+        for (scope, cap) in caps.iter().filter(|(s, _)| matches!(s, CapScope::PerYear | CapScope::Total)) {
+            // what the clause's history used of the cap (every year, or this one)
+            let mut sum = Decimal::ZERO;
+            for e in &self.history {
+                if *scope == CapScope::Total || e.period == self.period {
+                    sum = sum.checked_add(e.amount).ok_or(Delegate)?;
+                }
+            }
+            let left = cap.checked_sub(sum).ok_or(Delegate)?;
             if left <= Decimal::ZERO {
                 return Ok((Status::Exhausted, None));
             }
             amount = amount.min(left);
         }
-        Ok((Status::Granted, Some(round(amount, rounding))))
+        let rounded = round(amount, b.rounding);
+        if self.record
+            && let Some(def) = self.def
+            && (def.kind == ClauseKind::Benefit || super::needs_history(def))
+        {
+            // the rounded amount over the parts, in order: each its part, the last the rest
+            let mut left = rounded;
+            let n = parts.len();
+            for (i, (k, part)) in parts.iter().enumerate() {
+                let take = if i + 1 == n { left } else { (*part).min(left) };
+                left = left.checked_sub(take).ok_or(Delegate)?;
+                let key = match &b.amount {
+                    KAmount::Tiers { tiers, .. } => tiers.get(*k as usize).map(|t| t.3.clone()),
+                    KAmount::Category { arms, .. } => arms.get(*k as usize).map(|a| a.2.clone()),
+                    _ => None,
+                };
+                self.record_entry(key, take);
+            }
+        }
+        Ok((Status::Granted, Some(rounded)))
+    }
+
+    /// Writes a ledger entry of the current clause (when entries are recorded).
+    fn record_entry(&mut self, key: Option<Arc<str>>, amount: Decimal) {
+        if let (true, Some(def)) = (self.record, self.def) {
+            self.entries.push(super::entry(def, key, self.period, amount));
+            self.owner.push(self.slot);
+        }
+    }
+
+    /// A carried credit, as the full evaluator's `credit`: this period's credit and the live
+    /// balances of earlier ones used against the capacity, oldest first; an entry per credit
+    /// with what is left of it and when it expires.
+    fn credit(&mut self, earned_now: Decimal, cap: Decimal, years: u32) -> Result<Out, Delegate> {
+        // the latest balance of each earlier credit: (origin, period of entry, balance, expires)
+        let mut latest: smallvec::SmallVec<[(i32, i32, Decimal, i32); 4]> = smallvec::SmallVec::new();
+        for e in self.history.iter().filter(|e| e.period < self.period) {
+            let Some(origin) = e.key.as_deref().and_then(|k| k.parse::<i32>().ok()) else { continue };
+            let bal = e.balance.unwrap_or(Decimal::ZERO);
+            let exp = e.expires.unwrap_or(origin.saturating_add(i32::try_from(years).unwrap_or(0)));
+            match latest.iter_mut().find(|x| x.0 == origin) {
+                Some(x) if e.period > x.1 => *x = (origin, e.period, bal, exp),
+                Some(_) => {}
+                None => latest.push((origin, e.period, bal, exp)),
+            }
+        }
+        latest.sort_by_key(|p| p.0);
+        let mut live: smallvec::SmallVec<[(i32, Decimal, i32); 4]> = latest
+            .into_iter()
+            .filter(|(_, _, bal, exp)| *bal > Decimal::ZERO && *exp >= self.period)
+            .map(|(o, _, b, x)| (o, b, x))
+            .collect();
+        let expires = self.period.saturating_add(i32::try_from(years).unwrap_or(i32::MAX));
+        if earned_now > Decimal::ZERO {
+            live.push((self.period, earned_now, expires));
+        }
+        if live.is_empty() {
+            return Ok(INELIGIBLE);
+        }
+        let mut room = cap.max(Decimal::ZERO);
+        let mut used_total = Decimal::ZERO;
+        for (origin, bal, exp) in live {
+            let used = bal.min(room);
+            room = room.checked_sub(used).ok_or(Delegate)?;
+            used_total = used_total.checked_add(used).ok_or(Delegate)?;
+            let balance = bal.checked_sub(used).ok_or(Delegate)?;
+            if let (true, Some(def)) = (self.record, self.def) {
+                self.entries.push(LedgerEntry {
+                    balance: Some(balance),
+                    expires: Some(exp),
+                    ..super::entry(def, Some(origin.to_string().into()), self.period, used)
+                });
+                self.owner.push(self.slot);
+            }
+        }
+        Ok((Status::Granted, Some(used_total)))
     }
 
     fn scalar(&self, f: FactId) -> Option<&'f Value> {
@@ -1540,6 +1890,10 @@ impl<'f> Cx<'f> {
                 Some(false) => self.b(b)?,
                 None => None,
             },
+            B::Granted(g) => {
+                let (p, c, n) = &**g;
+                Some(super::relations::granted_in(self.ledger, p, c, self.period, *n).is_some())
+            }
         })
     }
 

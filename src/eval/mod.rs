@@ -348,6 +348,57 @@ pub fn evaluate_clause(
     Ok(r)
 }
 
+/// One clause exactly as [`evaluate`] evaluates it inside a whole evaluation: its version for
+/// the period, `history` (the ledger entries [`evaluate`] files under this clause), `ledger`
+/// for `granted(…)`, and its version step. `once in` over history and stacking are the
+/// caller's (the kernel applies them to every clause at once, as [`evaluate`] does).
+pub(crate) fn clause_in_evaluation(
+    prog: &Program,
+    clause: ClauseId,
+    facts: &Facts,
+    ledger: &[LedgerEntry],
+    history: &[&LedgerEntry],
+    opts: EvalOptions,
+) -> Result<ClauseResult, ClauseError> {
+    let as_of = opts.as_of.unwrap_or(Date::year_end(opts.period));
+    let c = prog.clause_for(clause, opts.period).ok_or(ClauseError {
+        clause,
+        code: Code::UnknownClause,
+        message: "no such clause".into(),
+    })?;
+    let mut ev = Evaluator::new(prog, facts, opts.period, as_of, opts.explain);
+    ev.ledger = ledger;
+    let r = ev.clause(clause, c, history).map_err(|f| ClauseError {
+        clause,
+        code: f.code,
+        message: f.message,
+    })?;
+    Ok(relations::versioned(prog, r, opts.period, opts.explain))
+}
+
+/// The missing facts of a clause that is undetermined, as [`evaluate`] lists them with this
+/// ledger (for the lean path, which gives statuses only).
+pub fn missing_facts(
+    prog: &Program,
+    clause: ClauseId,
+    facts: &Facts,
+    ledger: &Ledger,
+    opts: EvalOptions,
+) -> Vec<String> {
+    let mut history: Vec<&LedgerEntry> = Vec::new();
+    if !ledger.entries.is_empty() {
+        history = ledger
+            .entries
+            .iter()
+            .filter(|e| prog.find_clause(&e.policy, &e.clause) == Some(clause))
+            .collect();
+    }
+    let opts = EvalOptions { explain: false, ..opts };
+    clause_in_evaluation(prog, clause, facts, &ledger.entries, &history, opts)
+        .map(|r| r.missing)
+        .unwrap_or_default()
+}
+
 /// Per-enterprise evaluation state, reused across clauses.
 struct Evaluator<'p> {
     prog: &'p Program,
@@ -1921,7 +1972,12 @@ pub(super) fn sort_key(v: &Value) -> (i64, Decimal) {
 }
 
 /// A ledger entry of a clause: cash for a `benefit`, marked with its kind otherwise.
-fn entry(c: &ClauseDef, key: Option<std::sync::Arc<str>>, period: i32, amount: Decimal) -> LedgerEntry {
+pub(crate) fn entry(
+    c: &ClauseDef,
+    key: Option<std::sync::Arc<str>>,
+    period: i32,
+    amount: Decimal,
+) -> LedgerEntry {
     let kind = c.kind;
     LedgerEntry {
         policy: c.ledger_names.0.clone(),
@@ -1937,7 +1993,7 @@ fn entry(c: &ClauseDef, key: Option<std::sync::Arc<str>>, period: i32, amount: D
 
 /// Whether a clause reads its own ledger history (once, at most N years, yearly or lifetime
 /// caps): then even a clause that is not cash records what it gave.
-fn needs_history(c: &ClauseDef) -> bool {
+pub(crate) fn needs_history(c: &ClauseDef) -> bool {
     c.once.is_some() || c.at_most.is_some() || c.caps.iter().any(|k| k.scope != CapScope::PerGrant)
 }
 

@@ -234,8 +234,10 @@ impl Rules {
     /// let facts = r#"{"行业": "电子信息制造业", "营业收入": {"2023": "8000万", "2024": "5.6亿"}}"#;
     /// let r = rules.evaluate_json_at(facts, None, Some("2024-06-30"), None, huiqi::eval::Lang::Zh)?;
     /// assert_eq!(r.as_of, "2024-06-30");
-    /// let err = rules.evaluate_json_at(facts, None, Some("2024-13-01"), None, huiqi::eval::Lang::Zh);
-    /// assert_eq!(err.unwrap_err().located()[0].file, "as_of");
+    /// let Err(err) = rules.evaluate_json_at(facts, None, Some("2024-13-01"), None, huiqi::eval::Lang::Zh) else {
+    ///     panic!("2024-13-01 is not a date")
+    /// };
+    /// assert_eq!(err.located()[0].file, "as_of");
     /// # Ok::<(), huiqi::Error>(())
     /// ```
     pub fn evaluate_json_at(

@@ -263,16 +263,7 @@ impl<'p> Batch<'p> {
                         message: e.message.clone(),
                     });
                 }
-                outcome
-                    .results
-                    .iter()
-                    .map(|r| Verdict {
-                        clause: r.clause,
-                        status: r.status,
-                        amount: r.amount,
-                        benefit: r.benefit,
-                    })
-                    .collect()
+                outcome.results.iter().map(Verdict::from).collect()
             }
         };
         // the budget view needs only the verdicts

@@ -220,16 +220,7 @@ pub fn simulate_value<'p, 'l>(
                     row.errors.push(err(e.code, at(e.clause), e.message.clone()));
                 }
                 v.entries = o.new_entries().cloned().collect();
-                let items = o
-                    .results
-                    .iter()
-                    .map(|r| Verdict {
-                        clause: r.clause,
-                        status: r.status,
-                        amount: r.amount,
-                        benefit: r.benefit,
-                    })
-                    .collect();
+                let items = o.results.iter().map(Verdict::from).collect();
                 (items, o.total().ok())
             }
         };

@@ -60,6 +60,14 @@ pub struct Verdict {
     pub benefit: bool,
 }
 
+impl From<&super::ClauseResult> for Verdict {
+    /// The full evaluator's result reduced to what a budget needs (where a caller fell back
+    /// to it after [`Delegate`]).
+    fn from(r: &super::ClauseResult) -> Verdict {
+        Verdict { clause: r.clause, status: r.status, amount: r.amount, benefit: r.benefit }
+    }
+}
+
 /// The verdicts of one enterprise, one per evaluated clause in declaration order. Reused
 /// across enterprises, so evaluating allocates nothing once it has grown.
 #[derive(Clone, Debug, Default)]

@@ -74,6 +74,9 @@ pub struct ServeArgs {
     /// Seconds in-flight requests get to finish after SIGTERM.
     #[arg(long, env = "HUIQI_SHUTDOWN_GRACE", default_value_t = 30)]
     shutdown_grace: u64,
+    /// Threads serving connections and evaluating single requests (default: one per core).
+    #[arg(long, env = "HUIQI_WORKERS")]
+    workers: Option<usize>,
 }
 
 fn token(path: Option<PathBuf>, flag: &str) -> Result<Option<String>, Exit> {
@@ -117,6 +120,7 @@ pub fn run(a: ServeArgs) -> Exit {
     config.body_timeout = Duration::from_secs(a.body_timeout);
     config.header_timeout = Duration::from_secs(a.body_timeout);
     config.shutdown_grace = Duration::from_secs(a.shutdown_grace);
+    config.workers = a.workers;
     let log = match a.log_format {
         LogArg::Text => LogFormat::Text,
         LogArg::Json => LogFormat::Json,

@@ -2,9 +2,10 @@
 //! the diagnostic model to HTTP statuses ([`status_of`]), and the OpenAPI document generated
 //! from the handler types.
 //!
-//! Invariant: evaluation goes through `eval::facts::read_facts`, `eval::evaluate` and
-//! `report::eval_report`, exactly as `huiqi eval --format json` does, so both answer the same
-//! facts with the same document.
+//! Invariant: evaluation goes through `eval::facts::read_facts` and `eval::evaluate`, exactly
+//! as `huiqi eval --format json` does, and the answer is the bytes serde_json writes for
+//! `report::eval_report` of the outcome ([`super::answer`] writes them without building the
+//! report), so both answer the same facts with the same document.
 
 use super::RULESET_HEADER;
 use super::rules::{Refused, RuleSet};
@@ -13,7 +14,7 @@ use crate::diag::render::diag_json;
 use crate::diag::{Code, Diagnostic};
 use crate::eval::facts::{FactError, default_period, meta_as_of, parse_facts, read_facts};
 use crate::eval::{EvalOptions, Lang, Ledger, evaluate};
-use crate::report::{EvalReport, eval_report};
+use crate::report::EvalReport;
 use crate::span::SourceMap;
 use crate::value::Date;
 use axum::body::Bytes;
@@ -222,12 +223,10 @@ fn bad_query(e: QueryRejection) -> ApiError {
     )
 }
 
-/// Evaluates one enterprise: the library's steps, as `huiqi eval --format json` takes them.
-pub fn evaluate_body(
-    rules: &RuleSet,
-    body: &[u8],
-    q: &EvalQuery,
-) -> Result<(ServedReport, Vec<(u32, crate::Status)>), ApiError> {
+/// Evaluates one enterprise: the library's steps, as `huiqi eval --format json` takes them;
+/// the answer is the [`ServedReport`] as compact JSON (written by [`super::answer`]), and
+/// the evaluations are counted per clause.
+pub fn evaluate_body(rules: &RuleSet, body: &[u8], q: &EvalQuery) -> Result<Vec<u8>, ApiError> {
     let prog = &rules.compiled.program;
     let text = std::str::from_utf8(body).map_err(|e| {
         ApiError::new(
@@ -244,8 +243,7 @@ pub fn evaluate_body(
         Err(_) => return Err(ApiError::facts(parse_facts(prog, text).err().unwrap_or_default())),
     };
     let facts = read_facts(prog, &json).map_err(ApiError::facts)?;
-    let name =
-        json.get("$name").or_else(|| json.get("$id")).and_then(crate::json::Json::as_str).map(String::from);
+    let name = json.get("$name").or_else(|| json.get("$id")).and_then(crate::json::Json::as_str);
     let Some(period) = q.period.or_else(|| default_period(&json, &facts)) else {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -288,9 +286,8 @@ pub fn evaluate_body(
     };
     let explain = q.explain.unwrap_or(true);
     let outcome = evaluate(prog, &facts, &ledger, EvalOptions { period, as_of, explain });
-    let counts = outcome.results.iter().map(|r| (r.clause, r.status)).collect();
-    let report = eval_report(prog, &outcome, name, lang);
-    Ok((ServedReport { report, ruleset: rules.version.clone() }, counts))
+    rules.count(outcome.results.iter().map(|r| (r.clause, r.status)));
+    Ok(rules.answers.write(prog, &outcome, name, lang, &rules.version))
 }
 
 /// Evaluate one enterprise.
@@ -320,9 +317,10 @@ pub async fn evaluate_one(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(bad_query)?;
-    let (report, counts) = evaluate_body(&rules, &body, &q)?;
-    rules.count(counts.into_iter());
-    Ok(json_response(StatusCode::OK, &report))
+    let answer = evaluate_body(&rules, &body, &q)?;
+    let mut r = (StatusCode::OK, answer).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(r)
 }
 
 /// A document in the catalogue.

@@ -32,17 +32,38 @@ impl ClauseCounter {
     }
 }
 
+/// The route labels (`server::route_of`), in the order they are written out.
+const ROUTES: [&str; 10] = [
+    "/healthz",
+    "/metrics",
+    "/v1/admin/reload",
+    "/v1/clauses/{ref}",
+    "/v1/evaluate",
+    "/v1/evaluate/batch",
+    "/v1/openapi.json",
+    "/v1/policies",
+    "/v1/policies/{doc}",
+    "other",
+];
+
+/// The statuses the service answers with, counted without a lock; any other in `rare`.
+const STATUSES: [u16; 12] = [200, 400, 401, 404, 405, 408, 413, 415, 422, 429, 500, 503];
+
+/// One route's counters, all atomics: recording a request takes no lock.
 #[derive(Default)]
 struct RouteStats {
-    by_status: BTreeMap<u16, u64>,
-    buckets: [u64; BUCKETS_US.len()],
-    count: u64,
-    sum_us: u128,
+    by_status: [AtomicU64; STATUSES.len()],
+    /// Requests in each bucket alone (not cumulative; the exposition sums them).
+    buckets: [AtomicU64; BUCKETS_US.len()],
+    count: AtomicU64,
+    sum_us: AtomicU64,
 }
 
 #[derive(Default)]
 pub struct Metrics {
-    routes: Mutex<BTreeMap<&'static str, RouteStats>>,
+    routes: [RouteStats; ROUTES.len()],
+    /// Requests by route and a status outside [`STATUSES`].
+    rare: Mutex<BTreeMap<(usize, u16), u64>>,
     clauses: Mutex<BTreeMap<String, Arc<ClauseCounter>>>,
     pub batch_rows: AtomicU64,
     pub reloads_ok: AtomicU64,
@@ -58,18 +79,25 @@ impl Metrics {
         m.entry(clause.to_string()).or_default().clone()
     }
 
-    /// Records one answered request.
+    /// Records one answered request (a few relaxed atomic additions; no lock unless the
+    /// status is a rare one).
     pub fn observe(&self, route: &'static str, status: u16, took: Duration) {
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        let mut m = self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let r = m.entry(route).or_default();
-        *r.by_status.entry(status).or_default() += 1;
-        r.count += 1;
-        r.sum_us += u128::from(us);
-        for (b, le) in r.buckets.iter_mut().zip(BUCKETS_US) {
-            if us <= le {
-                *b += 1;
+        let i = ROUTES.iter().position(|r| *r == route).unwrap_or(ROUTES.len() - 1);
+        let Some(r) = self.routes.get(i) else { return };
+        match STATUSES.iter().position(|s| *s == status).and_then(|k| r.by_status.get(k)) {
+            Some(n) => {
+                n.fetch_add(1, Ordering::Relaxed);
             }
+            None => {
+                let mut m = self.rare.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                *m.entry((i, status)).or_default() += 1;
+            }
+        }
+        r.count.fetch_add(1, Ordering::Relaxed);
+        r.sum_us.fetch_add(us, Ordering::Relaxed);
+        if let Some(b) = BUCKETS_US.iter().position(|le| us <= *le).and_then(|b| r.buckets.get(b)) {
+            b.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -83,14 +111,29 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE huiqi_ruleset_info gauge");
         let _ = writeln!(out, "huiqi_ruleset_info{{version=\"{ruleset}\",files=\"{ruleset_files}\"}} 1");
         {
-            let m = self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let rare = self.rare.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            // the routes with requests, by label; each with its statuses in order
+            let seen: Vec<(usize, &str, &RouteStats, u64)> = ROUTES
+                .iter()
+                .zip(&self.routes)
+                .enumerate()
+                .map(|(i, (name, r))| (i, *name, r, r.count.load(Ordering::Relaxed)))
+                .filter(|(i, _, _, n)| *n > 0 || rare.keys().any(|(k, _)| k == i))
+                .collect();
             let _ = writeln!(
                 out,
                 "# HELP huiqi_http_requests_total HTTP requests answered, by route and status."
             );
             let _ = writeln!(out, "# TYPE huiqi_http_requests_total counter");
-            for (route, r) in m.iter() {
-                for (status, n) in &r.by_status {
+            for (i, route, r, _) in &seen {
+                let mut by_status: BTreeMap<u16, u64> = STATUSES
+                    .iter()
+                    .zip(&r.by_status)
+                    .map(|(s, n)| (*s, n.load(Ordering::Relaxed)))
+                    .filter(|(_, n)| *n > 0)
+                    .collect();
+                by_status.extend(rare.iter().filter(|((k, _), _)| k == i).map(|((_, s), n)| (*s, *n)));
+                for (status, n) in by_status {
                     let _ = writeln!(
                         out,
                         "huiqi_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
@@ -102,28 +145,30 @@ impl Metrics {
                 "# HELP huiqi_http_request_duration_seconds Time to answer (to the first byte for streams), by route."
             );
             let _ = writeln!(out, "# TYPE huiqi_http_request_duration_seconds histogram");
-            for (route, r) in m.iter() {
+            for (_, route, r, count) in &seen {
+                let mut below = 0u64;
                 for (n, le) in r.buckets.iter().zip(BUCKETS_US) {
+                    below += n.load(Ordering::Relaxed);
                     let _ = writeln!(
                         out,
-                        "huiqi_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{}\"}} {n}",
+                        "huiqi_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{}\"}} {below}",
                         seconds(u128::from(le))
                     );
                 }
                 let _ = writeln!(
                     out,
                     "huiqi_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                    r.count
+                    (*count).max(below)
                 );
                 let _ = writeln!(
                     out,
                     "huiqi_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                    seconds(r.sum_us)
+                    seconds(u128::from(r.sum_us.load(Ordering::Relaxed)))
                 );
                 let _ = writeln!(
                     out,
                     "huiqi_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                    r.count
+                    (*count).max(below)
                 );
             }
         }
@@ -209,7 +254,17 @@ mod tests {
         let m = Metrics::default();
         m.observe("/healthz", 200, Duration::from_micros(300));
         m.observe("/healthz", 503, Duration::from_millis(3));
+        m.observe("/healthz", 418, Duration::from_secs(60));
         let text = m.render("sha256:00", 1);
+        assert!(text.contains("huiqi_http_requests_total{route=\"/healthz\",status=\"418\"} 1"), "{text}");
+        assert!(
+            text.contains("huiqi_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"30\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("huiqi_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 3"),
+            "{text}"
+        );
         assert!(text.contains("huiqi_http_requests_total{route=\"/healthz\",status=\"200\"} 1"), "{text}");
         assert!(
             text.contains("huiqi_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.0005\"} 1"),
@@ -220,8 +275,9 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("huiqi_http_request_duration_seconds_sum{route=\"/healthz\"} 0.0033"),
+            text.contains("huiqi_http_request_duration_seconds_sum{route=\"/healthz\"} 60.0033"),
             "{text}"
         );
+        assert!(!text.contains("route=\"/metrics\""), "routes without requests are left out: {text}");
     }
 }

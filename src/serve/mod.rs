@@ -9,9 +9,11 @@
 //! last good one keeps serving.
 //!
 //! Layout: [`rules`] (loading and versioning rule sets), [`api`] (handlers, error bodies, the
-//! OpenAPI document), [`batch`] (the streamed JSON-lines endpoint), [`metrics`] (Prometheus
-//! text), [`server`] (the listener, layers, signals and graceful shutdown).
+//! OpenAPI document), [`answer`] (the evaluation's JSON written straight from its outcome),
+//! [`batch`] (the streamed JSON-lines endpoint), [`metrics`] (Prometheus text), [`server`]
+//! (the listener, layers, signals and graceful shutdown).
 
+pub mod answer;
 pub mod api;
 pub mod batch;
 pub mod metrics;
@@ -62,6 +64,9 @@ pub struct Config {
     pub max_connections: usize,
     /// Time in-flight requests get to finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Threads of the async runtime that serve connections and evaluate single requests
+    /// (`run` only; `Server::start` uses the caller's runtime); none: one per core.
+    pub workers: Option<usize>,
 }
 
 impl Config {
@@ -84,6 +89,7 @@ impl Config {
             batch_concurrency: 2,
             max_connections: 1024,
             shutdown_grace: Duration::from_secs(30),
+            workers: None,
         }
     }
 }

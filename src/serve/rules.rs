@@ -4,6 +4,7 @@
 //! Invariant: a `RuleSet` exists only for rule files that compiled without errors; it is
 //! immutable once built (the counters are atomics), so requests share it through an `Arc`.
 
+use super::answer::Answers;
 use super::metrics::{ClauseCounter, Metrics};
 use crate::Compiled;
 use crate::diag::render::{DiagnosticsReport, to_json};
@@ -28,6 +29,8 @@ pub struct RuleSet {
     pub readings: Vec<Vec<String>>,
     /// Per clause: evaluations by status, shared with [`Metrics`] across reloads.
     pub counters: Vec<Arc<ClauseCounter>>,
+    /// The fixed parts of each clause's result, escaped once for every answer.
+    pub answers: Answers,
 }
 
 /// A rule set that could not be loaded: why, with every diagnostic.
@@ -78,7 +81,8 @@ impl RuleSet {
             .map(|i| metrics.clause_counter(&prog.clause_ref(u32::try_from(i).unwrap_or(u32::MAX))))
             .collect();
         let view = program(prog);
-        Ok(RuleSet { version: format!("sha256:{hex}"), files, view, readings, counters, compiled })
+        let answers = Answers::new(prog);
+        Ok(RuleSet { version: format!("sha256:{hex}"), files, view, readings, counters, answers, compiled })
     }
 
     /// Counts evaluations per clause and status.

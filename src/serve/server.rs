@@ -2,8 +2,8 @@
 //!
 //! Layers, outermost first: tracing and metrics with the rule-set header (every route); the
 //! token check (evaluation, catalogue, admin); for `POST /v1/evaluate` the body read whole
-//! within its size and time limits; then load shedding (429) in front of a bounded queue in
-//! front of the concurrency limit, and the evaluation timeout (503). The batch route takes a
+//! within its size and time limits; then the concurrency limit with its bounded queue (429
+//! beyond it), taken in the request's own task, and the evaluation timeout (503). The batch route takes a
 //! place among the batches at once (429 when none is free) and an idle timeout on its body.
 
 use super::api::{self, ApiError};
@@ -14,7 +14,6 @@ use super::{Config, LogFormat};
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::body::Body;
-use axum::error_handling::HandleErrorLayer;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -26,12 +25,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
-use tower::BoxError;
-use tower::ServiceBuilder;
 
 /// What every handler shares: the rule set in service (swapped atomically on reload), the
 /// configuration and the counters.
@@ -43,6 +40,8 @@ pub struct AppState {
     batches: Arc<Semaphore>,
     /// Places among the requests evaluated at once, shared by every limited route.
     places: Arc<Semaphore>,
+    /// Requests waiting for a place.
+    waiting: AtomicUsize,
 }
 
 impl AppState {
@@ -252,33 +251,68 @@ fn overloaded(message: String) -> Response {
     r
 }
 
-/// The errors of the limit layers as answers: shed load (429), evaluation timeout (503).
-async fn limit_error(err: BoxError) -> Response {
-    if err.is::<tower::load_shed::error::Overloaded>() {
-        overloaded("the service is saturated".into())
-    } else if err.is::<tower::timeout::error::Elapsed>() {
-        ApiError::new(
+/// One request waiting for a place; leaving the line (served, or the client gone) frees its
+/// place in the queue.
+struct InLine<'a>(&'a AtomicUsize);
+
+impl<'a> InLine<'a> {
+    /// A place in the queue, when fewer than `max` requests wait.
+    fn join(waiting: &'a AtomicUsize, max: usize) -> Option<InLine<'a>> {
+        if waiting.fetch_add(1, Ordering::AcqRel) >= max {
+            waiting.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(InLine(waiting))
+    }
+}
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The concurrency limit, in the request's own task (no hop through a channel to a worker
+/// task): a place among the `concurrency` requests evaluated at once, taken at once when one
+/// is free, else in line, first come first served (the semaphore is fair), when fewer than
+/// `queue` requests already wait, else 429; then the evaluation timeout (503).
+async fn limit(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let _place = match st.places.clone().try_acquire_owned() {
+        Ok(p) => p,
+        Err(_) => {
+            let Some(_in_line) = InLine::join(&st.waiting, st.config.queue.max(1)) else {
+                return overloaded("the service is saturated".into());
+            };
+            match st.places.clone().acquire_owned().await {
+                Ok(p) => p,
+                Err(e) => {
+                    return ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        format!("no place for the request: {e}"),
+                        "",
+                    )
+                    .into_response();
+                }
+            }
+        }
+    };
+    match tokio::time::timeout(st.config.request_timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
             "the evaluation took longer than the request timeout",
             "retry later; if it persists, the rule set may need a look",
         )
-        .into_response()
-    } else {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the request failed: {err}"), "")
-            .into_response()
+        .into_response(),
     }
 }
 
 /// The routes with their layers.
 pub fn router(st: Arc<AppState>) -> Router {
     let cfg = &st.config;
-    let limited = ServiceBuilder::new()
-        .layer(HandleErrorLayer::new(limit_error))
-        .load_shed()
-        .buffer(cfg.queue.max(1))
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::with_semaphore(st.places.clone()))
-        .timeout(cfg.request_timeout);
+    let limited = middleware::from_fn_with_state(st.clone(), limit);
     let single = Router::new()
         .route("/v1/evaluate", post(api::evaluate_one))
         .layer(axum::extract::DefaultBodyLimit::disable())
@@ -338,6 +372,7 @@ impl Server {
             rules: ArcSwap::from_pointee(rules),
             batches: Arc::new(Semaphore::new(config.batch_concurrency.max(1))),
             places: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            waiting: AtomicUsize::new(0),
             config,
             metrics,
             reloading: tokio::sync::Mutex::new(()),
@@ -425,10 +460,11 @@ fn refused_text(r: Refused) -> String {
 /// gracefully. Returns when the service has stopped.
 pub fn run(config: Config, log: LogFormat) -> Result<(), String> {
     init_logs(log);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = config.workers {
+        rt.worker_threads(n.max(1));
+    }
+    let rt = rt.enable_all().build().map_err(|e| format!("cannot start the runtime: {e}"))?;
     rt.block_on(async move {
         let server = Server::start(config).await?;
         eprintln!(

@@ -9,11 +9,15 @@
 //! The years run on the lean path ([`Kernel::evaluate_ledger`]), which gives the full
 //! evaluator's statuses, amounts and ledger entries with a ledger; a year the kernel hands back
 //! (an arithmetic failure) is evaluated by [`evaluate`], which names the failure, and the
-//! missing facts of an undetermined clause come from the full evaluator.
+//! missing facts of an undetermined clause come from the full evaluator. Rows are read straight
+//! into facts when they are clean (`eval::stream`, as `eval` reads its rows), each worker
+//! reuses its buffers ([`Scratch`]) from row to row, and a row builds only what its output
+//! needs ([`Want`]).
 
 use crate::diag::Code;
-use crate::eval::facts::read_facts;
+use crate::eval::facts::{Facts, read_facts};
 use crate::eval::kernel::{Delegate, Kernel, Verdict, Verdicts};
+use crate::eval::stream::FactsReader;
 use crate::eval::{EvalOptions, Ledger, LedgerEntry, Status, cash_total, evaluate};
 use crate::ir::{ClauseId, Program};
 use crate::value::fmt_yuan;
@@ -86,11 +90,16 @@ impl ForecastSummary {
     }
 }
 
-/// A row evaluated: the output row and, for the summary, each year's verdicts.
+/// A row evaluated: the output row (as much of it as [`Want`] asks for) and, for the summary,
+/// the clauses granted or exhausted in each year.
 pub struct Simulated<'p> {
     pub row: ForecastRow<'p>,
-    /// Per year: (clause, status, cash amount) of every evaluated clause.
-    pub years: Vec<Vec<(ClauseId, Status, Option<Decimal>)>>,
+    /// `(year - from, clause, status, cash amount)` of every clause granted or exhausted, years
+    /// in order and clauses in declaration order: all the budget view reads.
+    pub cash: Vec<(u32, ClauseId, Status, Option<Decimal>)>,
+    /// The enterprise's whole ledger after `to` (the history and the entries added), with
+    /// [`Want::after`] (`--ledger-out`).
+    pub after: Option<Ledger>,
 }
 
 impl ForecastSummary {
@@ -99,29 +108,234 @@ impl ForecastSummary {
         if !s.row.errors.is_empty() {
             self.failed += 1;
         }
-        for (y, verdicts) in s.years.iter().enumerate() {
-            for (clause, status, amount) in verdicts {
-                let Some(cell) = self.cells.get_mut(*clause as usize).and_then(|c| c.get_mut(y)) else {
-                    continue;
-                };
-                match status {
-                    Status::Granted => {
-                        cell.granted += 1;
-                        if let Some(a) = amount {
-                            cell.cash = cell.cash.and_then(|c| c.checked_add(*a));
-                        }
+        for (y, clause, status, amount) in &s.cash {
+            let Some(cell) = self.cells.get_mut(*clause as usize).and_then(|c| c.get_mut(*y as usize)) else {
+                continue;
+            };
+            match status {
+                Status::Granted => {
+                    cell.granted += 1;
+                    if let Some(a) = amount {
+                        cell.cash = cell.cash.and_then(|c| c.checked_add(*a));
                     }
-                    Status::Exhausted => cell.exhausted += 1,
-                    _ => {}
                 }
+                Status::Exhausted => cell.exhausted += 1,
+                _ => {}
             }
         }
     }
 }
 
-/// Simulates one JSON-lines row from `from` to `to`, from an empty ledger (compiling the
-/// program for the lean path: for one row; a population shares one [`Kernel`] through
-/// [`simulate_value`]).
+/// What a population run needs of each row besides the budget's verdicts; what is not asked
+/// for is not built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Want {
+    /// Each year's results (status, amount, missing facts) and the ledger entries added: the
+    /// JSON-lines row. The full evaluator is asked for the missing facts of undetermined
+    /// clauses only then.
+    pub results: bool,
+    /// Each year's period and total (the CSV rows; implied by `results`).
+    pub totals: bool,
+    /// The enterprise's whole ledger after the last year (`--ledger-out`).
+    pub after: bool,
+}
+
+impl Want {
+    /// Everything: the JSON-lines row and the ledger after.
+    pub const ALL: Want = Want { results: true, totals: true, after: true };
+}
+
+/// The buffers one worker reuses from row to row (the verdicts and the ledger threaded through
+/// the years), so that a row allocates only what it hands back.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    v: Verdicts,
+    ledger: Ledger,
+}
+
+/// A population simulation's shared state: the program compiled for the lean path and its
+/// facts reader, built once and shared by the workers (`Sync`).
+pub struct Simulator<'p> {
+    pub prog: &'p Program,
+    pub kernel: Kernel,
+    reader: FactsReader<'p>,
+    pub from: i32,
+    pub to: i32,
+    pub want: Want,
+}
+
+impl<'p> Simulator<'p> {
+    pub fn new(prog: &'p Program, from: i32, to: i32, want: Want) -> Simulator<'p> {
+        Simulator { prog, kernel: Kernel::new(prog), reader: FactsReader::new(prog), from, to, want }
+    }
+
+    /// One JSON-lines row: read straight into facts when it is clean (as the batch `eval`
+    /// rows are), else through a JSON tree, which names every problem.
+    pub fn text<'l>(
+        &self,
+        line: usize,
+        text: Result<&str, String>,
+        history: impl FnOnce(RowKey<'_>) -> Option<&'l Ledger>,
+        scratch: &mut Scratch,
+    ) -> Simulated<'p> {
+        let text = match text {
+            Ok(t) => t,
+            Err(e) => return self.value(line, Err(e), history, scratch),
+        };
+        let Some((facts, meta)) = self.reader.read(text) else {
+            return self.value(line, crate::batch::parse_json_line(text), history, scratch);
+        };
+        let mut row = new_row(line);
+        row.enterprise = meta.enterprise;
+        let Some(before) = history(RowKey { enterprise: row.enterprise.as_deref(), line }) else {
+            return self.unmatched(row);
+        };
+        self.years(row, &facts, before, scratch)
+    }
+
+    /// One row given as a facts value (a JSON line parsed, or a CSV record by its column
+    /// paths). `history` gives the enterprise's ledger before `from`, looked up by the row's
+    /// enterprise id (`$id`, else `$name`) and line; `None` from it is an error row (E0404), so
+    /// that a history that cannot be matched is never silently replaced by an empty one.
+    pub fn value<'l>(
+        &self,
+        line: usize,
+        input: Result<crate::json::Json, String>,
+        history: impl FnOnce(RowKey<'_>) -> Option<&'l Ledger>,
+        scratch: &mut Scratch,
+    ) -> Simulated<'p> {
+        let mut row = new_row(line);
+        let json = match input {
+            Ok(v) => v,
+            Err(m) => {
+                row.errors.push(row_error(Code::FactsSyntax, format!("line {line}"), m));
+                return self.failed(row, None);
+            }
+        };
+        row.enterprise =
+            json.get("$id").or_else(|| json.get("$name")).and_then(|v| v.as_str()).map(String::from);
+        let Some(before) = history(RowKey { enterprise: row.enterprise.as_deref(), line }) else {
+            return self.unmatched(row);
+        };
+        match read_facts(self.prog, &json) {
+            Ok(facts) => self.years(row, &facts, before, scratch),
+            Err(errs) => {
+                row.errors.extend(errs.into_iter().map(|e| row_error(e.code, e.path, e.message)));
+                self.failed(row, Some(before))
+            }
+        }
+    }
+
+    /// A row whose history was already taken by an earlier row with the same id.
+    fn unmatched(&self, mut row: ForecastRow<'p>) -> Simulated<'p> {
+        let line = row.line;
+        row.errors.push(row_error(
+            Code::LedgerInvalid,
+            format!("line {line}"),
+            "an earlier row of the population has the same enterprise id and already took its history from the ledger; give every row its own `$id`".into(),
+        ));
+        self.failed(row, None)
+    }
+
+    /// A row not simulated: its ledger after is its history (or empty).
+    fn failed(&self, row: ForecastRow<'p>, before: Option<&Ledger>) -> Simulated<'p> {
+        let after = self.want.after.then(|| before.cloned().unwrap_or_default());
+        Simulated { row, cash: Vec::new(), after }
+    }
+
+    /// The years of one enterprise, its ledger threaded through them.
+    fn years(
+        &self,
+        mut row: ForecastRow<'p>,
+        facts: &Facts,
+        before: &Ledger,
+        scratch: &mut Scratch,
+    ) -> Simulated<'p> {
+        let (prog, want) = (self.prog, self.want);
+        let Scratch { v, ledger } = scratch;
+        ledger.entries.clear();
+        ledger.entries.extend(before.entries.iter().cloned());
+        let mut cash = Vec::new();
+        for (y, period) in (self.from..=self.to).enumerate() {
+            let y = u32::try_from(y).unwrap_or(u32::MAX);
+            let opts = EvalOptions { period, as_of: None, explain: false };
+            let at = |clause| format!("{} ({period})", prog.clause_ref(clause));
+            let total = match self.kernel.evaluate_ledger(prog, facts, ledger, period, None, v) {
+                Ok(()) => match cash_total(v.items.iter().map(|x| (x.clause, x.status, x.benefit, x.amount)))
+                {
+                    Ok(t) => Some(t),
+                    Err(o) => {
+                        let e = o.to_clause_error();
+                        row.errors.push(row_error(e.code, at(e.clause), e.message));
+                        None
+                    }
+                },
+                Err(Delegate) => {
+                    // the full evaluator names the failure (and gives every other clause)
+                    let o = evaluate(prog, facts, ledger, opts);
+                    for e in &o.errors {
+                        row.errors.push(row_error(e.code, at(e.clause), e.message.clone()));
+                    }
+                    v.entries.clear();
+                    v.entries.extend(o.new_entries().cloned());
+                    v.items.clear();
+                    v.items.extend(o.results.iter().map(Verdict::from));
+                    o.total().ok()
+                }
+            };
+            let mut results = Vec::new();
+            for r in &v.items {
+                if matches!(r.status, Status::Granted | Status::Exhausted) {
+                    cash.push((y, r.clause, r.status, if r.benefit { r.amount } else { None }));
+                }
+                if !want.results || matches!(r.status, Status::Ineligible | Status::NotInForce) {
+                    continue;
+                }
+                let Some(c) = prog.clause(r.clause) else { continue };
+                let missing = match r.status {
+                    Status::Undetermined => crate::eval::missing_facts(prog, r.clause, facts, ledger, opts),
+                    _ => Vec::new(),
+                };
+                results.push(crate::batch::RowResult {
+                    policy: &c.ledger_names.0,
+                    clause: &c.ledger_names.1,
+                    kind: crate::report::result_kind(c),
+                    status: r.status,
+                    amount: r.amount.map(fmt_yuan),
+                    missing,
+                });
+            }
+            if want.results || want.totals {
+                row.years.push(ForecastYear { period, total: total.map(fmt_yuan), results });
+            }
+            ledger.entries.append(&mut v.entries);
+        }
+        if want.results {
+            row.ledger = ledger.entries.get(before.entries.len()..).unwrap_or_default().to_vec();
+        }
+        let after = want.after.then(|| ledger.clone());
+        Simulated { row, cash, after }
+    }
+}
+
+fn new_row<'p>(line: usize) -> ForecastRow<'p> {
+    ForecastRow {
+        schema_version: 1,
+        line,
+        enterprise: None,
+        years: Vec::new(),
+        ledger: Vec::new(),
+        errors: Vec::new(),
+    }
+}
+
+fn row_error(code: Code, at: String, message: String) -> crate::batch::RowError {
+    crate::batch::RowError { code: code.id(), at, message }
+}
+
+/// Simulates one JSON-lines row from `from` to `to`, from an empty ledger, with everything
+/// ([`Want::ALL`]); compiles the program for the lean path for this one row (a population
+/// shares one [`Simulator`]).
 pub fn simulate_row<'p>(
     prog: &'p Program,
     line: usize,
@@ -129,9 +343,7 @@ pub fn simulate_row<'p>(
     from: i32,
     to: i32,
 ) -> Simulated<'p> {
-    // the batch's row reader: exact numbers from the text (never through f64), objects only
-    let json = text.and_then(crate::batch::parse_json_line);
-    simulate_value(prog, &Kernel::new(prog), line, json, |_| Some(&EMPTY), from, to, true).0
+    Simulator::new(prog, from, to, Want::ALL).text(line, text, |_| Some(&EMPTY), &mut Scratch::default())
 }
 
 static EMPTY: Ledger = Ledger { entries: Vec::new() };
@@ -139,121 +351,6 @@ static EMPTY: Ledger = Ledger { entries: Vec::new() };
 /// The empty history, for rows without one.
 pub fn empty_ledger() -> &'static Ledger {
     &EMPTY
-}
-
-/// Simulates one row given as a facts value (a JSON line parsed, or a CSV record by its column
-/// paths). `history` gives the enterprise's ledger before `from`, looked up by the row's
-/// enterprise id (`$id`, else `$name`) and line; `None` from it is an error row (E0404), so
-/// that a history that cannot be matched is never silently replaced by an empty one.
-/// Returns the simulated row and the enterprise's whole ledger after `to` (the history and the
-/// entries added), for `--ledger-out`. `detail`: each year's results (status, amount, missing
-/// facts) are written into the row (the JSON-lines output); without it a year has its total
-/// only, which is all the budget view and the CSV rows read, and the full evaluator is not
-/// asked for missing facts.
-#[allow(clippy::too_many_arguments)]
-pub fn simulate_value<'p, 'l>(
-    prog: &'p Program,
-    kernel: &Kernel,
-    line: usize,
-    input: Result<crate::json::Json, String>,
-    history: impl FnOnce(RowKey<'_>) -> Option<&'l Ledger>,
-    from: i32,
-    to: i32,
-    detail: bool,
-) -> (Simulated<'p>, Ledger) {
-    let mut row = ForecastRow {
-        schema_version: 1,
-        line,
-        enterprise: None,
-        years: Vec::new(),
-        ledger: Vec::new(),
-        errors: Vec::new(),
-    };
-    let err =
-        |code: Code, at: String, message: String| crate::batch::RowError { code: code.id(), at, message };
-    let json = match input {
-        Ok(v) => v,
-        Err(m) => {
-            row.errors.push(err(Code::FactsSyntax, format!("line {line}"), m));
-            return (Simulated { row, years: Vec::new() }, Ledger::default());
-        }
-    };
-    row.enterprise = json.get("$id").or_else(|| json.get("$name")).and_then(|v| v.as_str()).map(String::from);
-    let Some(before) = history(RowKey { enterprise: row.enterprise.as_deref(), line }) else {
-        row.errors.push(err(
-            Code::LedgerInvalid,
-            format!("line {line}"),
-            "an earlier row of the population has the same enterprise id and already took its history from the ledger; give every row its own `$id`".into(),
-        ));
-        return (Simulated { row, years: Vec::new() }, Ledger::default());
-    };
-    let facts = match read_facts(prog, &json) {
-        Ok(f) => f,
-        Err(errs) => {
-            row.errors.extend(errs.into_iter().map(|e| err(e.code, e.path, e.message)));
-            return (Simulated { row, years: Vec::new() }, before.clone());
-        }
-    };
-    let mut ledger = before.clone();
-    let mut years = Vec::new();
-    let mut v = Verdicts::default();
-    for period in from..=to {
-        let opts = EvalOptions { period, as_of: None, explain: false };
-        let at = |clause| format!("{} ({period})", prog.clause_ref(clause));
-        let (verdicts, total) = match kernel.evaluate_ledger(prog, &facts, &ledger, period, None, &mut v) {
-            Ok(()) => {
-                let total =
-                    match cash_total(v.items.iter().map(|x| (x.clause, x.status, x.benefit, x.amount))) {
-                        Ok(t) => Some(t),
-                        Err(o) => {
-                            let e = o.to_clause_error();
-                            row.errors.push(err(e.code, at(e.clause), e.message));
-                            None
-                        }
-                    };
-                (std::mem::take(&mut v.items), total)
-            }
-            Err(Delegate) => {
-                // the full evaluator names the failure (and gives every other clause)
-                let o = evaluate(prog, &facts, &ledger, opts);
-                for e in &o.errors {
-                    row.errors.push(err(e.code, at(e.clause), e.message.clone()));
-                }
-                v.entries = o.new_entries().cloned().collect();
-                let items = o.results.iter().map(Verdict::from).collect();
-                (items, o.total().ok())
-            }
-        };
-        let mut results = Vec::new();
-        let mut cash = Vec::with_capacity(verdicts.len());
-        for r in &verdicts {
-            cash.push((r.clause, r.status, if r.benefit { r.amount } else { None }));
-            if !detail || matches!(r.status, Status::Ineligible | Status::NotInForce) {
-                continue;
-            }
-            let Some(c) = prog.clause(r.clause) else { continue };
-            let missing = match r.status {
-                Status::Undetermined => crate::eval::missing_facts(prog, r.clause, &facts, &ledger, opts),
-                _ => Vec::new(),
-            };
-            results.push(crate::batch::RowResult {
-                policy: &c.ledger_names.0,
-                clause: &c.ledger_names.1,
-                kind: crate::report::result_kind(c),
-                status: r.status,
-                amount: r.amount.map(fmt_yuan),
-                missing,
-            });
-        }
-        row.years.push(ForecastYear { period, total: total.map(fmt_yuan), results });
-        row.ledger.extend(v.entries.iter().cloned());
-        ledger.extend(v.entries.drain(..));
-        v.items = verdicts;
-        years.push(cash);
-    }
-    let mut after = before.clone();
-    after.extend(row.ledger.iter().cloned());
-    (Simulated { row, years }, after)
 }
 
 /// How a population row is matched to its history: by enterprise id, else by line.

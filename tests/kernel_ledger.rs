@@ -388,3 +388,136 @@ policy B "b" {
         properties(&prog, &start, &added, &format!("case {i}"));
     }
 }
+
+/// Per-item amounts with a ledger, on the kernel (none delegated): keys of every type (text,
+/// an enumeration, money, a date) shown as the full evaluator shows them, `once per item`,
+/// `cap … per item` and `cap … per item total` over earlier grants, discretionary items (an
+/// entry of 0 per item decided), a selection with `where` and `first N by`; and
+/// `qualifies(DOC.c)` with a ledger, which reads that clause's own history (here a one-time
+/// award paid before) and writes no entries of its own.
+#[test]
+fn per_item_amounts_and_qualifies_agree_with_a_ledger() {
+    let prog = program(
+        r#"
+fact 收入: money "收入"
+fact 认定: boolean "认定"
+enum 级别 "级别" { 省级, 国家级 }
+record 人员 "人员" {
+  身份证: text "身份证"
+  工资: money "工资"
+  级别: 级别 "级别"
+  入职日期: date "入职日期"
+}
+fact 人才: list 人员 "人才"
+record 站点记录 "站点" {
+  建成日期: date "建成日期"
+  投资: money "投资"
+}
+fact 站点: list 站点记录 "站点"
+policy A "a" {
+  clause 1 "首次奖励" {
+    when 认定
+    amount 20万
+    once
+  }
+  clause 2 "资格奖励" {
+    when qualifies(A.1)
+    amount 收入 × 1%
+  }
+  clause 3 "每人补贴" {
+    amount each 人才 where 工资 超过 0元 first 2 by 入职日期 key 身份证 => 工资 × 10%
+    cap 5000元 per item
+    cap 1万 per item total
+  }
+  clause 4 "按级别" {
+    amount each 人才 key 级别 => 3000元
+    once per item
+  }
+  clause 5 "站点" {
+    amount each 站点 where year(建成日期) == period key 建成日期 => discretionary
+    cap 10万 per item
+    once per item
+  }
+  clause 6 "限额酌定" {
+    when qualifies(A.3)
+    amount each 人才 key 工资 => discretionary
+    cap 2000元 per item total
+  }
+  clause 7 "按投资" {
+    amount each 站点 key 投资 => 投资 × 1%
+    cap 3万 per item total
+  }
+}
+"#,
+    );
+    let kernel = Kernel::new(&prog);
+    assert_eq!(kernel.delegated(), 0);
+    let mut r = SplitMix64::new(15);
+    let mut entries = 0usize;
+    for i in 0..200 {
+        let yuan = |r: &mut SplitMix64| format!("{}.{:02}", below(r, 200_000), below(r, 100));
+        let date =
+            |r: &mut SplitMix64| format!("{}-0{}-1{}", 2021 + below(r, 4), 1 + below(r, 9), below(r, 10));
+        let people: Vec<String> = (0..below(&mut r, 4))
+            .map(|_| {
+                format!(
+                    r#"{{"身份证": "{}", "工资": "{}", "级别": "{}", "入职日期": "{}"}}"#,
+                    below(&mut r, 3),
+                    if below(&mut r, 5) == 0 { "0".to_string() } else { yuan(&mut r) },
+                    if below(&mut r, 2) == 0 { "省级" } else { "国家级" },
+                    date(&mut r)
+                )
+            })
+            .collect();
+        let sites: Vec<String> = (0..below(&mut r, 3))
+            .map(|_| format!(r#"{{"建成日期": "{}", "投资": "{}"}}"#, date(&mut r), yuan(&mut r)))
+            .collect();
+        let text = format!(
+            r#"{{"收入": "{}", "认定": {}, "人才": [{}], "站点": [{}]}}"#,
+            yuan(&mut r),
+            below(&mut r, 3) != 0,
+            people.join(", "),
+            sites.join(", ")
+        );
+        let facts = huiqi::eval::facts::parse_facts(&prog, &text).unwrap();
+        // histories with keys the items have (shown as the full evaluator shows them)
+        let mut start = history(&prog, &mut r, 2023, i % 7 == 0);
+        for e in &mut start.entries {
+            let key = match &*e.clause {
+                "3" => Some(format!("{}", below(&mut r, 3))),
+                "4" => Some(if below(&mut r, 2) == 0 { "省级".into() } else { "国家级".into() }),
+                "5" => Some(date(&mut r)),
+                "6" | "7" => Some(huiqi::value::fmt_money(Decimal::new(
+                    i64::try_from(below(&mut r, 20_000_000)).unwrap(),
+                    2,
+                ))),
+                _ => None,
+            };
+            if let Some(k) = key {
+                e.key = Some(Arc::from(k));
+            }
+        }
+        let added = simulate(&prog, &kernel, &facts, &start, 2023, &format!("case {i}: {text}"));
+        properties(&prog, &start, &added, &format!("case {i}"));
+        entries += added.len();
+        // from an empty ledger, and with no ledger at all (the batch path)
+        simulate(&prog, &kernel, &facts, &Ledger::default(), 2023, &format!("case {i} empty"));
+        let full = evaluate(
+            &prog,
+            &facts,
+            &Ledger::default(),
+            EvalOptions { period: 2024, as_of: None, explain: false },
+        );
+        let mut v = Verdicts::default();
+        if kernel.evaluate(&prog, &facts, 2024, None, &mut v).is_ok() {
+            for (k, f) in v.items.iter().zip(&full.results) {
+                assert_eq!(
+                    (k.status, format!("{:?}", k.amount)),
+                    (f.status, format!("{:?}", f.amount)),
+                    "case {i}"
+                );
+            }
+        }
+    }
+    assert!(entries > 100, "the years write entries ({entries})");
+}

@@ -6,10 +6,13 @@ use super::Exit;
 use super::table::{lpad, pad};
 use huiqi::Compiled;
 use huiqi::eval::Lang;
-use huiqi::forecast::{ForecastSummary, PopulationLedger, RowKey, Simulated, ledger_line, simulate_value};
+use huiqi::forecast::{
+    ForecastSummary, PopulationLedger, RowKey, Scratch, Simulated, Simulator, Want, ledger_line,
+};
 use huiqi::value::{fmt_money, fmt_yuan};
 use rayon::prelude::*;
 use std::io::{BufRead, Write};
+use std::sync::mpsc::sync_channel;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -74,10 +77,13 @@ impl Rows {
                         Err(e) => return Err(format!("cannot read line {}: {e}", *line + 1)),
                     }
                     *line += 1;
-                    let text = match std::str::from_utf8(&buf) {
-                        Ok(t) if t.trim().is_empty() => continue,
-                        Ok(t) => Ok(t.trim_end_matches(['\n', '\r']).to_string()),
-                        Err(e) => Err(format!("the row is not UTF-8 text: {e}; facts are JSON in UTF-8")),
+                    // SIMD validation, as `eval` reads its rows: most of the text is Chinese
+                    let text = match simdutf8::basic::from_utf8(&buf).map_err(|_| std::str::from_utf8(&buf)) {
+                        Ok(t) | Err(Ok(t)) if t.trim().is_empty() => continue,
+                        Ok(t) | Err(Ok(t)) => Ok(t.trim_end_matches(['\n', '\r']).to_string()),
+                        Err(Err(e)) => {
+                            Err(format!("the row is not UTF-8 text: {e}; facts are JSON in UTF-8"))
+                        }
                     };
                     out.push((*line, RowIn::Text(text)));
                 }
@@ -112,6 +118,32 @@ pub struct Histories {
     pub out: Option<(std::io::BufWriter<std::fs::File>, String)>,
 }
 
+/// One row simulated, with its output text made on the worker that simulated it.
+struct Done<'p> {
+    sim: Simulated<'p>,
+    /// The row as written (`--format jsonl` or `csv`); `None` when it could not be serialised.
+    text: Option<String>,
+    /// Its `--ledger-out` line.
+    ledger: Option<String>,
+}
+
+/// How the writer thread stopped.
+enum Stop {
+    /// Every row written.
+    Done,
+    /// Standard output closed (`| head`): it has what it wanted.
+    Closed,
+    /// The ledger file could not be written.
+    Ledger,
+}
+
+/// Simulates every row of `src` and writes the rows, then the budget.
+///
+/// Three stages, as `eval` over a population (`cli::batch`), so that no core waits on another's
+/// serial work: a reader thread cuts the input into chunks, this thread has each chunk
+/// simulated on every core (rayon; each worker reuses its buffers from row to row, and formats
+/// its rows), and a writer thread writes the rows in input order and adds them to the budget.
+/// Each channel holds at most two chunks, so memory stays flat.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     c: &Compiled,
@@ -124,10 +156,6 @@ pub fn run(
     mut hist: Histories,
 ) -> Exit {
     let prog = &c.program;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-    let mut sum = ForecastSummary::new(prog, from, to);
-    let mut failures: Vec<(usize, String)> = Vec::new();
     let mut rows = match Rows::open(src) {
         Ok(r) => r,
         Err(e) => {
@@ -135,63 +163,86 @@ pub fn run(
             return Exit::Usage;
         }
     };
-    if format == Format::Csv && writeln!(out, "line,enterprise,period,total,error").is_err() {
-        return Exit::Success;
-    }
     let histories = hist.before.as_ref().map(|(h, _)| h);
-    // the lean path, compiled once and shared by the workers
-    let kernel = huiqi::eval::kernel::Kernel::new(prog);
-    loop {
-        let chunk = match rows.chunk() {
-            Ok(c) if c.is_empty() => break,
-            Ok(c) => c,
-            Err(e) => {
-                errln!("error: {e}");
-                return Exit::Usage;
+    let want =
+        Want { results: format == Format::Jsonl, totals: format == Format::Csv, after: hist.out.is_some() };
+    // the lean path and the facts reader, built once and shared by the workers
+    let sim = Simulator::new(prog, from, to, want);
+    let ledger_out = hist.out.as_mut().map(|(w, _)| w);
+    let (read, (sum, failures, stop)) = std::thread::scope(|s| {
+        let (tx_in, rx_in) = sync_channel::<Result<Vec<(usize, RowIn)>, String>>(2);
+        let (tx_out, rx_out) = sync_channel::<Vec<Done<'_>>>(2);
+        s.spawn(move || {
+            loop {
+                match rows.chunk() {
+                    Ok(c) if c.is_empty() => return,
+                    chunk => {
+                        // an unreadable input ends the rows after it is reported
+                        let end = chunk.is_err();
+                        if tx_in.send(chunk).is_err() || end {
+                            return;
+                        }
+                    }
+                }
             }
-        };
-        let done: Vec<(Simulated<'_>, huiqi::eval::Ledger)> = huiqi::batch::on_workers(|| {
-            chunk
-                .into_par_iter()
-                .map(|(line, input)| {
-                    let value = match input {
-                        RowIn::Text(t) => t.and_then(|t| huiqi::batch::parse_json_line(&t)),
-                        RowIn::Value(v) => v,
-                    };
-                    let lookup = |k: RowKey<'_>| match histories {
-                        Some(h) => h.lookup(k),
-                        None => Some(huiqi::forecast::empty_ledger()),
-                    };
-                    simulate_value(prog, &kernel, line, value, lookup, from, to, format == Format::Jsonl)
-                })
-                .collect()
         });
-        for (s, after) in &done {
-            sum.add(s);
-            if let Some(e) = s.row.errors.first() {
-                failures.push((s.row.line, format!("{} at `{}`: {}", e.code, e.at, e.message)));
-            }
-            if let Some((w, path)) = &mut hist.out
-                && writeln!(w, "{}", ledger_line(&s.row, after)).is_err()
-            {
-                errln!("error: cannot write the ledger to `{path}`");
-                return Exit::Usage;
-            }
-            let written = match format {
-                Format::Jsonl => serde_json::to_string(&s.row)
-                    .map_err(std::io::Error::other)
-                    .and_then(|t| writeln!(out, "{t}")),
-                Format::Csv => csv_rows(&mut out, s),
-                Format::Table => Ok(()),
+        let writer = s.spawn(move || write_rows(prog, format, from, to, rx_out, ledger_out));
+        let mut read = Ok(());
+        for chunk in rx_in {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    read = Err(e);
+                    break;
+                }
             };
-            if written.is_err() {
-                // a closed pipe (`| head`) has what it wanted
-                return Exit::Success;
+            let done: Vec<Done<'_>> = huiqi::batch::on_workers(|| {
+                chunk
+                    .into_par_iter()
+                    .map_init(Scratch::default, |scratch, (line, input)| {
+                        let lookup = |k: RowKey<'_>| match histories {
+                            Some(h) => h.lookup(k),
+                            None => Some(huiqi::forecast::empty_ledger()),
+                        };
+                        let s = match input {
+                            RowIn::Text(t) => {
+                                let t = match &t {
+                                    Ok(t) => Ok(t.as_str()),
+                                    Err(e) => Err(e.clone()),
+                                };
+                                sim.text(line, t, lookup, scratch)
+                            }
+                            RowIn::Value(v) => sim.value(line, v, lookup, scratch),
+                        };
+                        format_row(s, format)
+                    })
+                    .collect()
+            });
+            if tx_out.send(done).is_err() {
+                // the writer stopped (a closed pipe, an unwritable ledger)
+                break;
             }
         }
+        // dropping the channels ends the reader at its next chunk and the writer after the last
+        drop(tx_out);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| (ForecastSummary::new(prog, from, to), Vec::new(), Stop::Closed));
+        (read, written)
+    });
+    match stop {
+        Stop::Done => {}
+        Stop::Closed => return Exit::Success,
+        Stop::Ledger => {
+            if let Some((_, path)) = &hist.out {
+                errln!("error: cannot write the ledger to `{path}`");
+            }
+            return Exit::Usage;
+        }
     }
-    if out.flush().is_err() {
-        return Exit::Success;
+    if let Err(e) = read {
+        errln!("error: {e}");
+        return Exit::Usage;
     }
     if let Some((w, path)) = &mut hist.out
         && w.flush().is_err()
@@ -235,6 +286,69 @@ pub fn run(
         return Exit::Failure;
     }
     code
+}
+
+/// A row's output text and ledger line, made on its worker; the row keeps what the writer
+/// reads (its line, errors and cash).
+fn format_row(mut sim: Simulated<'_>, format: Format) -> Done<'_> {
+    let ledger = sim.after.take().map(|after| ledger_line(&sim.row, &after));
+    let text = match format {
+        Format::Jsonl => serde_json::to_string(&sim.row).ok(),
+        Format::Csv => {
+            let mut t = Vec::new();
+            csv_rows(&mut t, &sim).ok().and_then(|()| String::from_utf8(t).ok())
+        }
+        Format::Table => None,
+    };
+    sim.row.years = Vec::new();
+    sim.row.ledger = Vec::new();
+    Done { sim, text, ledger }
+}
+
+/// The writer thread: rows in input order to standard output and the ledger file, and into
+/// the budget.
+fn write_rows(
+    prog: &huiqi::ir::Program,
+    format: Format,
+    from: i32,
+    to: i32,
+    rx: std::sync::mpsc::Receiver<Vec<Done<'_>>>,
+    mut ledger_out: Option<&mut std::io::BufWriter<std::fs::File>>,
+) -> (ForecastSummary, Vec<(usize, String)>, Stop) {
+    let mut sum = ForecastSummary::new(prog, from, to);
+    let mut failures: Vec<(usize, String)> = Vec::new();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    if format == Format::Csv && writeln!(out, "line,enterprise,period,total,error").is_err() {
+        return (sum, failures, Stop::Closed);
+    }
+    for chunk in rx {
+        for d in chunk {
+            sum.add(&d.sim);
+            if let Some(e) = d.sim.row.errors.first() {
+                failures.push((d.sim.row.line, format!("{} at `{}`: {}", e.code, e.at, e.message)));
+            }
+            if let Some(w) = ledger_out.as_mut()
+                && writeln!(w, "{}", d.ledger.as_deref().unwrap_or_default()).is_err()
+            {
+                return (sum, failures, Stop::Ledger);
+            }
+            let written = match (format, &d.text) {
+                (Format::Table, _) => Ok(()),
+                (Format::Jsonl, Some(t)) => writeln!(out, "{t}"),
+                (Format::Csv, Some(t)) => out.write_all(t.as_bytes()),
+                (_, None) => Err(std::io::Error::other("the row could not be written")),
+            };
+            if written.is_err() {
+                // a closed pipe (`| head`) has what it wanted
+                return (sum, failures, Stop::Closed);
+            }
+        }
+    }
+    if out.flush().is_err() {
+        return (sum, failures, Stop::Closed);
+    }
+    (sum, failures, Stop::Done)
 }
 
 fn csv_rows(out: &mut impl Write, s: &Simulated<'_>) -> std::io::Result<()> {

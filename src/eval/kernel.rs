@@ -9,12 +9,13 @@
 //! [`Kernel::evaluate_ledger`] gives exactly the statuses, amounts and new ledger entries (in
 //! order, keys, balances and expiries included) that [`super::evaluate`] gives with that
 //! ledger. History is read as the full evaluator reads it: `once` (per clause, tier, category,
-//! year), `at most N years`, yearly and lifetime caps, carried credits (oldest first, expiry),
-//! `granted(DOC.c[, N])`, `once in "组"` over history, and the zero entry a discretionary grant
-//! under a history limit records. Where the kernel cannot decide alone it says so instead of
-//! guessing: a clause it does not compile, and with a ledger an `each` amount (its keys are the
-//! items' values as the full evaluator shows them), is evaluated by the full evaluator's own
-//! per-clause step; an arithmetic failure (an overflow, also in the sums of the history)
+//! year, item), `at most N years`, yearly, lifetime and per-item caps, carried credits (oldest
+//! first, expiry; the arithmetic shared with the full evaluator), `granted(DOC.c[, N])`,
+//! `qualifies(DOC.c)` (that clause's own history, no entries written), `once in "组"` over
+//! history, and the zero entry a discretionary grant under a history limit records; per-item
+//! amounts are keyed by the items' values shown as the full evaluator shows them. Where the
+//! kernel cannot decide alone it says so instead of guessing: a clause it does not compile is
+//! evaluated by the full evaluator's own per-clause step; an arithmetic failure (an overflow, also in the sums of the history)
 //! returns [`Delegate`] so that the caller re-evaluates the enterprise with the full evaluator
 //! (which names the failure with its code). `tests/kernel.rs` and `tests/kernel_ledger.rs`
 //! hold the two paths to this over generated populations and random histories.
@@ -130,9 +131,6 @@ struct Body {
     rounding: Rounding,
     /// No dates, windows, history limits, caps or floor: conditions and an amount only.
     plain: bool,
-    /// An `each` amount (per person or item): with a ledger, the full evaluator pays it
-    /// (its ledger keys are the items' own values, shown as the full evaluator shows them).
-    each: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -166,6 +164,9 @@ enum KAmount {
     Each {
         sel: Sel,
         key: FieldId,
+        /// The key field's type: a ledger key is the item's value shown as the full evaluator
+        /// shows it (`super::show_value`).
+        key_ty: Type,
         amount: Option<N>,
     },
     Provides,
@@ -281,7 +282,7 @@ enum B {
     All(Box<Sel>, Option<Box<B>>),
     If(Box<B>, Box<B>, Box<B>),
     /// `qualifies(DOC.c)`: that clause's body and its amended versions by date.
-    Qualifies(Box<Body>, Vec<(Date, Body)>),
+    Qualifies(ClauseId, Box<Body>, Vec<(Date, Body)>),
     /// `granted(DOC.c[, N])`: read from the ledger (`relations::granted_in`).
     Granted(Box<(Arc<str>, Arc<str>, Option<u32>)>),
 }
@@ -559,14 +560,15 @@ impl Lower<'_> {
             ExprKind::If(c, a, b) => B::If(Box::new(self.b(c)?), Box::new(self.b(a)?), Box::new(self.b(b)?)),
             // the clause read is compiled in place (the checker rejects cycles)
             ExprKind::Qualifies(p, c) => {
-                let target = self.prog.find_clause(p, c).and_then(|id| self.prog.clause(id)).ok_or(No)?;
+                let id = self.prog.find_clause(p, c).ok_or(No)?;
+                let target = self.prog.clause(id).ok_or(No)?;
                 let base = self.body(target)?;
                 let versions = target
                     .versions
                     .iter()
                     .map(|v| Ok((v.change.date, self.body(&v.def)?)))
                     .collect::<C<Vec<_>>>()?;
-                B::Qualifies(Box::new(base), versions)
+                B::Qualifies(id, Box::new(base), versions)
             }
             ExprKind::Granted(p, c, n) => B::Granted(Box::new((p.clone(), c.clone(), *n))),
             _ => return Err(No),
@@ -687,6 +689,12 @@ impl Lower<'_> {
             Amount::Each { sel, key, amount } => KAmount::Each {
                 sel: self.sel(sel)?,
                 key: *key,
+                key_ty: self
+                    .prog
+                    .records
+                    .get(sel.record as usize)
+                    .and_then(|r| r.fields.get(*key as usize))
+                    .map_or(Type::Text, |f| f.ty),
                 amount: amount.as_ref().map(|a| self.n(a)).transpose()?,
             },
             Amount::Provides { .. } => KAmount::Provides,
@@ -700,7 +708,6 @@ impl Lower<'_> {
             && c.floor.is_none();
         Ok(Body {
             plain,
-            each: matches!(c.amount, Amount::Each { .. }),
             once: c.once,
             dated: c.dated.as_ref().map(|d| self.d(d)).transpose()?,
             in_force: policy.in_force.as_ref().map(win),
@@ -886,6 +893,8 @@ impl Kernel {
             slot: 0,
             entries: std::mem::take(&mut out.entries),
             owner: std::mem::take(&mut out.owner),
+            prog,
+            keys: Vec::new(),
         };
         let result = self.clauses_into(prog, &mut cx, &filed, as_of, out);
         out.entries = std::mem::take(&mut cx.entries);
@@ -949,7 +958,7 @@ impl Kernel {
             }
             let body = c.versions.iter().rev().find(|(d, _)| *d <= end).map_or(&c.body, |(_, b)| b);
             match body {
-                Some(b) if !(cx.record && b.each) => {
+                Some(b) => {
                     if b.plain {
                         cx.plain(b, v)?
                     } else {
@@ -1065,6 +1074,9 @@ struct Cx<'f> {
     slot: usize,
     entries: Vec<LedgerEntry>,
     owner: Vec<usize>,
+    prog: &'f Program,
+    /// The ledger keys of the current `each` clause's items paid or decided (its parts' keys).
+    keys: Vec<Arc<str>>,
 }
 
 /// A part of an amount without a ledger key (not a tier or category).
@@ -1201,62 +1213,13 @@ impl<'f> Cx<'f> {
                 Some(v) => parts.push((NO_KEY, v)),
                 None => return Ok(UNDETERMINED),
             },
-            KAmount::Each { sel, key, amount } => {
+            KAmount::Each { sel, key, key_ty, amount } => {
                 let Some(FactValue::List(items)) = self.facts.get(sel.list) else { return Ok(UNDETERMINED) };
-                // an empty ledger: a per-item lifetime cap binds as a per-item cap
-                let item_cap = caps
-                    .iter()
-                    .filter(|(s, _)| matches!(s, CapScope::PerItem | CapScope::PerItemTotal))
-                    .map(|(_, v)| *v)
-                    .min();
                 let saved = self.item;
-                let mut unknown = false;
-                let mut capped_out = false;
-                let mut decided = false;
-                let chosen = self.select(sel, items, &mut unknown);
-                let each = || -> Result<(), Delegate> {
-                    for i in chosen? {
-                        let Some(it) = items.get(i) else { continue };
-                        self.item = Some(it);
-                        if !matches!(it.fields.get(*key as usize), Some(Some(FactValue::Scalar(_)))) {
-                            unknown = true;
-                            continue;
-                        }
-                        let Some(amount) = amount else {
-                            // discretionary: decided up to the item's cap
-                            match item_cap {
-                                Some(c) if c <= Decimal::ZERO => capped_out = true,
-                                _ => decided = true,
-                            }
-                            continue;
-                        };
-                        let Some(v) = self.n(amount)? else {
-                            unknown = true;
-                            continue;
-                        };
-                        let paid = match item_cap {
-                            Some(c) if v > c => c.max(Decimal::ZERO),
-                            _ => v,
-                        };
-                        if paid <= Decimal::ZERO {
-                            capped_out |= v > Decimal::ZERO;
-                            continue;
-                        }
-                        parts.push((NO_KEY, paid));
-                    }
-                    Ok(())
-                };
-                let r = each();
+                let r = self.each(b.once, sel, *key, *key_ty, amount.as_ref(), caps, items, &mut parts);
                 self.item = saved;
-                r?;
-                if unknown {
-                    return Ok(UNDETERMINED);
-                }
-                if decided {
-                    return Ok((Status::Discretionary, None));
-                }
-                if parts.is_empty() {
-                    return Ok(if capped_out { (Status::Exhausted, None) } else { INELIGIBLE });
+                if let Some(out) = r? {
+                    return Ok(out);
                 }
             }
             KAmount::Tiers { first_time, subject, highest, tiers } => {
@@ -1384,6 +1347,140 @@ impl<'f> Cx<'f> {
         self.finish(b, &parts, caps, floor)
     }
 
+    /// An amount per selected person or item, as the full evaluator's `each_items`: each item
+    /// under its own `once per item` and `per item` caps, read from the clause's history by the
+    /// item's key (its value shown as the full evaluator shows it). Fills `parts` (keys in
+    /// `self.keys`) and returns `None` when something is paid, else the clause's outcome.
+    #[allow(clippy::too_many_arguments)]
+    fn each(
+        &mut self,
+        once: Option<OnceScope>,
+        sel: &Sel,
+        key: FieldId,
+        key_ty: Type,
+        amount: Option<&N>,
+        caps: &[(CapScope, Decimal)],
+        items: &'f [Item],
+        parts: &mut smallvec::SmallVec<[(u32, Decimal); 2]>,
+    ) -> Result<Option<Out>, Delegate> {
+        let mut undecided = false;
+        let chosen = self.select(sel, items, &mut undecided)?;
+        if undecided {
+            return Ok(Some(UNDETERMINED));
+        }
+        let per_item = caps.iter().filter(|(s, _)| *s == CapScope::PerItem).map(|(_, v)| *v).min();
+        let per_item_total = caps.iter().filter(|(s, _)| *s == CapScope::PerItemTotal).map(|(_, v)| *v).min();
+        // keys are needed to write entries and to find an item's earlier grants; without a
+        // ledger neither is done, and no key is made
+        let keyed = self.record || !self.history.is_empty();
+        // an item's earlier grants, and what they left of its lifetime cap
+        fn earlier<'a, 'b>(
+            history: &'a [&'b LedgerEntry],
+            k: &'a Option<Arc<str>>,
+        ) -> impl Iterator<Item = &'a &'b LedgerEntry> {
+            history.iter().filter(move |e| e.key.is_some() && e.key == *k)
+        }
+        fn left(history: &[&LedgerEntry], k: &Option<Arc<str>>, total: Decimal) -> Result<Decimal, Delegate> {
+            let mut before = Decimal::ZERO;
+            for e in earlier(history, k) {
+                before = before.checked_add(e.amount).ok_or(Delegate)?;
+            }
+            Ok(total.checked_sub(before).ok_or(Delegate)?.max(Decimal::ZERO))
+        }
+        self.keys.clear();
+        let mut unknown = false;
+        let mut paid_before = false;
+        // the discretionary items: their caps (the keys are in `self.keys`)
+        let mut decided: smallvec::SmallVec<[Option<Decimal>; 2]> = smallvec::SmallVec::new();
+        for i in chosen {
+            let Some(it) = items.get(i) else { continue };
+            self.item = Some(it);
+            let Some(Some(FactValue::Scalar(kv))) = it.fields.get(key as usize) else {
+                unknown = true;
+                continue;
+            };
+            let k: Option<Arc<str>> = keyed.then(|| super::show_value(self.prog, kv, key_ty).into());
+            let period = self.period;
+            // as for a clause's `once`, a discretionary record (amount 0) of this very period is
+            // the grant being decided, not an earlier one
+            if once == Some(OnceScope::PerItem)
+                && earlier(&self.history, &k).any(|e| e.period != period || !e.amount.is_zero())
+            {
+                paid_before = true;
+                continue;
+            }
+            let Some(amount) = amount else {
+                // `=> discretionary`: the item is decided case by case, up to its own cap
+                let cap = match per_item_total {
+                    Some(total) => {
+                        let l = left(&self.history, &k, total)?;
+                        Some(per_item.map_or(l, |x| x.min(l)))
+                    }
+                    None => per_item,
+                };
+                if cap.is_some_and(|x| x <= Decimal::ZERO) {
+                    paid_before = true;
+                    continue;
+                }
+                decided.push(cap);
+                self.keys.extend(k);
+                continue;
+            };
+            let Some(v) = self.n(amount)? else {
+                unknown = true;
+                continue;
+            };
+            let mut paid = v;
+            if let Some(cap) = per_item
+                && paid > cap
+            {
+                paid = cap;
+            }
+            if let Some(total) = per_item_total {
+                let l = left(&self.history, &k, total)?;
+                if paid > l {
+                    paid = l;
+                }
+            }
+            if paid <= Decimal::ZERO {
+                paid_before |= v > Decimal::ZERO;
+                continue;
+            }
+            let slot = match k {
+                Some(k) => {
+                    self.keys.push(k);
+                    u32::try_from(self.keys.len() - 1).unwrap_or(NO_KEY)
+                }
+                None => NO_KEY,
+            };
+            parts.push((slot, paid));
+        }
+        if unknown {
+            return Ok(Some(UNDETERMINED));
+        }
+        if !decided.is_empty() {
+            // the clause's cap is the sum of the items' caps: an overflow fails, as there
+            let mut sum = Some(Decimal::ZERO);
+            for cap in &decided {
+                sum = match (sum, cap) {
+                    (Some(s), Some(x)) => Some(s.checked_add(*x).ok_or(Delegate)?),
+                    _ => None,
+                };
+            }
+            // one entry (amount 0) per item decided
+            for i in 0..self.keys.len() {
+                let k = self.keys.get(i).cloned();
+                self.record_entry(k, Decimal::ZERO);
+            }
+            return Ok(Some((Status::Discretionary, None)));
+        }
+        if parts.is_empty() {
+            // every person or item paid in full before: exhausted, not ineligible
+            return Ok(Some(if paid_before { (Status::Exhausted, None) } else { INELIGIBLE }));
+        }
+        Ok(None)
+    }
+
     /// The document's and the clause's conditions, three-valued: any false → `Some(false)`
     /// (the rest are not evaluated); else any unknown → `None`.
     #[inline(always)]
@@ -1488,6 +1585,7 @@ impl<'f> Cx<'f> {
                 let key = match &b.amount {
                     KAmount::Tiers { tiers, .. } => tiers.get(*k as usize).map(|t| t.3.clone()),
                     KAmount::Category { arms, .. } => arms.get(*k as usize).map(|a| a.2.clone()),
+                    KAmount::Each { .. } => self.keys.get(*k as usize).cloned(),
                     _ => None,
                 };
                 self.record_entry(key, take);
@@ -1508,24 +1606,7 @@ impl<'f> Cx<'f> {
     /// balances of earlier ones used against the capacity, oldest first; an entry per credit
     /// with what is left of it and when it expires.
     fn credit(&mut self, earned_now: Decimal, cap: Decimal, years: u32) -> Result<Out, Delegate> {
-        // the latest balance of each earlier credit: (origin, period of entry, balance, expires)
-        let mut latest: smallvec::SmallVec<[(i32, i32, Decimal, i32); 4]> = smallvec::SmallVec::new();
-        for e in self.history.iter().filter(|e| e.period < self.period) {
-            let Some(origin) = e.key.as_deref().and_then(|k| k.parse::<i32>().ok()) else { continue };
-            let bal = e.balance.unwrap_or(Decimal::ZERO);
-            let exp = e.expires.unwrap_or(origin.saturating_add(i32::try_from(years).unwrap_or(0)));
-            match latest.iter_mut().find(|x| x.0 == origin) {
-                Some(x) if e.period > x.1 => *x = (origin, e.period, bal, exp),
-                Some(_) => {}
-                None => latest.push((origin, e.period, bal, exp)),
-            }
-        }
-        latest.sort_by_key(|p| p.0);
-        let mut live: smallvec::SmallVec<[(i32, Decimal, i32); 4]> = latest
-            .into_iter()
-            .filter(|(_, _, bal, exp)| *bal > Decimal::ZERO && *exp >= self.period)
-            .map(|(o, _, b, x)| (o, b, x))
-            .collect();
+        let mut live = super::live_credits(self.history.iter().copied(), self.period, years, |_, _, _| {});
         let expires = self.period.saturating_add(i32::try_from(years).unwrap_or(i32::MAX));
         if earned_now > Decimal::ZERO {
             live.push((self.period, earned_now, expires));
@@ -1533,22 +1614,20 @@ impl<'f> Cx<'f> {
         if live.is_empty() {
             return Ok(INELIGIBLE);
         }
-        let mut room = cap.max(Decimal::ZERO);
-        let mut used_total = Decimal::ZERO;
-        for (origin, bal, exp) in live {
-            let used = bal.min(room);
-            room = room.checked_sub(used).ok_or(Delegate)?;
-            used_total = used_total.checked_add(used).ok_or(Delegate)?;
-            let balance = bal.checked_sub(used).ok_or(Delegate)?;
-            if let (true, Some(def)) = (self.record, self.def) {
-                self.entries.push(LedgerEntry {
+        let (period, slot) = (self.period, self.slot);
+        let def = if self.record { self.def } else { None };
+        let (entries, owner) = (&mut self.entries, &mut self.owner);
+        let used_total = super::use_credits(&live, cap, |origin, used, balance, expires| {
+            if let Some(def) = def {
+                entries.push(LedgerEntry {
                     balance: Some(balance),
-                    expires: Some(exp),
-                    ..super::entry(def, Some(origin.to_string().into()), self.period, used)
+                    expires: Some(expires),
+                    ..super::entry(def, Some(origin.to_string().into()), period, used)
                 });
-                self.owner.push(self.slot);
+                owner.push(slot);
             }
-        }
+        })
+        .ok_or(Delegate)?;
         Ok((Status::Granted, Some(used_total)))
     }
 
@@ -1795,13 +1874,27 @@ impl<'f> Cx<'f> {
     #[inline(never)]
     fn b_cold(&mut self, e: &B) -> R<bool> {
         Ok(match e {
-            B::Qualifies(base, versions) => {
+            B::Qualifies(id, base, versions) => {
                 let end = Date::year_end(self.period);
                 let body = versions.iter().rev().find(|(d, _)| *d <= end).map_or(&**base, |(_, b)| b);
-                let saved = (self.date, self.item);
+                // that clause's own status with its own history (found by its ledger names, as
+                // the full evaluator's `qualifies` finds it), writing no ledger entries
+                let mut history = smallvec::SmallVec::new();
+                if !self.ledger.is_empty()
+                    && let Some(c) = self.prog.clause(*id)
+                {
+                    let (p, k) = &c.ledger_names;
+                    history.extend(self.ledger.iter().filter(|e| e.policy == *p && e.clause == *k));
+                }
+                let history = std::mem::replace(&mut self.history, history);
+                let keys = std::mem::take(&mut self.keys);
+                let saved = (self.date, self.item, self.record);
                 self.item = None;
+                self.record = false;
                 let out = self.clause(body);
-                (self.date, self.item) = saved;
+                (self.date, self.item, self.record) = saved;
+                self.history = history;
+                self.keys = keys;
                 match out?.0 {
                     Status::Granted | Status::Discretionary => Some(true),
                     Status::Undetermined => None,

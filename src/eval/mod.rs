@@ -1055,33 +1055,13 @@ impl<'p> Evaluator<'p> {
         let Some(earned_now) = self.num(earned)? else { return Ok(self.undetermined(r)) };
         let Some(cap) = self.num(capacity)? else { return Ok(self.undetermined(r)) };
         let earned_now = round(earned_now.max(Decimal::ZERO), policy.rounding);
-        // the latest balance of each earlier credit: (origin, period of entry, balance, expires)
-        let mut latest: Vec<(i32, i32, Decimal, i32)> = Vec::new();
-        for e in history.iter().filter(|e| e.period < self.period) {
-            let Some(origin) = e.key.as_deref().and_then(|k| k.parse::<i32>().ok()) else { continue };
-            let bal = e.balance.unwrap_or(Decimal::ZERO);
-            let exp = e.expires.unwrap_or(origin.saturating_add(i32::try_from(years).unwrap_or(0)));
-            match latest.iter_mut().find(|x| x.0 == origin) {
-                Some(x) if e.period > x.1 => *x = (origin, e.period, bal, exp),
-                Some(_) => {}
-                None => latest.push((origin, e.period, bal, exp)),
-            }
-        }
-        let mut pots: Vec<(i32, Decimal, i32)> = latest.into_iter().map(|(o, _, b, x)| (o, b, x)).collect();
-        pots.sort_by_key(|p| p.0);
-        let mut live = Vec::new();
-        for (origin, bal, exp) in pots {
-            if bal <= Decimal::ZERO {
-                continue;
-            }
-            if exp < self.period {
-                if self.explain {
-                    r.steps.push(Step::CreditExpired { origin, balance: bal, expires: exp });
+        let explain = self.explain;
+        let mut live =
+            live_credits(history.iter().copied(), self.period, years, |origin, balance, expires| {
+                if explain {
+                    r.steps.push(Step::CreditExpired { origin, balance, expires });
                 }
-                continue;
-            }
-            live.push((origin, bal, exp));
-        }
+            });
         let expires = self.period.saturating_add(i32::try_from(years).unwrap_or(i32::MAX));
         if earned_now > Decimal::ZERO {
             if self.explain {
@@ -1098,22 +1078,18 @@ impl<'p> Evaluator<'p> {
             r.status = Status::Ineligible;
             return Ok(r);
         }
-        let mut room = cap.max(Decimal::ZERO);
-        let mut used_total = Decimal::ZERO;
-        for (origin, bal, exp) in live {
-            let used = bal.min(room);
-            room = room.checked_sub(used).ok_or_else(overflow)?;
-            used_total = used_total.checked_add(used).ok_or_else(overflow)?;
-            let balance = bal.checked_sub(used).ok_or_else(overflow)?;
-            if self.explain {
-                r.steps.push(Step::CreditUsed { origin, used, balance, expires: exp, capacity: cap });
+        let period = self.period;
+        let used_total = use_credits(&live, cap, |origin, used, balance, expires| {
+            if explain {
+                r.steps.push(Step::CreditUsed { origin, used, balance, expires, capacity: cap });
             }
             r.entries.push(LedgerEntry {
                 balance: Some(balance),
-                expires: Some(exp),
-                ..entry(c, Some(origin.to_string().into()), self.period, used)
+                expires: Some(expires),
+                ..entry(c, Some(origin.to_string().into()), period, used)
             });
-        }
+        })
+        .ok_or_else(overflow)?;
         r.amount = Some(used_total);
         r.status = Status::Granted;
         Ok(r)
@@ -1969,6 +1945,63 @@ pub(super) fn sort_key(v: &Value) -> (i64, Decimal) {
         Value::Num(d) => (0, *d),
         _ => (0, Decimal::ZERO),
     }
+}
+
+/// The credits (`amount credit … carry N years`) still live in `period`, oldest first: the
+/// latest balance of each earlier credit in a clause's history, with its expiry (the entry's,
+/// else its origin + `years`). A credit used up is left out; one expired before `period` is
+/// left out and given to `expired` (origin, balance, expiry). Shared by both evaluators.
+pub(crate) fn live_credits<'e>(
+    history: impl Iterator<Item = &'e LedgerEntry>,
+    period: i32,
+    years: u32,
+    mut expired: impl FnMut(i32, Decimal, i32),
+) -> smallvec::SmallVec<[(i32, Decimal, i32); 4]> {
+    // (origin, period of entry, balance, expires)
+    let mut latest: smallvec::SmallVec<[(i32, i32, Decimal, i32); 4]> = smallvec::SmallVec::new();
+    for e in history.filter(|e| e.period < period) {
+        let Some(origin) = e.key.as_deref().and_then(|k| k.parse::<i32>().ok()) else { continue };
+        let bal = e.balance.unwrap_or(Decimal::ZERO);
+        let exp = e.expires.unwrap_or(origin.saturating_add(i32::try_from(years).unwrap_or(0)));
+        match latest.iter_mut().find(|x| x.0 == origin) {
+            Some(x) if e.period > x.1 => *x = (origin, e.period, bal, exp),
+            Some(_) => {}
+            None => latest.push((origin, e.period, bal, exp)),
+        }
+    }
+    latest.sort_by_key(|p| p.0);
+    let mut live = smallvec::SmallVec::new();
+    for (origin, _, bal, exp) in latest {
+        if bal <= Decimal::ZERO {
+            continue;
+        }
+        if exp < period {
+            expired(origin, bal, exp);
+            continue;
+        }
+        live.push((origin, bal, exp));
+    }
+    live
+}
+
+/// Uses the live credits (origin, balance, expiry) against a capacity, oldest first, giving
+/// `used` (origin, amount used, balance left, expiry) for each, in order; the total used, or
+/// `None` on an overflow. Shared by both evaluators.
+pub(crate) fn use_credits(
+    live: &[(i32, Decimal, i32)],
+    cap: Decimal,
+    mut used: impl FnMut(i32, Decimal, Decimal, i32),
+) -> Option<Decimal> {
+    let mut room = cap.max(Decimal::ZERO);
+    let mut total = Decimal::ZERO;
+    for &(origin, bal, exp) in live {
+        let take = bal.min(room);
+        room = room.checked_sub(take)?;
+        total = total.checked_add(take)?;
+        let balance = bal.checked_sub(take)?;
+        used(origin, take, balance, exp);
+    }
+    Some(total)
 }
 
 /// A ledger entry of a clause: cash for a `benefit`, marked with its kind otherwise.

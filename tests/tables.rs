@@ -310,7 +310,7 @@ fn rows_that_do_not_rise_in_some_version_are_e0309() {
     let p = "parameter 门槛: money \"门槛\" {\n  1亿 from 2020-01-01\n  6亿 from 2025-01-01\n}\n";
     let t = format!("{p}table 表一 \"t\" tiers {{\n  达到 门槛 => 30万\n  达到 5亿 => 50万\n}}");
     let text = with_table(&t, "表一(收入)");
-    let f = compile(&text).err().expect("an error");
+    let Err(f) = compile(&text) else { panic!("an error") };
     let d = f.diagnostics.iter().find(|d| d.code == Code::BoundsNotRising).expect("E0309");
     assert!(d.message.contains("2025-01-01"), "{}", d.message);
     // … but not when a later table version (from 2025) moves the next row up with it
@@ -320,7 +320,7 @@ fn rows_that_do_not_rise_in_some_version_are_e0309() {
     assert!(!codes(&with_table(&t, "表一(收入)")).contains(&Code::BoundsNotRising));
     // brackets: a bound that does not rise in the later version only
     let t = "table 表二 \"t\" brackets {\n  up to 1亿 => 30%\n  above => 20%\n} from 2024-01-01 {\n  up to 5亿 => 30%\n  up to 1亿 => 25%\n  above => 20%\n}";
-    let f = compile(&with_table(t, "表二(收入)")).err().expect("an error");
+    let Err(f) = compile(&with_table(t, "表二(收入)")) else { panic!("an error") };
     let d = f.diagnostics.iter().find(|d| d.code == Code::BoundsNotRising).expect("E0309");
     assert!(d.message.contains("the version from 2024-01-01"), "{}", d.message);
 }

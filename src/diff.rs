@@ -48,6 +48,9 @@ pub struct RuleDiff {
     pub documents: Vec<Change>,
     pub clauses: Vec<Change>,
     pub parameters: Vec<Change>,
+    /// Named tables (`table …`): versions and rows added, removed or changed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<Change>,
     pub definitions: Vec<Change>,
     pub facts: Vec<Change>,
 }
@@ -57,6 +60,7 @@ impl RuleDiff {
         self.documents.is_empty()
             && self.clauses.is_empty()
             && self.parameters.is_empty()
+            && self.tables.is_empty()
             && self.definitions.is_empty()
             && self.facts.is_empty()
     }
@@ -347,6 +351,33 @@ fn param_changes(o: &view::ParamView, n: &view::ParamView) -> Vec<String> {
     out
 }
 
+fn table_changes(o: &view::TableView, n: &view::TableView) -> Vec<String> {
+    let mut out = Vec::new();
+    field(&mut out, "kind", &ser(&o.kind), &ser(&n.kind));
+    let name = |v: &view::TableVersionView| match &v.from {
+        Some(f) => format!("version from {f}"),
+        None => "rows as first written".to_string(),
+    };
+    for v in &o.versions {
+        match n.versions.iter().find(|x| x.from == v.from) {
+            Some(x) => {
+                let mut rows = Vec::new();
+                list(&mut rows, "row", &v.rows, &x.rows);
+                out.extend(rows.into_iter().map(|r| format!("{}: {r}", name(v))));
+                field(&mut out, &format!("{}: label", name(v)), opt(&v.label), opt(&x.label));
+            }
+            None => out.push(format!("{} removed: {}", name(v), v.rows.join("; "))),
+        }
+    }
+    for v in &n.versions {
+        if !o.versions.iter().any(|x| x.from == v.from) {
+            let label = v.label.as_ref().map(|l| format!(" \"{l}\"")).unwrap_or_default();
+            out.push(format!("{} added{label}: {}", name(v), v.rows.join("; ")));
+        }
+    }
+    out
+}
+
 /// Pairs items of two lists by key: changed ones (with their change sentences), removed and
 /// added ones.
 fn pair<T>(
@@ -398,6 +429,7 @@ pub fn diff_views(old: &ProgramView, new: &ProgramView) -> RuleDiff {
             clause_changes,
         ),
         parameters: pair(&old.parameters, &new.parameters, |p| p.name.clone(), |_| None, param_changes),
+        tables: pair(&old.tables, &new.tables, |t| t.name.clone(), |t| t.label.clone(), table_changes),
         definitions: pair(
             &old.definitions,
             &new.definitions,
@@ -867,10 +899,11 @@ pub fn render_text(r: &DiffReport) -> String {
     if r.identical {
         out.push_str("no semantic changes\n");
     }
-    let sections: [(&str, &Vec<Change>); 5] = [
+    let sections: [(&str, &Vec<Change>); 6] = [
         ("documents", &r.diff.documents),
         ("clauses", &r.diff.clauses),
         ("parameters", &r.diff.parameters),
+        ("tables", &r.diff.tables),
         ("definitions", &r.diff.definitions),
         ("facts", &r.diff.facts),
     ];

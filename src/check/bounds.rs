@@ -9,7 +9,7 @@
 use crate::diag::{Code, Diagnostic};
 use crate::ir::*;
 use crate::span::Span;
-use crate::syntax::ast::CmpOp;
+use crate::syntax::ast::{CmpOp, TableKind};
 use crate::value::{Date, fmt_money};
 use rust_decimal::Decimal;
 
@@ -31,6 +31,89 @@ pub fn run(prog: &Program, out: &mut Vec<Diagnostic>) {
                 }
             }
             _ => {}
+        }
+    }
+    for t in &prog.tables {
+        tables(prog, t, out);
+    }
+}
+
+/// A named table: in every version, on every day that version can be read (its first day and
+/// each later day a parameter it reads changes), tier thresholds and bracket bounds rise. A tier
+/// table is read from its highest row down, so its thresholds must rise, not only differ.
+fn tables(prog: &Program, t: &TableDef, out: &mut Vec<Diagnostic>) {
+    for (k, v) in t.versions.iter().enumerate() {
+        let next = t.versions.get(k + 1).and_then(|n| n.from);
+        let (what, bounds): (&str, Vec<(&Expr, Span)>) = match t.kind {
+            TableKind::Tiers => ("tier threshold", v.tiers.iter().map(|r| (&r.threshold, r.span)).collect()),
+            TableKind::Brackets => (
+                "bracket bound",
+                v.brackets.iter().filter_map(|b| b.upper.as_ref().map(|u| (u, b.span))).collect(),
+            ),
+        };
+        // the days this version can be read on with other parameter versions
+        let mut dates: Vec<Date> = version_dates(prog, &bounds)
+            .into_iter()
+            .filter(|d| v.from.is_none_or(|f| *d >= f) && next.is_none_or(|n| *d < n))
+            .collect();
+        // and on a day of its own: its first day, or (as first written) the day before the
+        // first later version, or any day when there is none
+        let own = match (v.from, next) {
+            (Some(f), _) => Some(f),
+            (None, Some(n)) => crate::eval::time::add_days(n, Decimal::NEGATIVE_ONE).ok(),
+            (None, None) => Some(Date::year_end(2000)),
+        };
+        dates.extend(own);
+        dates.sort();
+        dates.dedup();
+        let version = match v.from {
+            Some(f) => format!("the version from {f} of the table `{}`", t.name),
+            None if t.versions.len() > 1 => format!("the table `{}` as first written", t.name),
+            None => format!("the table `{}`", t.name),
+        };
+        rising_on(prog, &version, what, &bounds, &dates, out);
+    }
+}
+
+/// Bounds rise on each of the given dates (E0309, naming `whose` bounds and the date when a
+/// parameter version makes the difference).
+fn rising_on(
+    prog: &Program,
+    whose: &str,
+    what: &str,
+    bounds: &[(&Expr, Span)],
+    dates: &[Date],
+    out: &mut Vec<Diagnostic>,
+) {
+    let dated = reads_params(bounds);
+    for date in dates {
+        let mut prev: Option<(Decimal, Span)> = None;
+        for (e, span) in bounds {
+            let Some(v) = value_on(prog, e, *date) else {
+                prev = None;
+                continue;
+            };
+            if let Some((p, pspan)) = prev
+                && v <= p
+            {
+                let overlap = if v == p { "is the same as" } else { "is below" };
+                out.push(
+                    Diagnostic::new(
+                        Code::BoundsNotRising,
+                        format!(
+                            "{whose}: the {what} {} {overlap} the one before it ({}){}",
+                            fmt_money(v),
+                            fmt_money(p),
+                            on_date(*date, dated)
+                        ),
+                    )
+                    .at(*span, "does not rise")
+                    .also(pspan, "the row before")
+                    .help("a table's rows rise from the lowest bound to the highest in every version, with every version of the parameters they read; check each row against the text"),
+                );
+                return;
+            }
+            prev = Some((v, *span));
         }
     }
 }

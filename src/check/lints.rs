@@ -21,7 +21,28 @@ pub fn run(prog: &Program, out: &mut Vec<Diagnostic>) {
         documentation(prog, c, out);
     }
     parameters(prog, out);
+    table_brackets(prog, out);
     unused(prog, out);
+}
+
+/// A bracket table's versions should end with `above`, as a clause's brackets.
+fn table_brackets(prog: &Program, out: &mut Vec<Diagnostic>) {
+    for t in &prog.tables {
+        for v in &t.versions {
+            if let Some(last) = v.brackets.last()
+                && last.upper.is_some()
+            {
+                out.push(
+                    Diagnostic::new(
+                        Code::BracketsGap,
+                        format!("the brackets of the table `{}` end with a bound: the part above it gets nothing", t.name),
+                    )
+                    .at(last.span, "last bracket")
+                    .help("add `above => RATE` for the rest, or `above => 0%` if the text really pays nothing above"),
+                );
+            }
+        }
+    }
 }
 
 fn constant(e: &Expr) -> Option<Decimal> {
@@ -233,6 +254,7 @@ fn unused(prog: &Program, out: &mut Vec<Diagnostic>) {
     let mut facts: HashSet<FactId> = HashSet::new();
     let mut defs: HashSet<DefId> = HashSet::new();
     let mut params: HashSet<ParamId> = HashSet::new();
+    let mut tables: HashSet<TableId> = HashSet::new();
     let mut see = |e: &Expr| {
         visit(e, &mut |x| match &x.kind {
             ExprKind::Fact(f)
@@ -251,9 +273,27 @@ fn unused(prog: &Program, out: &mut Vec<Diagnostic>) {
             ExprKind::Param(p) => {
                 params.insert(*p);
             }
+            ExprKind::Table(t) => {
+                tables.insert(t.table);
+            }
             _ => {}
         });
     };
+    // a table's rows read parameters
+    for t in &prog.tables {
+        for v in &t.versions {
+            for r in &v.tiers {
+                see(&r.threshold);
+                see(&r.amount);
+            }
+            for b in &v.brackets {
+                if let Some(u) = &b.upper {
+                    see(u);
+                }
+                see(&b.rate);
+            }
+        }
+    }
     for d in &prog.defs {
         see(&d.expr);
     }
@@ -294,6 +334,15 @@ fn unused(prog: &Program, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(Code::Unused, format!("definition `{}` is never used", d.name))
                     .at(d.span, "unused")
                     .help("remove it, or use it in a clause"),
+            );
+        }
+    }
+    for (i, t) in prog.tables.iter().enumerate() {
+        if !tables.contains(&(i as TableId)) {
+            out.push(
+                Diagnostic::new(Code::Unused, format!("table `{}` is never read", t.name))
+                    .at(t.span, "unused")
+                    .help(format!("remove it, or read it in a clause: `{}(…)`", t.name)),
             );
         }
     }

@@ -15,6 +15,112 @@ use crate::value::{WAN, YI, fmt_money, fmt_rate};
 use rust_decimal::Decimal;
 
 pub fn run(prog: &Program, out: &mut Vec<Diagnostic>) {
+    clauses(prog, out);
+    tables(prog, out);
+}
+
+/// The tables the expressions read, directly or through the definitions they use.
+fn tables_read<'p>(prog: &'p Program, roots: Vec<&'p Expr>) -> Vec<TableId> {
+    let mut tables = Vec::new();
+    let mut defs: Vec<DefId> = Vec::new();
+    let mut todo = roots;
+    while let Some(e) = todo.pop() {
+        let mut used = Vec::new();
+        visit(e, &mut |x| match &x.kind {
+            ExprKind::Table(t) if !tables.contains(&t.table) => tables.push(t.table),
+            ExprKind::Def(d) => used.push(*d),
+            _ => {}
+        });
+        for d in used {
+            if !defs.contains(&d)
+                && let Some(def) = prog.defs.get(d as usize)
+            {
+                defs.push(d);
+                todo.push(&def.expr);
+            }
+        }
+    }
+    tables
+}
+
+/// A table's numbers are numbers of the text too: each is stated in a quote of a clause that
+/// reads the table (directly or through definitions), or declared `unquoted` there.
+fn tables(prog: &Program, out: &mut Vec<Diagnostic>) {
+    // per table: the numbers the quotes of its readers state, and the readers
+    let mut stated: Vec<(Vec<Decimal>, Vec<String>)> = vec![(Vec::new(), Vec::new()); prog.tables.len()];
+    for c in &prog.clauses {
+        if !c.kind.evaluated() || c.quotes.is_empty() {
+            continue;
+        }
+        let read = tables_read(prog, crate::check::lints::clause_exprs(c));
+        if read.is_empty() {
+            continue;
+        }
+        let numbers: Vec<Decimal> = c
+            .quotes
+            .iter()
+            .flat_map(|q| numbers_in(&q.text))
+            .chain(c.unquoted.iter().map(|u| u.value))
+            .collect();
+        for t in read {
+            if let Some((n, readers)) = stated.get_mut(t as usize) {
+                n.extend(numbers.iter().copied());
+                readers.push(prog.clause_ref_of(c));
+            }
+        }
+    }
+    for (t, (numbers, readers)) in prog.tables.iter().zip(&stated) {
+        if readers.is_empty() {
+            continue;
+        }
+        let mut exprs: Vec<&Expr> = Vec::new();
+        for v in &t.versions {
+            for r in &v.tiers {
+                exprs.extend([&r.threshold, &r.amount]);
+            }
+            for b in &v.brackets {
+                exprs.extend(b.upper.iter());
+                exprs.push(&b.rate);
+            }
+        }
+        let mut reported: Vec<Decimal> = Vec::new();
+        for e in exprs {
+            visit(e, &mut |x| {
+                let (ExprKind::Const(Const::Num(value)), Type::Num(num)) = (&x.kind, x.ty) else { return };
+                let value = *value;
+                if value.is_zero()
+                    || (matches!(num, Num::Number | Num::Integer) && value == Decimal::ONE)
+                    || numbers.contains(&value)
+                    || reported.contains(&value)
+                {
+                    return;
+                }
+                reported.push(value);
+                let shown = match num {
+                    Num::Money => fmt_money(value),
+                    Num::Rate => fmt_rate(value),
+                    _ => value.normalize().to_string(),
+                };
+                out.push(
+                    Diagnostic::new(
+                        Code::NumberNotInQuote,
+                        format!(
+                            "the table `{}` uses {shown}, which no quote of the clauses reading it ({}) states",
+                            t.name,
+                            readers.join(", ")
+                        ),
+                    )
+                    .at(x.span, "not in a quote")
+                    .help(format!(
+                        "check the number against the text; if it comes from elsewhere, say where in a clause reading the table: `unquoted {shown} \"…\"`, or use a parameter with its source"
+                    )),
+                );
+            });
+        }
+    }
+}
+
+fn clauses(prog: &Program, out: &mut Vec<Diagnostic>) {
     for c in &prog.clauses {
         if !c.kind.evaluated() || c.quotes.is_empty() {
             continue;

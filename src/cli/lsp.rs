@@ -1013,6 +1013,15 @@ impl Server {
                         vec![],
                     )
                 }
+                ast::Item::Table(td) => symbol(
+                    t,
+                    &td.name.name,
+                    td.label.clone(),
+                    lt::SymbolKind::ARRAY,
+                    td.span,
+                    td.name.span,
+                    vec![],
+                ),
                 ast::Item::Policy(pd) => {
                     let clauses = pd
                         .clauses
@@ -1570,6 +1579,25 @@ fn index(ws: &mut Workspace) {
                             pd.ty.name,
                             label_line(&pd.label),
                             versions.join("\n")
+                        ),
+                    });
+                }
+                ast::Item::Table(td) => {
+                    let kind = match td.kind {
+                        ast::TableKind::Tiers => "tiers",
+                        ast::TableKind::Brackets => "brackets",
+                    };
+                    decls.push(Decl {
+                        kind: Kind::Param,
+                        name: td.name.name.clone(),
+                        span: td.name.span,
+                        detail: format!("table: {kind}"),
+                        hover: format!(
+                            "**table** `{}` ({kind}, read as `{}(…)`){}\n\n```huiqi\n{}\n```",
+                            td.name.name,
+                            td.name.name,
+                            label_line(&td.label),
+                            slice(t, td.span)
                         ),
                     });
                 }

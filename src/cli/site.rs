@@ -358,19 +358,28 @@ fn same(a: &[&Mark], b: &[&Mark]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| std::ptr::eq(*x, *y))
 }
 
-/// The parameters a clause reads, directly or through the definitions it uses, in
+/// The parameters a clause reads, directly or through the definitions and tables it uses, in
 /// declaration order.
 fn params_of(prog: &Program, c: &ClauseDef) -> Vec<ParamId> {
+    reads_of(prog, c).0
+}
+
+/// The parameters and the tables a clause reads, directly or through the definitions (and, for
+/// parameters, the tables) it uses, in declaration order.
+fn reads_of(prog: &Program, c: &ClauseDef) -> (Vec<ParamId>, Vec<u32>) {
     let mut params = BTreeSet::new();
     let mut defs = BTreeSet::new();
+    let mut tables = BTreeSet::new();
     let mut todo: Vec<&huiqi::ir::Expr> = huiqi::check::lints::clause_exprs(c);
     while let Some(e) = todo.pop() {
         let mut used = Vec::new();
+        let mut read = Vec::new();
         huiqi::ir::lower::visit(e, &mut |x| match &x.kind {
             ExprKind::Param(p) => {
                 params.insert(*p);
             }
             ExprKind::Def(d) => used.push(*d),
+            ExprKind::Table(t) => read.push(t.table),
             _ => {}
         });
         for d in used {
@@ -380,8 +389,50 @@ fn params_of(prog: &Program, c: &ClauseDef) -> Vec<ParamId> {
                 todo.push(&def.expr);
             }
         }
+        for t in read {
+            if tables.insert(t)
+                && let Some(def) = prog.tables.get(t as usize)
+            {
+                for v in &def.versions {
+                    for r in &v.tiers {
+                        todo.extend([&r.threshold, &r.amount]);
+                    }
+                    for b in &v.brackets {
+                        todo.extend(b.upper.iter());
+                        todo.push(&b.rate);
+                    }
+                }
+            }
+        }
     }
-    params.into_iter().collect()
+    (params.into_iter().collect(), tables.into_iter().collect())
+}
+
+/// The named tables a clause reads, each version with its rows.
+fn tables_html(prog: &Program, c: &ClauseDef) -> String {
+    let ids = reads_of(prog, c).1;
+    if ids.is_empty() {
+        return String::new();
+    }
+    let mut b = String::from(
+        "<h4>分档表 Tables</h4>\n<table class=\"params\">\n<thead><tr><th>表 Table</th><th>自 From</th><th>档 Rows</th><th>来源 Source</th></tr></thead>\n<tbody>\n",
+    );
+    for id in ids {
+        let Some(t) = prog.tables.get(id as usize) else { continue };
+        let view = huiqi::ir::view::table(prog, t);
+        for v in &view.versions {
+            b.push_str(&format!(
+                "<tr><td class=\"param\" title=\"{}\">{}</td><td class=\"from\">{}</td><td class=\"amount\">{}</td><td class=\"source\">{}</td></tr>\n",
+                esc(t.label.as_deref().unwrap_or("")),
+                esc(&t.name),
+                v.from.as_deref().unwrap_or("—"),
+                esc(&v.rows.join("；")),
+                esc(v.label.as_deref().unwrap_or(""))
+            ));
+        }
+    }
+    b.push_str("</tbody>\n</table>\n");
+    b
 }
 
 /// One clause's card.
@@ -463,6 +514,7 @@ fn card(ctx: &Ctx<'_>, id: ClauseId, c: &ClauseDef, checks: &[Option<bool>]) -> 
     b.push('\n');
     b.push_str(&amount_tables(prog, c));
     b.push_str(&params_html(prog, c));
+    b.push_str(&tables_html(prog, c));
     b.push_str(&tests_html(ctx, id, &cref));
     b.push_str("</section>\n");
     b

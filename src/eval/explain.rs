@@ -72,6 +72,28 @@ pub enum Step {
         rate: Decimal,
         part: Decimal,
     },
+    /// A named table read in an expression (`担保费率上限表(单户担保额)`): the version read
+    /// and the row that applied (tiers) or the slices (brackets).
+    Table {
+        /// The read as written, e.g. `担保费率上限表(单户担保额)`.
+        text: String,
+        /// When the table has later versions: the first day of the version read (`None`: the
+        /// rows as first written) and its label.
+        version: Option<(Option<Date>, Option<String>)>,
+        subject: Decimal,
+        subject_ty: Type,
+        /// Tiers: the row reached as written (`超过 500万`); `None` when no row is reached.
+        row: Option<String>,
+        /// Brackets: the slices (from, to, slice, rate, part).
+        slices: Vec<(Decimal, Option<Decimal>, Decimal, Decimal, Decimal)>,
+        brackets: bool,
+        value: Decimal,
+        ty: Type,
+    },
+    /// An `each` amount whose selection kept no person or item.
+    NoItem {
+        list: String,
+    },
     Category {
         name: String,
         amount: Decimal,
@@ -240,6 +262,8 @@ impl Step {
             Step::TierBefore { .. } => "tier_reached_before",
             Step::NoTier { .. } => "no_tier",
             Step::Bracket { .. } => "bracket",
+            Step::Table { .. } => "table",
+            Step::NoItem { .. } => "no_item",
             Step::Category { .. } => "category",
             Step::NoCategory { .. } => "no_category",
             Step::Item { .. } => "item",
@@ -367,6 +391,76 @@ impl Step {
                     format!("{}–{upper} 部分 {} × {} = {}", m(*from), m(*slice), fmt_rate(*rate), m(*part))
                 } else {
                     format!("slice {}–{upper}: {} × {} = {}", m(*from), m(*slice), fmt_rate(*rate), m(*part))
+                }
+            }
+            Step::Table { text, version, subject, subject_ty, row, slices, brackets, value, ty } => {
+                let x = typed(*subject, *subject_ty);
+                let v = typed(*value, *ty);
+                let version = match (zh, version) {
+                    (_, None) => String::new(),
+                    (true, Some((None, _))) => "（按原表）".to_string(),
+                    (false, Some((None, _))) => " (the table as first written)".to_string(),
+                    (true, Some((Some(d), l))) => {
+                        format!(
+                            "（按 {d} 起施行的版本{}）",
+                            l.as_ref().map(|l| format!("：{l}")).unwrap_or_default()
+                        )
+                    }
+                    (false, Some((Some(d), l))) => format!(
+                        " (the version in force from {d}{})",
+                        l.as_ref().map(|l| format!(": {l}")).unwrap_or_default()
+                    ),
+                };
+                if *brackets {
+                    let parts: Vec<String> = slices
+                        .iter()
+                        .map(|(from, to, slice, rate, part)| {
+                            let upper = to.map_or_else(
+                                || if zh { "以上".to_string() } else { "and above".to_string() },
+                                m,
+                            );
+                            if zh {
+                                format!(
+                                    "{}–{upper} 部分 {} × {} = {}",
+                                    m(*from),
+                                    m(*slice),
+                                    fmt_rate(*rate),
+                                    m(*part)
+                                )
+                            } else {
+                                format!(
+                                    "slice {}–{upper}: {} × {} = {}",
+                                    m(*from),
+                                    m(*slice),
+                                    fmt_rate(*rate),
+                                    m(*part)
+                                )
+                            }
+                        })
+                        .collect();
+                    return match (zh, parts.is_empty()) {
+                        (true, true) => format!("累进表 {text}：{x} 无可计算的部分，得 {v}{version}"),
+                        (true, false) => format!("累进表 {text}：{}，合计 {v}{version}", parts.join("；")),
+                        (false, true) => {
+                            format!("bracket table {text}: nothing of {x} to slice: {v}{version}")
+                        }
+                        (false, false) => {
+                            format!("bracket table {text}: {}; total {v}{version}", parts.join("; "))
+                        }
+                    };
+                }
+                match (zh, row) {
+                    (true, Some(r)) => format!("分档表 {text}：{x} {r} 档，取 {v}{version}"),
+                    (true, None) => format!("分档表 {text}：{x} 未达到任何一档，取 {v}{version}"),
+                    (false, Some(r)) => format!("tier table {text}: {x} is in the row {r}: {v}{version}"),
+                    (false, None) => format!("tier table {text}: {x} reaches no row: {v}{version}"),
+                }
+            }
+            Step::NoItem { list } => {
+                if zh {
+                    format!("{list} 中没有符合条件的人员或项目，无可给予的金额")
+                } else {
+                    format!("no person or item of {list} qualifies: nothing to grant")
                 }
             }
             Step::Category { name, amount } => {

@@ -403,6 +403,8 @@ impl Lower<'_> {
             },
             ExprKind::Def(d) => self.def(*d, |me, x| me.n(x))?,
             ExprKind::Param(p) => N::Param(*p),
+            // a named table: its reading in the nodes compiled here (`TableRead::lowered`)
+            ExprKind::Table(t) => self.n(&t.lowered)?,
             ExprKind::Period => N::Period,
             ExprKind::Neg(x) => N::Neg(Box::new(self.n(x)?)),
             ExprKind::Arith(ArithOp::Mul, a, b) if matches!(b.kind, ExprKind::Const(Const::Num(_))) => {
@@ -589,7 +591,9 @@ impl Lower<'_> {
                 [d, n] => D::DateFn(*f, Some(Box::new((self.d(d)?, self.n(n)?)))),
                 _ => return Err(No),
             },
-            ExprKind::Call(f @ (Builtin::PeriodStart | Builtin::PeriodEnd), _) => D::DateFn(*f, None),
+            ExprKind::Call(f @ (Builtin::PeriodStart | Builtin::PeriodEnd | Builtin::Dated), _) => {
+                D::DateFn(*f, None)
+            }
             _ => return Err(No),
         })
     }
@@ -2026,6 +2030,8 @@ impl<'f> Cx<'f> {
                 Some(false) => self.d_any(b)?,
                 None => None,
             },
+            // the date parameters are read on: a table's version
+            D::DateFn(Builtin::Dated, _) => Some(self.date),
             D::DateFn(f, arg) => {
                 let (dates, n) = match arg.as_deref() {
                     Some((d, n)) => {

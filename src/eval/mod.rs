@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod relations;
 pub mod simulate;
 pub mod stream;
+mod table;
 pub mod time;
 
 use crate::diag::Code;
@@ -417,6 +418,9 @@ struct Evaluator<'p> {
     params_used: Vec<(ParamId, usize)>,
     /// Statuses of clauses read by `qualifies(…)`, with the facts they miss (per enterprise).
     qualified: Vec<(ClauseId, Status, Vec<String>)>,
+    /// Tables read since the last step was written (explain mode): the rows that applied,
+    /// written after the step that read them.
+    table_steps: Vec<Step>,
 }
 
 /// What a tier table pays: parts, nothing reached (the status says why), or unknown.
@@ -448,6 +452,7 @@ impl<'p> Evaluator<'p> {
             reads: Vec::new(),
             params_used: Vec::new(),
             qualified: Vec::new(),
+            table_steps: Vec::new(),
         }
     }
 
@@ -511,6 +516,7 @@ impl<'p> Evaluator<'p> {
     ) -> Result<ClauseResult, Fail> {
         self.missing.clear();
         self.params_used.clear();
+        self.table_steps.clear();
         let mut r = self.result(id, Status::Ineligible);
         r.benefit = c.kind == crate::syntax::ast::ClauseKind::Benefit;
         let Some(policy) = self.prog.policy_of(c) else { return Ok(r) };
@@ -590,6 +596,8 @@ impl<'p> Evaluator<'p> {
             } else {
                 None
             };
+            // the rows of the tables the condition read follow it
+            let tables = std::mem::take(&mut self.table_steps);
             match holds {
                 Some(false) => {
                     self.missing.truncate(mark);
@@ -597,6 +605,7 @@ impl<'p> Evaluator<'p> {
                         r.reasons.push(s.clone());
                         if self.explain {
                             r.steps.push(s);
+                            r.steps.extend(tables);
                         }
                     }
                     r.status = Status::Ineligible;
@@ -609,6 +618,7 @@ impl<'p> Evaluator<'p> {
                 && self.explain
             {
                 r.steps.push(s);
+                r.steps.extend(tables);
             }
         }
         if unknown {
@@ -686,6 +696,7 @@ impl<'p> Evaluator<'p> {
                                 value: v,
                                 values: std::mem::take(&mut self.reads),
                             });
+                            r.steps.append(&mut self.table_steps);
                         }
                         smallvec::smallvec![(None, v)]
                     }
@@ -732,6 +743,8 @@ impl<'p> Evaluator<'p> {
         if !self.explain {
             return;
         }
+        // tables read by a cap, a floor or another part of the amount
+        r.steps.append(&mut self.table_steps);
         let mut used = std::mem::take(&mut self.params_used);
         used.sort_unstable();
         used.dedup();
@@ -1234,6 +1247,7 @@ impl<'p> Evaluator<'p> {
         let mut paid_before: Option<Step> = None;
         let mut unknown = false;
         let mut decided: Vec<(std::sync::Arc<str>, Option<Decimal>)> = Vec::new();
+        let none_selected = chosen.is_empty();
         for i in chosen {
             let Some(it) = items.get(i) else { continue };
             self.item = Some((sel.list, i, it));
@@ -1352,7 +1366,19 @@ impl<'p> Evaluator<'p> {
                 r.reasons.push(step);
                 r.status = Status::Exhausted;
             } else {
-                let step = Step::Zero { value: Decimal::ZERO };
+                // no person or item selected says so; selected ones that compute to nothing
+                // are "nothing to grant"
+                let step = if none_selected {
+                    Step::NoItem {
+                        list: self
+                            .prog
+                            .facts
+                            .get(sel.list as usize)
+                            .map_or_else(String::new, |d| d.name.clone()),
+                    }
+                } else {
+                    Step::Zero { value: Decimal::ZERO }
+                };
                 r.reasons.push(step.clone());
                 if self.explain {
                     r.steps.push(step);
@@ -1482,6 +1508,7 @@ impl<'p> Evaluator<'p> {
 
     fn eval(&mut self, e: &Expr) -> V {
         match &e.kind {
+            ExprKind::Table(t) => self.table(t, e.ty),
             ExprKind::Qualifies(p, c) => {
                 let Some(id) = self.prog.find_clause(p, c) else { return Ok(None) };
                 let (status, missing) = self.qualifies(id)?;
@@ -1708,6 +1735,7 @@ impl<'p> Evaluator<'p> {
 
     fn call(&mut self, f: Builtin, args: &[Expr]) -> V {
         match f {
+            Builtin::Dated => Ok(Some(Value::Date(self.date))),
             Builtin::Min | Builtin::Max => {
                 let mut best: Option<Value> = None;
                 let mut unknown = false;

@@ -11,6 +11,7 @@ use crate::syntax::ast::{self, BinOp};
 use crate::value::{Literal, fmt_money};
 use std::collections::HashMap;
 
+mod table;
 mod time;
 
 /// The most definitions one chain of references may pass through.
@@ -35,6 +36,7 @@ enum ValueName {
     Fact(FactId),
     Def(DefId),
     Param(ParamId),
+    Table(TableId),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -256,6 +258,12 @@ impl<'a> Lowerer<'a> {
                 _ => {}
             }
         }
+        // tables read parameters; definitions and clauses read tables
+        for item in &items {
+            if let ast::Item::Table(t) = item {
+                self.table(t);
+            }
+        }
         for id in 0..self.def_ast.len() {
             let _ = self.ensure_def(idx(id), None);
         }
@@ -337,7 +345,9 @@ impl<'a> Lowerer<'a> {
                 Diagnostic::new(Code::Duplicate, format!("`{}` is declared twice", name.name))
                     .at(name.span, "declared again here")
                     .also(prev, "first declared here")
-                    .help("facts, definitions and parameters share one namespace: rename one of them"),
+                    .help(
+                        "facts, definitions, parameters and tables share one namespace: rename one of them",
+                    ),
             );
             return false;
         }
@@ -1431,6 +1441,7 @@ impl<'a> Lowerer<'a> {
                 let ty = self.prog.params.get(p as usize).map_or(Type::NUMBER, |x| x.ty);
                 Ok(Self::mk(ExprKind::Param(p), ty, span))
             }
+            Some(ValueName::Table(t)) => self.table_bare(t, span),
             None => {
                 if let Some(Type::Enum(eid)) = expect {
                     let en = self.prog.enums.get(eid as usize);
@@ -1608,6 +1619,9 @@ impl<'a> Lowerer<'a> {
                     .help(format!("see `{f}` in docs/language.md")),
             );
         };
+        if let Some(ValueName::Table(t)) = self.values.get(f).copied() {
+            return self.table_read(t, args, span, scope);
+        }
         if Self::is_time_function(f) {
             return self.time_call(f, args, span, scope);
         }
@@ -1740,6 +1754,7 @@ impl<'a> Lowerer<'a> {
             "sum" | "count" | "any" | "all" => self.aggregate(f, args, span, scope),
             _ => {
                 let help = did_you_mean(f, FUNCTIONS.iter().copied())
+                    .or_else(|| self.table_suggestion(f))
                     .unwrap_or_else(|| format!("the functions are {}", FUNCTIONS.join(", ")));
                 self.err(
                     Diagnostic::new(Code::UnknownFunction, format!("unknown function `{f}`"))
@@ -2181,6 +2196,8 @@ fn expanded(e: &Expr, defs: &[Cost]) -> Cost {
         }
         ExprKind::Call(_, xs) => children.extend(xs.iter()),
         ExprKind::If(c, a, b) => children.extend([&**c, &**a, &**b]),
+        // what is evaluated: the rows over the value read
+        ExprKind::Table(t) => children.push(&t.lowered),
         ExprKind::Agg(_, sel, body) => {
             children.extend(sel.exprs());
             children.extend(body.iter().map(|b| &**b));
@@ -2230,6 +2247,8 @@ pub fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             visit(a, f);
             visit(b, f);
         }
+        // the value read; the table's rows are the table's (like a definition's body)
+        ExprKind::Table(t) => visit(&t.subject, f),
         ExprKind::Agg(_, sel, body) => {
             for x in sel.exprs() {
                 visit(x, f);

@@ -23,6 +23,7 @@ pub type DefId = u32;
 pub type ParamId = u32;
 pub type PolicyId = u32;
 pub type ClauseId = u32;
+pub type TableId = u32;
 
 /// Numeric kinds. All are `Decimal` at run time; the kind is checked at compile time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -140,6 +141,55 @@ pub struct ParamVersion {
     pub from: Date,
     pub label: Option<String>,
     pub span: Span,
+}
+
+/// A named tier or bracket table (`table NAME … tiers|brackets { rows } from DATE { rows }`),
+/// read in expressions as `NAME(x)` ([`TableRead`]). Its bounds and values are constants or
+/// parameters, so every version can be checked when compiling (`check::bounds`, E0309).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableDef {
+    pub name: String,
+    pub label: Option<String>,
+    pub kind: crate::syntax::ast::TableKind,
+    /// What the table is read with: the thresholds' type (tiers), money (brackets).
+    pub subject: Type,
+    /// What it gives: the rows' values (tiers), money (brackets: slices × rates).
+    pub ty: Type,
+    /// The rows as first written (`from: None`), then later versions sorted by date.
+    pub versions: Vec<TableVersion>,
+    pub span: Span,
+}
+
+impl TableDef {
+    /// The index of the version in force on a date (the last whose `from` is on or before it;
+    /// the rows as first written before every later version).
+    pub fn version_on(&self, date: Date) -> usize {
+        self.versions.iter().rposition(|v| v.from.is_none_or(|f| f <= date)).unwrap_or(0)
+    }
+}
+
+/// One version of a table: its rows, from a date (`None`: as first written).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableVersion {
+    pub from: Option<Date>,
+    pub label: Option<String>,
+    /// The rows, of the table's kind (the other list is empty). Tier keys are the thresholds
+    /// as written.
+    pub tiers: Vec<TierDef>,
+    pub brackets: Vec<BracketDef>,
+    pub span: Span,
+}
+
+/// `NAME(subject)`: a table read on a value. `lowered` is the same reading in the nodes both
+/// evaluators have (an `if` chain over the rows for tiers, a sum of `max(min(x, upper) - lower,
+/// 0) × rate` for brackets, versions chosen by the date parameters are read on): what is
+/// evaluated, so the lean kernel and the full evaluator agree by construction; the full
+/// evaluator also explains which row applied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableRead {
+    pub table: TableId,
+    pub subject: Expr,
+    pub lowered: Expr,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -403,6 +453,10 @@ pub enum Builtin {
     MonthAt,
     MonthTotal,
     MonthCount,
+    /// The date parameters and tables are read on (the clause's `dated`, else the period's
+    /// last day). Not a function of the language: only a table's versions are chosen by it
+    /// (inside [`TableRead::lowered`]).
+    Dated,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -459,6 +513,8 @@ pub enum ExprKind {
     Qualifies(std::sync::Arc<str>, std::sync::Arc<str>),
     /// `if C then A else B`.
     If(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `NAME(x)`: a named tier or bracket table read on a value.
+    Table(Box<TableRead>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -541,6 +597,7 @@ pub struct Program {
     pub facts: Vec<FactDef>,
     pub defs: Vec<DefDef>,
     pub params: Vec<ParamDef>,
+    pub tables: Vec<TableDef>,
     pub policies: Vec<PolicyDef>,
     pub clauses: Vec<ClauseDef>,
     pub tests: Vec<TestCase>,

@@ -187,13 +187,14 @@ fn write(p: &Program, e: &Expr, out: &mut String, outer: u8) {
                 Builtin::MonthAt => "",
                 Builtin::MonthTotal => "total",
                 Builtin::MonthCount => "months",
+                Builtin::Dated => "dated",
             });
             if let (Builtin::MonthAt, [s, d]) = (f, args.as_slice()) {
                 write(p, s, out, 0);
                 out.push('[');
                 write(p, d, out, 0);
                 out.push(']');
-            } else if !matches!(f, Builtin::PeriodStart | Builtin::PeriodEnd) {
+            } else if !matches!(f, Builtin::PeriodStart | Builtin::PeriodEnd | Builtin::Dated) {
                 out.push('(');
                 for (i, a) in args.iter().enumerate() {
                     if i > 0 {
@@ -211,6 +212,12 @@ fn write(p: &Program, e: &Expr, out: &mut String, outer: u8) {
             write(p, a, out, 0);
             out.push_str(" else ");
             write(p, b, out, 0);
+        }
+        ExprKind::Table(t) => {
+            out.push_str(p.tables.get(t.table as usize).map_or("", |x| x.name.as_str()));
+            out.push('(');
+            write(p, &t.subject, out, 0);
+            out.push(')');
         }
         ExprKind::Increase(s) => out.push_str(&format!("increase({})", series_name(p, *s, item))),
         ExprKind::MaxBefore(s) => out.push_str(&format!("max_before({})", series_name(p, *s, item))),

@@ -14,6 +14,9 @@ pub struct ProgramView {
     pub enums: Vec<EnumView>,
     pub definitions: Vec<DefView>,
     pub parameters: Vec<ParamView>,
+    /// Named tier and bracket tables (`table …`), with their versions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<TableView>,
     pub documents: Vec<DocumentView>,
     pub clauses: Vec<ClauseView>,
 }
@@ -55,6 +58,23 @@ pub struct ParamVersionView {
     pub from: String,
     pub value: String,
     pub label: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct TableView {
+    pub name: String,
+    pub label: Option<String>,
+    pub kind: crate::syntax::ast::TableKind,
+    pub versions: Vec<TableVersionView>,
+}
+
+/// One version of a table: from a date (`None`: as first written), its rows as text
+/// (`≥ 1亿 => 30万`, `up to 500万 => 25%`).
+#[derive(Serialize)]
+pub struct TableVersionView {
+    pub from: Option<String>,
+    pub label: Option<String>,
+    pub rows: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -241,6 +261,32 @@ pub fn change_text(r: &ChangeRecord) -> String {
     }
 }
 
+pub fn table(p: &Program, t: &TableDef) -> TableView {
+    let e = |x: &Expr| show::expr(p, x);
+    TableView {
+        name: t.name.clone(),
+        label: t.label.clone(),
+        kind: t.kind,
+        versions: t
+            .versions
+            .iter()
+            .map(|v| TableVersionView {
+                from: v.from.map(|d| d.to_string()),
+                label: v.label.clone(),
+                rows: v
+                    .tiers
+                    .iter()
+                    .map(|r| format!("{} {} => {}", r.op.symbol(), e(&r.threshold), e(&r.amount)))
+                    .chain(v.brackets.iter().map(|b| match &b.upper {
+                        Some(u) => format!("up to {} => {}", e(u), e(&b.rate)),
+                        None => format!("above => {}", e(&b.rate)),
+                    }))
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
 pub fn program(p: &Program) -> ProgramView {
     ProgramView {
         schema_version: IR_SCHEMA_VERSION,
@@ -281,6 +327,7 @@ pub fn program(p: &Program) -> ProgramView {
                     .collect(),
             })
             .collect(),
+        tables: p.tables.iter().map(|t| table(p, t)).collect(),
         documents: p
             .policies
             .iter()

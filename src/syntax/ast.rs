@@ -24,6 +24,7 @@ pub enum Item {
     Fact(FactDecl),
     Define(DefineDecl),
     Parameter(ParamDecl),
+    Table(TableDecl),
     Policy(PolicyDecl),
     Test(TestDecl),
 }
@@ -102,6 +103,38 @@ pub struct ParamVersion {
     pub value: Expr,
     pub from: Date,
     pub label: Option<String>,
+    pub span: Span,
+}
+
+/// `table NAME "label" tiers|brackets { rows } from DATE "label" { rows } …`: a named tier or
+/// bracket table, read in expressions as `NAME(x)`.
+#[derive(Clone, Debug)]
+pub struct TableDecl {
+    pub name: Ident,
+    pub label: Option<String>,
+    pub kind: TableKind,
+    /// The rows as first written (`from: None`), then each later version, in the order written.
+    pub versions: Vec<TableVersion>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableKind {
+    /// `达到 X => V` rows: the value of the highest row the subject reaches.
+    Tiers,
+    /// `up to X => RATE` / `above => RATE` rows: the sum of each slice of the subject × its rate.
+    Brackets,
+}
+
+#[derive(Clone, Debug)]
+pub struct TableVersion {
+    /// `None` for the rows as first written.
+    pub from: Option<Date>,
+    pub label: Option<String>,
+    /// One of the two, as the table's kind says (the other is empty).
+    pub tiers: Vec<Tier>,
+    pub brackets: Vec<Bracket>,
     pub span: Span,
 }
 

@@ -46,6 +46,7 @@ pub const KEYWORDS: &[(Rule, &str, &str)] = &[
     (Rule::k_list, "list", "列表"),
     (Rule::k_define, "define", "定义"),
     (Rule::k_parameter, "parameter", "参数"),
+    (Rule::k_table, "table", "表"),
     (Rule::k_from, "from", "自"),
     (Rule::k_to, "to", "至"),
     // documents

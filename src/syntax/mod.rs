@@ -268,6 +268,7 @@ fn rule_words(r: Rule) -> String {
         | Rule::k_fact
         | Rule::k_define
         | Rule::k_parameter
+        | Rule::k_table
         | Rule::k_policy
         | Rule::k_test => Some(Rule::item),
         Rule::k_test_as_of | Rule::k_facts | Rule::k_ledger | Rule::k_expect => Some(Rule::t_period),
@@ -291,9 +292,10 @@ fn rule_words_static(r: Rule) -> &'static str {
         | Rule::fact_decl
         | Rule::define_decl
         | Rule::parameter_decl
+        | Rule::table_decl
         | Rule::policy_decl
         | Rule::test_decl => {
-            "a declaration (`enum`, `record`, `fact`, `define`, `parameter`, `policy`, `test`)"
+            "a declaration (`enum`, `record`, `fact`, `define`, `parameter`, `table`, `policy`, `test`)"
         }
         Rule::ident | Rule::ident_raw => "a name",
         Rule::string | Rule::label => "a quoted text",
@@ -369,6 +371,8 @@ fn rule_words_static(r: Rule) -> &'static str {
         Rule::variant => "an enumeration value",
         Rule::field_decl => "a field (`名称: type`)",
         Rule::param_version => "a version (`75% from 2018-01-01`)",
+        Rule::table_tiers | Rule::table_brackets => "`tiers { … }` or `brackets { … }`",
+        Rule::table_version => "a later version of the table (`from 2025-01-01 { … }`)",
         Rule::window_range => "a date range (`2023-01-01 to 2025-12-31`)",
         Rule::clause_kind => {
             "a kind (`benefit`, `tax`, `priority`, `ceiling`, `definition`, `guidance`, `stacking`, `target`)"
@@ -562,6 +566,7 @@ impl Builder {
                 }
                 Item::Parameter(ParamDecl { name, ty, label, versions })
             }
+            Rule::table_decl => self.table(it, span)?,
             Rule::policy_decl => self.policy(it, span)?,
             Rule::test_decl => self.test(it, span)?,
             _ => return Err(missing(span)),
@@ -780,6 +785,100 @@ impl Builder {
         Ok(parts)
     }
 
+    /// A tier row: `达到 1亿 => 30万`.
+    fn tier(&self, t: Pair<'_, Rule>) -> PResult<Tier> {
+        let tspan = self.span(&t);
+        let mut ti = t.kids();
+        let op = cmp_op(next(&mut ti, tspan)?.as_rule()).ok_or_else(|| missing(tspan))?;
+        let threshold = self.expr(next(&mut ti, tspan)?)?;
+        let amount = self.expr(next(&mut ti, tspan)?)?;
+        // the pair runs on over trailing white space; end the span at the amount
+        let tspan = Span { end: amount.span.end, ..tspan };
+        Ok(Tier { op, threshold, amount, span: tspan })
+    }
+
+    /// A bracket row: `up to 500万 => 25%` or `above => 12.5%`.
+    fn bracket(&self, b: Pair<'_, Rule>) -> PResult<Bracket> {
+        let bspan = self.span(&b);
+        let mut bi = b.kids();
+        let first = next(&mut bi, bspan)?;
+        let upper = if first.as_rule() == Rule::above { None } else { Some(self.expr(first)?) };
+        let rate = self.expr(next(&mut bi, bspan)?)?;
+        let bspan = Span { end: rate.span.end, ..bspan };
+        Ok(Bracket { upper, rate, span: bspan })
+    }
+
+    /// `table NAME "label" tiers|brackets { rows } [from DATE "label" { rows }]…`.
+    fn table<'i>(&self, mut it: impl Iterator<Item = Pair<'i, Rule>>, span: Span) -> PResult<Item> {
+        let name = self.ident(it.next().ok_or_else(|| missing(span))?);
+        let mut label = None;
+        let mut kind = TableKind::Tiers;
+        let mut versions = Vec::new();
+        for q in it {
+            let qspan = self.span(&q);
+            match q.as_rule() {
+                Rule::label => label = Some(self.string(q)),
+                Rule::table_tiers | Rule::table_brackets => {
+                    if q.as_rule() == Rule::table_brackets {
+                        kind = TableKind::Brackets;
+                    }
+                    versions.push(self.table_rows(q.kids(), None, None, qspan)?);
+                }
+                Rule::table_version => {
+                    let mut v = q.kids().peekable();
+                    let from = self.date(next(&mut v, qspan)?)?;
+                    let vlabel = match v.peek() {
+                        Some(l) if l.as_rule() == Rule::label => v.next().map(|l| self.string(l)),
+                        _ => None,
+                    };
+                    let version = self.table_rows(v, Some(from), vlabel, qspan)?;
+                    let (wrong, want) = match kind {
+                        TableKind::Tiers => {
+                            (version.brackets.first().map(|b| b.span), "tiers (`达到 1亿 => 30万`)")
+                        }
+                        TableKind::Brackets => {
+                            (version.tiers.first().map(|t| t.span), "brackets (`up to 500万 => 25%`)")
+                        }
+                    };
+                    if let Some(at) = wrong {
+                        return Err(Box::new(
+                            Diagnostic::new(
+                                Code::SyntaxError,
+                                format!(
+                                    "a version of the table `{}` lists other rows than the table",
+                                    name.name
+                                ),
+                            )
+                            .at(at, "not a row of this table's kind")
+                            .help(format!("every version of this table lists {want}, as its first rows do")),
+                        ));
+                    }
+                    versions.push(version);
+                }
+                _ => {}
+            }
+        }
+        Ok(Item::Table(TableDecl { name, label, kind, versions, span }))
+    }
+
+    fn table_rows<'i>(
+        &self,
+        rows: impl Iterator<Item = Pair<'i, Rule>>,
+        from: Option<Date>,
+        label: Option<String>,
+        span: Span,
+    ) -> PResult<TableVersion> {
+        let mut v = TableVersion { from, label, tiers: Vec::new(), brackets: Vec::new(), span };
+        for r in rows {
+            match r.as_rule() {
+                Rule::tier => v.tiers.push(self.tier(r)?),
+                Rule::bracket => v.brackets.push(self.bracket(r)?),
+                _ => {}
+            }
+        }
+        Ok(v)
+    }
+
     fn amount(&self, p: Pair<'_, Rule>) -> PResult<Amount> {
         let span = self.span(&p);
         let rule = p.as_rule();
@@ -798,31 +897,12 @@ impl Builder {
                     "each" => PayRule::Each,
                     _ => PayRule::Highest,
                 };
-                let mut tiers = Vec::new();
-                for t in it {
-                    let tspan = self.span(&t);
-                    let mut ti = t.kids();
-                    let op = cmp_op(next(&mut ti, tspan)?.as_rule()).ok_or_else(|| missing(tspan))?;
-                    let threshold = self.expr(next(&mut ti, tspan)?)?;
-                    let amount = self.expr(next(&mut ti, tspan)?)?;
-                    // the pair runs on over trailing white space; end the span at the amount
-                    let tspan = Span { end: amount.span.end, ..tspan };
-                    tiers.push(Tier { op, threshold, amount, span: tspan });
-                }
+                let tiers = it.map(|t| self.tier(t)).collect::<PResult<Vec<_>>>()?;
                 Amount::Tiers { first_time, subject, pay, tiers, span }
             }
             Rule::a_brackets => {
                 let subject = self.expr(next(&mut it, span)?)?;
-                let mut brackets = Vec::new();
-                for b in it {
-                    let bspan = self.span(&b);
-                    let mut bi = b.kids();
-                    let first = next(&mut bi, bspan)?;
-                    let upper = if first.as_rule() == Rule::above { None } else { Some(self.expr(first)?) };
-                    let rate = self.expr(next(&mut bi, bspan)?)?;
-                    let bspan = Span { end: rate.span.end, ..bspan };
-                    brackets.push(Bracket { upper, rate, span: bspan });
-                }
+                let brackets = it.map(|b| self.bracket(b)).collect::<PResult<Vec<_>>>()?;
                 Amount::Brackets { subject, brackets, span }
             }
             Rule::a_category => {

@@ -573,9 +573,10 @@ impl Summary {
         }
     }
 
-    /// Adds another summary's rows (the rows that came after this one's). Amounts are
-    /// positive, so a sum of partial sums is the sum of the amounts: exact, as long as no
-    /// clause's total passes 28 digits, and an overflow is an overflow either way.
+    /// Adds another summary's rows (the rows that came after this one's). Granted amounts
+    /// are never negative, so a sum of partial sums is the sum of the amounts, to the digit
+    /// while a clause's total fits `Decimal`'s 28 digits at its scale, and an overflow is an
+    /// overflow either way.
     pub fn merge(&mut self, other: &Summary) {
         self.rows += other.rows;
         self.failed += other.failed;

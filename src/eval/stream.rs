@@ -549,7 +549,7 @@ policy T "t" {
             .unwrap_or_else(|f| panic!("{}", crate::diag::render::render_short(&f.diagnostics, &f.sources)));
         let reader = FactsReader::new(&c.program);
         for text in [
-            r#"{}"#,
+            "{}",
             r#"{"等级": "高", "员工": [{"工资": 1}, {"在读": true}]}"#,
             r#"{"人数": 7, "日期": "2024-01-02", "员工": []}"#,
         ] {

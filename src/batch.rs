@@ -11,7 +11,7 @@
 
 use crate::diag::Code;
 use crate::eval::facts::{Facts, default_period, read_facts};
-use crate::eval::kernel::{Delegate, Kernel, Verdict, Verdicts};
+use crate::eval::kernel::{Kernel, Verdict, Verdicts};
 use crate::eval::stream::FactsReader;
 use crate::eval::{EvalOptions, Ledger, Status, cash_total, evaluate, evaluate_clause};
 use crate::ir::{ClauseId, Program};
@@ -191,6 +191,11 @@ impl<'p> Batch<'p> {
         self.facts(row, facts, period, self.opts.as_of)
     }
 
+    /// The options every row is evaluated with.
+    pub(crate) fn options(&self) -> BatchOptions {
+        self.opts
+    }
+
     /// The evaluated clauses, in the order of the CSV and Arrow output columns.
     pub fn clauses(&self) -> impl Iterator<Item = ClauseId> + '_ {
         self.kernel.clauses()
@@ -240,34 +245,15 @@ impl<'p> Batch<'p> {
         period: Option<i32>,
         as_of: Option<Date>,
     ) -> Evaluated<'p> {
-        let Some(period) = period else {
-            row.errors.push(RowError {
-                code: Code::FactType.id(),
-                at: "$period".into(),
-                message: "no period: give `$period`, a yearly series, or `--period`".into(),
-            });
+        let mut v = Verdicts::default();
+        let Some((period, total)) = self.judge(facts, period, as_of, &mut v, &mut row.errors) else {
             return self.done(row, None);
         };
         row.period = Some(period);
         let prog = self.prog;
         let opts = EvalOptions { period, as_of, explain: false };
-        let mut v = Verdicts::default();
-        let verdicts = match self.kernel.evaluate(prog, facts, period, as_of, &mut v) {
-            Ok(()) => v.items,
-            Err(Delegate) => {
-                let outcome = evaluate(prog, facts, &Ledger::default(), opts);
-                for e in &outcome.errors {
-                    row.errors.push(RowError {
-                        code: e.code.id(),
-                        at: prog.clause_ref(e.clause),
-                        message: e.message.clone(),
-                    });
-                }
-                outcome.results.iter().map(Verdict::from).collect()
-            }
-        };
         // the budget view needs only the verdicts
-        let rows = if self.format == RowFormat::Table { &[][..] } else { &verdicts[..] };
+        let rows = if self.format == RowFormat::Table { &[][..] } else { &v.items[..] };
         for r in rows {
             if matches!(r.status, Status::Ineligible | Status::NotInForce) {
                 continue;
@@ -288,18 +274,81 @@ impl<'p> Batch<'p> {
                 missing,
             });
         }
-        match cash_total(verdicts.iter().map(|v| (v.clause, v.status, v.benefit, v.amount))) {
-            Ok(total) => row.total = Some(fmt_yuan(total)),
+        row.total = total.map(fmt_yuan);
+        self.done(row, Some(v.items))
+    }
+
+    /// The verdicts of valid facts into `v` (on the lean path, or with the full evaluator
+    /// when a clause fails arithmetically, which names the failure in `errors`) and the cash
+    /// total (`None` when it overflows, named in `errors`). `None` when there is no period
+    /// (named in `errors`): nothing was evaluated.
+    fn judge(
+        &self,
+        facts: &Facts,
+        period: Option<i32>,
+        as_of: Option<Date>,
+        v: &mut Verdicts,
+        errors: &mut Vec<RowError>,
+    ) -> Option<(i32, Option<Decimal>)> {
+        let Some(period) = period else {
+            errors.push(RowError {
+                code: Code::FactType.id(),
+                at: "$period".into(),
+                message: "no period: give `$period`, a yearly series, or `--period`".into(),
+            });
+            return None;
+        };
+        let prog = self.prog;
+        if self.kernel.evaluate(prog, facts, period, as_of, v).is_err() {
+            let opts = EvalOptions { period, as_of, explain: false };
+            let outcome = evaluate(prog, facts, &Ledger::default(), opts);
+            for e in &outcome.errors {
+                errors.push(RowError {
+                    code: e.code.id(),
+                    at: prog.clause_ref(e.clause),
+                    message: e.message.clone(),
+                });
+            }
+            v.items.clear();
+            v.items.extend(outcome.results.iter().map(Verdict::from));
+        }
+        match cash_total(v.items.iter().map(|v| (v.clause, v.status, v.benefit, v.amount))) {
+            Ok(total) => Some((period, Some(total))),
             Err(o) => {
                 let e = o.to_clause_error();
-                row.errors.push(RowError {
+                errors.push(RowError {
                     code: e.code.id(),
                     at: prog.clause_ref(e.clause),
                     message: e.message,
                 });
+                Some((period, None))
             }
         }
-        self.done(row, Some(verdicts))
+    }
+
+    /// Evaluates JSON-lines rows on every core for the budget only (no output rows): what
+    /// [`Summary::add`] over [`Batch::json_lines`] would gather, without building a row per
+    /// enterprise. Each worker reuses its buffers from row to row.
+    pub fn json_lines_tally(&self, rows: &[(usize, Result<String, String>)]) -> Tally {
+        let tallies = on_workers(|| {
+            blocks(rows, |block| {
+                let mut w = Worker::new(self.prog);
+                for (line, text) in block {
+                    match text {
+                        Ok(t) => match self.reader.read(t) {
+                            Some((facts, meta)) => {
+                                let period = facts.period_or_latest(self.opts.period.or(meta.period));
+                                w.row(self, *line, &facts, period, self.opts.as_of);
+                            }
+                            None => w.evaluated(&self.value(*line, parse_json_line(t))),
+                        },
+                        Err(e) => w.evaluated(&self.value(*line, Err(e.clone()))),
+                    }
+                }
+                w.tally
+            })
+        });
+        Tally::merged(self.prog, tallies)
     }
 
     fn done(&self, row: BatchRow<'p>, verdicts: Option<Vec<Verdict>>) -> Evaluated<'p> {
@@ -497,11 +546,16 @@ impl Summary {
     }
 
     pub fn add(&mut self, e: &Evaluated<'_>) {
+        self.add_verdicts(!e.row.errors.is_empty(), e.verdicts.as_deref());
+    }
+
+    /// One row by its verdicts (`None` when it failed before evaluation).
+    pub fn add_verdicts(&mut self, failed: bool, verdicts: Option<&[Verdict]>) {
         self.rows += 1;
-        if !e.row.errors.is_empty() {
+        if failed {
             self.failed += 1;
         }
-        let Some(vs) = &e.verdicts else { return };
+        let Some(vs) = verdicts else { return };
         for r in vs {
             let Some(s) = self.per_clause.get_mut(r.clause as usize) else { continue };
             match r.status {
@@ -516,6 +570,20 @@ impl Summary {
                 Status::Discretionary => s.discretionary += 1,
                 _ => {}
             }
+        }
+    }
+
+    /// Adds another summary's rows (the rows that came after this one's). Granted amounts
+    /// are never negative, so a sum of partial sums is the sum of the amounts, to the digit
+    /// while a clause's total fits `Decimal`'s 28 digits at its scale, and an overflow is an
+    /// overflow either way.
+    pub fn merge(&mut self, other: &Summary) {
+        self.rows += other.rows;
+        self.failed += other.failed;
+        for (s, o) in self.per_clause.iter_mut().zip(&other.per_clause) {
+            s.granted += o.granted;
+            s.discretionary += o.discretionary;
+            s.total = s.total.zip(o.total).and_then(|(a, b)| a.checked_add(b));
         }
     }
 
@@ -539,6 +607,87 @@ impl Summary {
             .filter(|(_, s)| s.granted > 0 || s.discretionary > 0)
             .map(|(i, s)| (u32::try_from(i).unwrap_or(u32::MAX), s))
     }
+}
+
+/// The budget of some rows without their output rows: their summary, and the first error of
+/// each failed row with its line, in input order.
+#[derive(Clone, Debug)]
+pub struct Tally {
+    pub summary: Summary,
+    pub failures: Vec<(usize, RowError)>,
+}
+
+impl Tally {
+    pub fn new(prog: &Program) -> Tally {
+        Tally { summary: Summary::new(prog), failures: Vec::new() }
+    }
+
+    /// The tallies of consecutive blocks of rows, in their order, as one.
+    pub(crate) fn merged(prog: &Program, parts: Vec<Tally>) -> Tally {
+        let mut all = Tally::new(prog);
+        for p in parts {
+            all.summary.merge(&p.summary);
+            all.failures.extend(p.failures);
+        }
+        all
+    }
+}
+
+/// One worker's state over a block of rows in the budget view: its tally, and the verdicts
+/// and errors buffers it reuses from row to row.
+pub(crate) struct Worker {
+    pub(crate) tally: Tally,
+    verdicts: Verdicts,
+    errors: Vec<RowError>,
+}
+
+impl Worker {
+    pub(crate) fn new(prog: &Program) -> Worker {
+        Worker { tally: Tally::new(prog), verdicts: Verdicts::default(), errors: Vec::new() }
+    }
+
+    /// A row of valid facts, evaluated as [`Batch::json_line`] evaluates it.
+    pub(crate) fn row(
+        &mut self,
+        batch: &Batch<'_>,
+        line: usize,
+        facts: &Facts,
+        period: Option<i32>,
+        as_of: Option<Date>,
+    ) {
+        self.errors.clear();
+        let judged = batch.judge(facts, period, as_of, &mut self.verdicts, &mut self.errors);
+        let verdicts = judged.map(|_| &self.verdicts.items[..]);
+        self.tally.summary.add_verdicts(!self.errors.is_empty(), verdicts);
+        if let Some(first) = self.errors.drain(..).next() {
+            self.tally.failures.push((line, first));
+        }
+    }
+
+    /// A row evaluated with its output row (a row the fast readers left to the facts reader).
+    pub(crate) fn evaluated(&mut self, e: &Evaluated<'_>) {
+        self.tally.summary.add(e);
+        if let Some(first) = e.row.errors.first() {
+            self.tally.failures.push((e.row.line, first.clone()));
+        }
+    }
+}
+
+/// Rows a worker takes at a time in [`blocks`]: its buffers are reused over a block, and a
+/// chunk of 1,024 rows still splits into enough blocks to keep every core busy.
+const BLOCK: usize = 64;
+
+/// `f` over consecutive blocks of `rows`, on every core with the `parallel` feature, else one
+/// after another; either way the results come back in input order.
+#[cfg(feature = "parallel")]
+pub(crate) fn blocks<T: Sync, R: Send>(rows: &[T], f: impl Fn(&[T]) -> R + Sync + Send) -> Vec<R> {
+    use rayon::slice::ParallelSlice;
+    rows.par_chunks(BLOCK).map(f).collect()
+}
+
+#[cfg(not(feature = "parallel"))]
+pub(crate) fn blocks<T: Sync, R: Send>(rows: &[T], f: impl Fn(&[T]) -> R + Sync + Send) -> Vec<R> {
+    rows.chunks(BLOCK).map(f).collect()
 }
 
 #[cfg(test)]

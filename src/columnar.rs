@@ -12,7 +12,9 @@
 //! facts reader, which names every problem with its path. No row is ever dropped, no amount
 //! rounded: an amount that `decimal128(38, 2)` cannot hold exactly fails its row, saying so.
 
-use crate::batch::{Batch, BatchOptions, Evaluated, RowError, RowFormat, each, insert_path, on_workers};
+use crate::batch::{
+    Batch, BatchOptions, Evaluated, RowError, RowFormat, Tally, Worker, blocks, insert_path, on_workers,
+};
 use crate::eval::facts::{FactValue, Facts, Item, Series};
 use crate::eval::stream::{FactsReader, RowMeta, Tok, scalar};
 use crate::ir::{FactId, Num, Program, Type};
@@ -24,8 +26,6 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
-#[cfg(feature = "parallel")]
-use rayon::iter::ParallelIterator;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -111,6 +111,8 @@ impl<'a> Cells<'a> {
         }
     }
 
+    /// Inlined into the reader: a `Cell` returned through memory cost a stalled copy.
+    #[inline(always)]
     fn at(&self, i: usize) -> Cell<'_> {
         let text = |s: Option<&'a str>| match s.map(str::trim) {
             None | Some("") => Cell::Null,
@@ -198,46 +200,92 @@ impl<'p> Columnar<'p> {
     /// Evaluates every row of `input` (on every core with the `parallel` feature), in
     /// order; `first_line` is the row number (1-based) of its first row.
     pub fn evaluate(&self, input: &RecordBatch, first_line: usize) -> Vec<Evaluated<'p>> {
-        let schema = input.schema();
-        let targets: Vec<Target> = schema.fields().iter().map(|f| target(self.prog, f.name())).collect();
-        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        let cells: Vec<Cells<'_>> =
-            input.columns().iter().zip(&names).map(|(c, n)| Cells::of(c.as_ref(), n)).collect();
-        // duplicate paths or unknown columns: every row through the facts reader
-        let mut sorted: Vec<&str> = names.clone();
-        sorted.sort_unstable();
-        let clean = sorted.windows(2).all(|w| w.first() != w.get(1));
+        let cols = Columns::of(self.prog, input);
         let rows: Vec<usize> = (0..input.num_rows()).collect();
-        on_workers(|| {
-            each(rows)
-                .map(|i| {
-                    let line = first_line + i;
-                    let fast = if clean { self.read_row(&targets, &cells, i) } else { None };
-                    match fast {
-                        Some((facts, meta)) => self.batch.evaluated_facts(line, &facts, meta),
-                        None => self.batch.value(line, self.row_json(&names, &targets, &cells, i)),
-                    }
-                })
-                .collect()
-        })
+        let done = on_workers(|| {
+            blocks(&rows, |block| {
+                let mut arena = Arena::new(self.prog);
+                block
+                    .iter()
+                    .map(|&i| {
+                        let line = first_line + i;
+                        match self.read_row(&cols, i, &mut arena, true) {
+                            Some(meta) => self.batch.evaluated_facts(line, &arena.facts, meta),
+                            None => self
+                                .batch
+                                .value(line, self.row_json(&cols.names, &cols.targets, &cols.cells, i)),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+        });
+        done.into_iter().flatten().collect()
     }
 
-    /// The fast reader: `None` when the facts reader must decide (see the module).
-    fn read_row(&self, targets: &[Target], cells: &[Cells<'_>], i: usize) -> Option<(Facts, RowMeta)> {
-        let prog = self.prog;
-        let mut values: Vec<Option<FactValue>> = vec![None; prog.facts.len()];
+    /// Evaluates every row of `input` for the budget only: what [`Summary::add`] over
+    /// [`Columnar::evaluate`] would gather, without an output row per enterprise. Each worker
+    /// reuses its facts and verdicts buffers from row to row.
+    pub fn evaluate_tally(&self, input: &RecordBatch, first_line: usize) -> Tally {
+        let cols = Columns::of(self.prog, input);
+        let rows: Vec<usize> = (0..input.num_rows()).collect();
+        let tallies = on_workers(|| {
+            blocks(&rows, |block| {
+                let mut arena = Arena::new(self.prog);
+                let mut w = Worker::new(self.prog);
+                for &i in block {
+                    let line = first_line + i;
+                    match self.read_row(&cols, i, &mut arena, false) {
+                        Some(meta) => {
+                            let opts = self.batch.options();
+                            let period = arena.facts.period_or_latest(opts.period.or(meta.period));
+                            w.row(&self.batch, line, &arena.facts, period, opts.as_of);
+                        }
+                        None => w.evaluated(
+                            &self
+                                .batch
+                                .value(line, self.row_json(&cols.names, &cols.targets, &cols.cells, i)),
+                        ),
+                    }
+                }
+                w.tally
+            })
+        });
+        Tally::merged(self.prog, tallies)
+    }
+
+    /// The fast reader: row `i` into `arena.facts`; `None` when the facts reader must decide
+    /// (see the module). `ids`: read `$id` / `$name` into the metadata (the budget view does
+    /// not need them, and checks them without copying).
+    fn read_row(&self, cols: &Columns<'_>, i: usize, arena: &mut Arena, ids: bool) -> Option<RowMeta> {
+        if !cols.clean {
+            return None;
+        }
+        arena.clear();
+        let Arena { facts, pool } = arena;
+        let values = &mut facts.values;
         let mut meta = RowMeta::default();
+        let mut named = false;
         let mut unsorted = false;
-        for (t, c) in targets.iter().zip(cells) {
+        for (t, c) in cols.targets.iter().zip(&cols.cells) {
             let cell = c.at(i);
             if matches!(cell, Cell::Null) {
                 continue;
             }
             match t {
-                Target::Id => meta.enterprise = Some(text(cell)?),
+                Target::Id => {
+                    let s = text(cell)?;
+                    named = true;
+                    if ids {
+                        meta.enterprise = Some(s.to_string());
+                    }
+                }
                 Target::Name => {
-                    if meta.enterprise.is_none() {
-                        meta.enterprise = Some(text(cell)?);
+                    if !named {
+                        let s = text(cell)?;
+                        named = true;
+                        if ids {
+                            meta.enterprise = Some(s.to_string());
+                        }
                     }
                 }
                 Target::Period => {
@@ -255,24 +303,19 @@ impl<'p> Columnar<'p> {
                 }
                 Target::Year(fid, y, n) => {
                     let d = self.number(*n, cell)?;
-                    let slot = values.get_mut(*fid as usize)?;
-                    let FactValue::Series(s) =
-                        slot.get_or_insert_with(|| FactValue::Series(Series::default()))
-                    else {
-                        return None;
-                    };
+                    let s = pool.series_in(values.get_mut(*fid as usize)?)?;
                     unsorted |= s.0.last().is_some_and(|(last, _)| *last >= *y);
                     s.0.push((*y, d));
                 }
                 Target::ListLen(fid) => {
                     let Cell::Dec(d) = cell else { return None };
                     let n = usize::try_from(crate::value::as_year(d)?).ok().filter(|n| *n <= 10_000)?;
-                    let items = self.list(&mut values, *fid)?;
+                    let width = self.record_width(*fid)?;
+                    let items = pool.list_in(values.get_mut(*fid as usize)?)?;
                     if items.len() > n {
                         return None;
                     }
-                    let width = self.record_width(*fid)?;
-                    items.resize_with(n, || Item { fields: vec![None; width] });
+                    pool.grow(items, n, width);
                 }
                 Target::Field { fact, index, field, ty } => {
                     let v = match ty {
@@ -280,25 +323,16 @@ impl<'p> Columnar<'p> {
                         _ => scalar::<serde::de::value::Error>(&self.reader, *ty, tok(cell)?).ok()??,
                     };
                     let width = self.record_width(*fact)?;
-                    let items = self.list(&mut values, *fact)?;
-                    if items.len() <= *index {
-                        items.resize_with(index + 1, || Item { fields: vec![None; width] });
-                    }
+                    let items = pool.list_in(values.get_mut(*fact as usize)?)?;
+                    pool.grow(items, index + 1, width);
                     *items.get_mut(*index)?.fields.get_mut(*field)? = Some(FactValue::Scalar(v));
                 }
                 Target::FieldYear { fact, index, field, year, num } => {
                     let d = self.number(*num, cell)?;
                     let width = self.record_width(*fact)?;
-                    let items = self.list(&mut values, *fact)?;
-                    if items.len() <= *index {
-                        items.resize_with(index + 1, || Item { fields: vec![None; width] });
-                    }
-                    let slot = items.get_mut(*index)?.fields.get_mut(*field)?;
-                    let FactValue::Series(s) =
-                        slot.get_or_insert_with(|| FactValue::Series(Series::default()))
-                    else {
-                        return None;
-                    };
+                    let items = pool.list_in(values.get_mut(*fact as usize)?)?;
+                    pool.grow(items, index + 1, width);
+                    let s = pool.series_in(items.get_mut(*index)?.fields.get_mut(*field)?)?;
                     unsorted |= s.0.last().is_some_and(|(last, _)| *last >= *year);
                     s.0.push((*year, d));
                 }
@@ -313,25 +347,23 @@ impl<'p> Columnar<'p> {
                 }
             }
         }
-        let mut facts = Facts { values };
-        crate::eval::facts::complete(self.prog, &mut facts);
-        Some((facts, meta))
+        // defaults, and an implausible value to the facts reader (which names it), as the
+        // JSON-lines reader does
+        self.reader.complete(facts).then_some(meta)
     }
 
     fn number(&self, n: Num, cell: Cell<'_>) -> Option<Decimal> {
-        crate::eval::stream::num::<serde::de::value::Error>(n, tok(cell)?).ok()
+        match (n, cell) {
+            // a decimal cell is that number: money, a rate or a number as it is (what `num`
+            // makes of it, without the detour)
+            (Num::Money | Num::Rate | Num::Number, Cell::Dec(d)) => Some(d),
+            (n, cell) => crate::eval::stream::num::<serde::de::value::Error>(n, tok(cell)?).ok(),
+        }
     }
 
     fn record_width(&self, fid: FactId) -> Option<usize> {
         match self.prog.facts.get(fid as usize)?.ty {
             Type::List(r) => self.prog.records.get(r as usize).map(|r| r.fields.len()),
-            _ => None,
-        }
-    }
-
-    fn list<'v>(&self, values: &'v mut [Option<FactValue>], fid: FactId) -> Option<&'v mut Vec<Item>> {
-        match values.get_mut(fid as usize)?.get_or_insert_with(|| FactValue::List(Vec::new())) {
-            FactValue::List(items) => Some(items),
             _ => None,
         }
     }
@@ -467,6 +499,110 @@ impl<'p> Columnar<'p> {
     }
 }
 
+/// A record batch's columns as the fast reader takes them.
+struct Columns<'a> {
+    names: Vec<&'a str>,
+    targets: Vec<Target>,
+    cells: Vec<Cells<'a>>,
+    /// No path twice: else every row goes to the facts reader, which names the duplicate.
+    clean: bool,
+}
+
+impl<'a> Columns<'a> {
+    fn of(prog: &Program, input: &'a RecordBatch) -> Columns<'a> {
+        let schema = input.schema_ref();
+        let targets: Vec<Target> = schema.fields().iter().map(|f| target(prog, f.name())).collect();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let cells: Vec<Cells<'_>> =
+            input.columns().iter().zip(&names).map(|(c, n)| Cells::of(c.as_ref(), n)).collect();
+        let mut sorted: Vec<&str> = names.clone();
+        sorted.sort_unstable();
+        let clean = sorted.windows(2).all(|w| w.first() != w.get(1));
+        Columns { names, targets, cells, clean }
+    }
+}
+
+/// One worker's buffers for reading rows: the facts of the current row, and the vectors of
+/// the series and lists of earlier rows, emptied and kept rather than dropped, so that once
+/// they have grown reading a row allocates nothing (but a text fact's text).
+struct Arena {
+    facts: Facts,
+    pool: Pool,
+}
+
+/// Emptied vectors, ready for the next row's series, lists and list items.
+#[derive(Default)]
+struct Pool {
+    series: Vec<Vec<(i32, Decimal)>>,
+    lists: Vec<Vec<Item>>,
+    fields: Vec<Vec<Option<FactValue>>>,
+}
+
+impl Arena {
+    fn new(prog: &Program) -> Arena {
+        Arena { facts: Facts { values: vec![None; prog.facts.len()] }, pool: Pool::default() }
+    }
+
+    /// Every fact absent again, their vectors back in the pool.
+    fn clear(&mut self) {
+        for slot in &mut self.facts.values {
+            if let Some(v) = slot.take() {
+                self.pool.keep(v);
+            }
+        }
+    }
+}
+
+impl Pool {
+    fn keep(&mut self, v: FactValue) {
+        match v {
+            FactValue::Scalar(_) => {}
+            FactValue::Series(mut s) => {
+                s.0.clear();
+                self.series.push(s.0);
+            }
+            FactValue::List(mut items) => {
+                for it in items.drain(..) {
+                    let mut fields = it.fields;
+                    for f in fields.drain(..).flatten() {
+                        self.keep(f);
+                    }
+                    self.fields.push(fields);
+                }
+                self.lists.push(items);
+            }
+        }
+    }
+
+    /// The series in `slot`, a new (pooled) one when it is empty; `None` when it holds
+    /// something else.
+    fn series_in<'v>(&mut self, slot: &'v mut Option<FactValue>) -> Option<&'v mut Series> {
+        let v = slot.get_or_insert_with(|| FactValue::Series(Series(self.series.pop().unwrap_or_default())));
+        match v {
+            FactValue::Series(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The list in `slot`, a new (pooled) one when it is empty.
+    fn list_in<'v>(&mut self, slot: &'v mut Option<FactValue>) -> Option<&'v mut Vec<Item>> {
+        let v = slot.get_or_insert_with(|| FactValue::List(self.lists.pop().unwrap_or_default()));
+        match v {
+            FactValue::List(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// At least `n` items in `items`, the new ones with `width` absent fields.
+    fn grow(&mut self, items: &mut Vec<Item>, n: usize, width: usize) {
+        while items.len() < n {
+            let mut fields = self.fields.pop().unwrap_or_default();
+            fields.resize_with(width, || None);
+            items.push(Item { fields });
+        }
+    }
+}
+
 /// What the column named `path` fills.
 fn target(prog: &Program, path: &str) -> Target {
     match path {
@@ -548,9 +684,9 @@ fn year(s: &str) -> Option<i32> {
     s.parse::<i32>().ok().filter(|y| (1900..=2200).contains(y))
 }
 
-fn text(c: Cell<'_>) -> Option<String> {
+fn text(c: Cell<'_>) -> Option<&str> {
     match c {
-        Cell::Str(s) => Some(s.to_string()),
+        Cell::Str(s) => Some(s),
         _ => None,
     }
 }

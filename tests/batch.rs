@@ -209,3 +209,58 @@ fn parquet_runs_agree_with_json_lines() {
     assert!(o.stdout.starts_with(b"PAR1") && o.stdout.ends_with(b"PAR1"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The budget view (no output rows: the workers sum the verdicts themselves) gathers exactly
+/// what the rows say, from JSON lines and from Arrow columns, bad rows included; and an
+/// implausible value fails its row from Arrow columns as it does from JSON.
+#[test]
+fn the_budget_view_tallies_what_the_rows_say() {
+    use huiqi::batch::{Batch, BatchOptions, RowFormat, Summary};
+    use huiqi::columnar::{Columnar, Flattener};
+    let input = huiqi::load::load(&["policies".into()]).unwrap();
+    let c = huiqi::compile(&input).map_err(|f| f.diagnostics.len()).unwrap();
+    let prog = &c.program;
+    let mut lines: Vec<String> = population(400).lines().map(String::from).collect();
+    // a money text that is not money, and a negative revenue (implausible)
+    lines[7] = lines[7].replacen("\"营业收入\":{\"2021\":", "\"营业收入\":{\"2021\":\"很多\",\"2020\":", 1);
+    lines[8] = lines[8].replacen("\"营业收入\":{\"2021\":\"", "\"营业收入\":{\"2021\":\"-", 1);
+    let show = |s: &Summary| format!("{} {} {:?}", s.rows, s.failed, s.per_clause);
+    let opts = BatchOptions::default();
+    // JSON lines, one broken line besides
+    let mut rows: Vec<(usize, Result<String, String>)> =
+        lines.iter().enumerate().map(|(i, l)| (i + 1, Ok(l.clone()))).collect();
+    rows[20].1 = Ok("{\"broken\": ".into());
+    let batch = Batch::new(prog, opts, RowFormat::Table);
+    let mut want = Summary::new(prog);
+    let mut want_failures = Vec::new();
+    for e in batch.json_lines(rows.clone()) {
+        want.add(&e);
+        if let Some(x) = e.row.errors.first() {
+            want_failures.push((e.row.line, x.code, x.at.clone()));
+        }
+    }
+    let got = batch.json_lines_tally(&rows);
+    assert_eq!(show(&got.summary), show(&want));
+    let failures: Vec<_> = got.failures.iter().map(|(l, x)| (*l, x.code, x.at.clone())).collect();
+    assert_eq!(failures, want_failures);
+    assert_eq!(failures.iter().map(|f| f.0).collect::<Vec<_>>(), vec![8, 9, 21], "{failures:?}");
+    // the same population as Arrow columns
+    let json: Vec<huiqi::json::Json> = lines.iter().map(|l| huiqi::json::Json::parse(l).unwrap()).collect();
+    let mut flat = Flattener::new(prog);
+    json.iter().for_each(|j| flat.observe(j));
+    let rb = flat.to_arrow(&json).unwrap();
+    let col = Columnar::new(prog, opts, RowFormat::Table);
+    let mut from_rows = Summary::new(prog);
+    let mut row_failures = Vec::new();
+    for e in col.evaluate(&rb, 1) {
+        from_rows.add(&e);
+        if let Some(x) = e.row.errors.first() {
+            row_failures.push((e.row.line, x.code, x.at.clone()));
+        }
+    }
+    let got = col.evaluate_tally(&rb, 1);
+    assert_eq!(show(&got.summary), show(&from_rows));
+    let failures: Vec<_> = got.failures.iter().map(|(l, x)| (*l, x.code, x.at.clone())).collect();
+    assert_eq!(failures, row_failures);
+    assert_eq!(failures.iter().map(|f| f.0).collect::<Vec<_>>(), vec![8, 9], "{failures:?}");
+}

@@ -5,7 +5,7 @@
 use super::Exit;
 use super::table::{lpad, pad};
 use huiqi::Compiled;
-use huiqi::batch::{BatchOptions, Evaluated, RowFormat, Summary, csv_row};
+use huiqi::batch::{BatchOptions, Evaluated, RowFormat, Summary, Tally, csv_row};
 use huiqi::columnar::Columnar;
 use huiqi::value::{fmt_money, fmt_yuan};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -58,6 +58,13 @@ enum Chunk {
     Arrow(arrow_array::RecordBatch, usize),
 }
 
+/// An evaluated chunk, as the writer thread gets it: its rows, or in the budget view (no rows
+/// written) only what they add to the budget.
+enum Done<'p> {
+    Rows(Vec<Evaluated<'p>>),
+    Tally(Tally),
+}
+
 /// What the writer thread ends with.
 struct Written {
     summary: Summary,
@@ -98,20 +105,24 @@ pub fn run(c: &Compiled, input: Input, first: Rows, reader: Reader, run: Run) ->
     let parquet = run.parquet.then_some(&columnar);
     let (read, written) = std::thread::scope(|s| {
         let (tx_in, rx_in) = sync_channel::<Result<Chunk, String>>(2);
-        let (tx_out, rx_out) = sync_channel::<Vec<Evaluated<'_>>>(2);
+        let (tx_out, rx_out) = sync_channel::<Done<'_>>(2);
         s.spawn(move || match input {
             Input::JsonLines => read_json_lines(first, reader, &tx_in),
             Input::Csv => read_csv(reader, &tx_in),
             Input::Parquet(path) => read_parquet(&path, &tx_in),
         });
         let header = (row_format == RowFormat::Csv).then(|| batch.csv_header());
+        // the budget view writes no rows: the workers sum the verdicts themselves
+        let tally = row_format == RowFormat::Table && !run.parquet;
         let writer = s.spawn(|| write_rows(&c.program, row_format, header, rx_out, &progress, sink, parquet));
         let mut read = Ok(());
         for chunk in rx_in {
             let done = match chunk {
-                Ok(Chunk::Json(rows)) => batch.json_lines(rows),
-                Ok(Chunk::Csv(rows)) => batch.values(rows),
-                Ok(Chunk::Arrow(rb, first)) => columnar.evaluate(&rb, first),
+                Ok(Chunk::Json(rows)) if tally => Done::Tally(batch.json_lines_tally(&rows)),
+                Ok(Chunk::Json(rows)) => Done::Rows(batch.json_lines(rows)),
+                Ok(Chunk::Csv(rows)) => Done::Rows(batch.values(rows)),
+                Ok(Chunk::Arrow(rb, first)) if tally => Done::Tally(columnar.evaluate_tally(&rb, first)),
+                Ok(Chunk::Arrow(rb, first)) => Done::Rows(columnar.evaluate(&rb, first)),
                 Err(e) => {
                     read = Err(e);
                     break;
@@ -177,7 +188,7 @@ fn write_rows(
     prog: &huiqi::ir::Program,
     format: RowFormat,
     header: Option<String>,
-    rx: std::sync::mpsc::Receiver<Vec<Evaluated<'_>>>,
+    rx: std::sync::mpsc::Receiver<Done<'_>>,
     progress: &ProgressBar,
     sink: Box<dyn Write + Send>,
     parquet: Option<&Columnar<'_>>,
@@ -206,6 +217,19 @@ fn write_rows(
         if w.result.is_err() {
             break;
         }
+        let done = match done {
+            Done::Rows(rows) => rows,
+            Done::Tally(t) => {
+                w.summary.merge(&t.summary);
+                w.failures.extend(
+                    t.failures
+                        .into_iter()
+                        .map(|(line, e)| (line, format!("{} at `{}`: {}", e.code, e.at, e.message))),
+                );
+                progress.inc(t.summary.rows);
+                continue;
+            }
+        };
         if let Ok((wr, col)) = &mut pq {
             w.result = col
                 .to_arrow(&done)

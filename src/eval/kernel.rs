@@ -876,6 +876,8 @@ impl Kernel {
         out: &mut Verdicts,
     ) -> Result<(), Delegate> {
         out.items.clear();
+        // one allocation at the final size for a new buffer, none for a reused one
+        out.items.reserve(self.clauses.len());
         out.entries.clear();
         out.owner.clear();
         let record = ledger.is_some();
@@ -966,7 +968,7 @@ impl Kernel {
                     if b.plain {
                         cx.plain(b, v)?
                     } else {
-                        (v.status, v.amount) = cx.clause(b)?
+                        v.status = cx.clause(b, &mut v.amount)?
                     }
                 }
                 _ => {
@@ -1094,6 +1096,16 @@ fn contains((start, end): Days, d: Date) -> bool {
     start.is_none_or(|s| s <= d) && end.is_none_or(|e| d <= e)
 }
 
+/// Whether an enumeration value is in a set of variants (bit `v`); unknown when the value
+/// is absent.
+#[inline(always)]
+fn enum_in(v: Option<&Value>, mask: u64) -> Option<bool> {
+    match v {
+        Some(Value::Enum(v)) => Some(mask.checked_shr(*v).is_some_and(|m| m & 1 == 1)),
+        _ => None,
+    }
+}
+
 /// The outcome of one clause: status and amount.
 type Out = (Status, Option<Decimal>);
 
@@ -1101,58 +1113,62 @@ const UNDETERMINED: Out = (Status::Undetermined, None);
 const INELIGIBLE: Out = (Status::Ineligible, None);
 
 impl<'f> Cx<'f> {
-    fn clause(&mut self, b: &Body) -> Result<Out, Delegate> {
+    /// A clause's status, and its amount into `amount` (left as it is when there is none).
+    /// The status alone is returned: an outcome with its amount returned through memory cost
+    /// the clause loop a stalled copy on every clause (a failed store-to-load forwarding).
+    #[inline(always)]
+    fn clause(&mut self, b: &Body, amount: &mut Option<Decimal>) -> Result<Status, Delegate> {
         self.date = Date::year_end(self.period);
         if let Some(d) = &b.dated {
             match self.d(d)? {
                 Some(x) => self.date = x,
-                None => return Ok(UNDETERMINED),
+                None => return Ok(Status::Undetermined),
             }
         }
         if let Some(w) = b.in_force
             && !overlaps_year(w, self.period)
         {
-            return Ok((Status::NotInForce, None));
+            return Ok(Status::NotInForce);
         }
         if let Some((w, on)) = &b.window {
             let inside = match on {
                 Some(on) => match self.d(on)? {
                     Some(d) => contains(*w, d),
-                    None => return Ok(UNDETERMINED),
+                    None => return Ok(Status::Undetermined),
                 },
                 None => overlaps_year(*w, self.period),
             };
             if !inside {
-                return Ok((Status::NotInForce, None));
+                return Ok(Status::NotInForce);
             }
         }
         match self.conditions(b)? {
             Some(true) => {}
-            Some(false) => return Ok(INELIGIBLE),
-            None => return Ok(UNDETERMINED),
+            Some(false) => return Ok(Status::Ineligible),
+            None => return Ok(Status::Undetermined),
         }
         // history limits, as the full evaluator's `history_gate`
         match b.once {
             Some(OnceScope::Clause)
                 if self.history.iter().any(|e| e.period != self.period || !e.amount.is_zero()) =>
             {
-                return Ok((Status::Exhausted, None));
+                return Ok(Status::Exhausted);
             }
             Some(OnceScope::PerYear) if self.history.iter().any(|e| e.period == self.period) => {
-                return Ok((Status::Exhausted, None));
+                return Ok(Status::Exhausted);
             }
             _ => {}
         }
         if let Some((years, from)) = &b.at_most {
             match from {
                 Some(from) => {
-                    let Some(d) = self.d(from)? else { return Ok(UNDETERMINED) };
+                    let Some(d) = self.d(from)? else { return Ok(Status::Undetermined) };
                     let nth = i64::from(self.period) - i64::from(d.year) + 1;
                     if nth < 1 {
-                        return Ok(INELIGIBLE);
+                        return Ok(Status::Ineligible);
                     }
                     if nth > i64::from(*years) {
-                        return Ok((Status::Exhausted, None));
+                        return Ok(Status::Exhausted);
                     }
                 }
                 None => {
@@ -1165,7 +1181,7 @@ impl<'f> Cx<'f> {
                     }
                     let nth = i64::try_from(seen.len()).unwrap_or(i64::MAX).saturating_add(1);
                     if nth > i64::from(*years) {
-                        return Ok((Status::Exhausted, None));
+                        return Ok(Status::Exhausted);
                     }
                 }
             }
@@ -1174,17 +1190,19 @@ impl<'f> Cx<'f> {
         for (scope, e) in &b.caps {
             match self.n(e)? {
                 Some(v) => caps.push((*scope, v)),
-                None => return Ok(UNDETERMINED),
+                None => return Ok(Status::Undetermined),
             }
         }
         let floor = match &b.floor {
             Some(f) => match self.n(f)? {
                 Some(v) => Some(v),
-                None => return Ok(UNDETERMINED),
+                None => return Ok(Status::Undetermined),
             },
             None => None,
         };
-        self.amount(b, &caps, floor)
+        let (status, a) = self.amount(b, &caps, floor)?;
+        *amount = a;
+        Ok(status)
     }
 
     /// The amount, once conditions and limits have passed.
@@ -1491,7 +1509,15 @@ impl<'f> Cx<'f> {
     fn conditions(&mut self, b: &Body) -> R<bool> {
         let mut unknown = false;
         for cond in &b.conds {
-            match self.b(cond)? {
+            // most clauses fail on a first condition that reads one fact (`行业 == …`): such
+            // a leaf is tested here, without a call into `b`
+            let holds = match cond {
+                B::FactEnumIn(f, mask) => enum_in(self.scalar(*f), *mask),
+                B::Fact(f) => self.bool_fact(*f),
+                B::FactCmpK(op, f, k) => self.num_fact(*f).map(|x| ord_holds(*op, k.order_of(&x))),
+                _ => self.b(cond)?,
+            };
+            match holds {
                 Some(false) => return Ok(Some(false)),
                 None => unknown = true,
                 Some(true) => {}
@@ -1635,6 +1661,7 @@ impl<'f> Cx<'f> {
         Ok((Status::Granted, Some(used_total)))
     }
 
+    #[inline]
     fn scalar(&self, f: FactId) -> Option<&'f Value> {
         match self.facts.values.get(f as usize) {
             Some(Some(FactValue::Scalar(v))) => Some(v),
@@ -1689,6 +1716,14 @@ impl<'f> Cx<'f> {
             },
             _ => self.n_cold(e)?,
         })
+    }
+
+    #[inline]
+    fn bool_fact(&self, f: FactId) -> Option<bool> {
+        match self.scalar(f) {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
+        }
     }
 
     #[inline]
@@ -1840,19 +1875,10 @@ impl<'f> Cx<'f> {
     fn b(&mut self, e: &B) -> R<bool> {
         Ok(match e {
             B::K(b) => Some(*b),
-            B::Fact(f) => match self.scalar(*f) {
-                Some(Value::Bool(b)) => Some(*b),
-                _ => None,
-            },
+            B::Fact(f) => self.bool_fact(*f),
             B::FactCmpK(op, f, k) => self.num_fact(*f).map(|x| ord_holds(*op, k.order_of(&x))),
-            B::FactEnumIn(f, mask) => match self.scalar(*f) {
-                Some(Value::Enum(v)) => Some(mask.checked_shr(*v).is_some_and(|m| m & 1 == 1)),
-                _ => None,
-            },
-            B::FieldEnumIn(f, mask) => match self.field(*f) {
-                Some(Value::Enum(v)) => Some(mask.checked_shr(*v).is_some_and(|m| m & 1 == 1)),
-                _ => None,
-            },
+            B::FactEnumIn(f, mask) => enum_in(self.scalar(*f), *mask),
+            B::FieldEnumIn(f, mask) => enum_in(self.field(*f), *mask),
             B::Not(x) => self.b(x)?.map(|b| !b),
             B::Or(a, b) => match self.b(a)? {
                 Some(true) => Some(true),
@@ -1895,11 +1921,11 @@ impl<'f> Cx<'f> {
                 let saved = (self.date, self.item, self.record);
                 self.item = None;
                 self.record = false;
-                let out = self.clause(body);
+                let out = self.clause(body, &mut None);
                 (self.date, self.item, self.record) = saved;
                 self.history = history;
                 self.keys = keys;
-                match out?.0 {
+                match out? {
                     Status::Granted | Status::Discretionary => Some(true),
                     Status::Undetermined => None,
                     _ => Some(false),

@@ -38,6 +38,7 @@ pub struct FactsReader<'p> {
     variants: Vec<Fast<&'p str, u32>>,
     /// Per record: field name → index.
     fields: Vec<Fast<&'p str, usize>>,
+    defaults: super::facts::Defaults,
 }
 
 impl<'p> FactsReader<'p> {
@@ -56,7 +57,16 @@ impl<'p> FactsReader<'p> {
                 .iter()
                 .map(|r| r.fields.iter().enumerate().map(|(i, f)| (f.name.as_str(), i)).collect())
                 .collect(),
+            defaults: super::facts::Defaults::new(prog),
         }
+    }
+
+    /// Fills in the declared defaults and checks the ranges, as every facts reader does
+    /// ([`super::facts::complete`], [`super::facts::check_ranges`]): `false` when a value is
+    /// implausible (the tree reader reports it, with its path).
+    pub(crate) fn complete(&self, facts: &mut Facts) -> bool {
+        self.defaults.complete(facts);
+        super::facts::check_ranges(self.prog, facts).is_empty()
     }
 
     /// Reads one facts object; `None` when the slow reader must decide (see the module).
@@ -64,12 +74,8 @@ impl<'p> FactsReader<'p> {
         let mut de = serde_json::Deserializer::from_str(text);
         let mut out = FactsSeed { r: self }.deserialize(&mut de).ok()?;
         de.end().ok()?;
-        super::facts::complete(self.prog, &mut out.0);
         // an implausible value is reported, with its path, by the tree reader
-        if !super::facts::check_ranges(self.prog, &out.0).is_empty() {
-            return None;
-        }
-        Some(out)
+        self.complete(&mut out.0).then_some(out)
     }
 }
 
@@ -515,8 +521,43 @@ impl<'de> Visitor<'de> for ItemSeed<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::plain_decimal;
+    use super::{FactsReader, plain_decimal};
     use rust_decimal::Decimal;
+
+    #[test]
+    fn defaults_gathered_once_fill_what_the_tree_reader_fills() {
+        let rules = r#"
+enum 级别 "级别" { 低, 高 }
+record 人员 "人员" {
+  在读: boolean default false "在读"
+  工资: money "工资"
+}
+fact 日期: date or never default never "日期"
+fact 等级: 级别 default 低 "等级"
+fact 人数: integer default 3 "人数"
+fact 员工: list 人员 "员工"
+policy T "t" {
+  clause 1 "一" {
+    quote "一"
+    responsible 省财政厅
+    when 等级 == 高 and 人数 > 2 and 日期 == never and any(员工 where 在读)
+    amount 10万
+  }
+}
+"#;
+        let c = crate::compile(&crate::Input::from_rules([("t.policy".to_string(), rules.to_string())]))
+            .unwrap_or_else(|f| panic!("{}", crate::diag::render::render_short(&f.diagnostics, &f.sources)));
+        let reader = FactsReader::new(&c.program);
+        for text in [
+            "{}",
+            r#"{"等级": "高", "员工": [{"工资": 1}, {"在读": true}]}"#,
+            r#"{"人数": 7, "日期": "2024-01-02", "员工": []}"#,
+        ] {
+            let tree = crate::eval::facts::parse_facts(&c.program, text).unwrap_or_else(|e| panic!("{e:?}"));
+            let (fast, _) = reader.read(text).unwrap_or_else(|| panic!("{text}: not read"));
+            assert_eq!(fast, tree, "{text}");
+        }
+    }
 
     #[test]
     fn plain_decimals_read_as_from_str_exact_reads_them() {

@@ -51,6 +51,12 @@ type R<T> = Result<Option<T>, Delegate>;
 /// bounds the work).
 const MAX_INLINE: u32 = 64;
 
+/// The deepest expression the kernel compiles (counted through inlined definitions); a deeper
+/// one is delegated to the full evaluator, which runs on the batch workers' large stacks.
+/// Lowering recurses once per level on the caller's thread, which may be a 2 MiB thread (a
+/// test, a Tokio worker, a Python thread), and a debug build's frames are several KiB.
+const MAX_NEST: u32 = 128;
+
 /// One clause's verdict: what a budget needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verdict {
@@ -370,6 +376,8 @@ type C<T> = Result<T, No>;
 struct Lower<'p> {
     prog: &'p Program,
     depth: u32,
+    /// How deep the lowering recursion is now ([`MAX_NEST`]).
+    nest: u32,
 }
 
 impl Lower<'_> {
@@ -384,6 +392,17 @@ impl Lower<'_> {
         r
     }
 
+    /// `f` one level deeper, or `No` past [`MAX_NEST`].
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> C<T>) -> C<T> {
+        if self.nest >= MAX_NEST {
+            return Err(No);
+        }
+        self.nest += 1;
+        let r = f(self);
+        self.nest -= 1;
+        r
+    }
+
     /// How many values an enumeration has.
     fn variants(&self, e: EnumId) -> u32 {
         self.prog
@@ -393,6 +412,10 @@ impl Lower<'_> {
     }
 
     fn n(&mut self, e: &Expr) -> C<N> {
+        self.nested(|me| me.n_node(e))
+    }
+
+    fn n_node(&mut self, e: &Expr) -> C<N> {
         Ok(match &e.kind {
             ExprKind::Const(Const::Num(d)) => N::K(*d),
             ExprKind::Fact(f) => N::Fact(*f),
@@ -472,6 +495,10 @@ impl Lower<'_> {
     }
 
     fn b(&mut self, e: &Expr) -> C<B> {
+        self.nested(|me| me.b_node(e))
+    }
+
+    fn b_node(&mut self, e: &Expr) -> C<B> {
         Ok(match &e.kind {
             ExprKind::Const(Const::Bool(b)) => B::K(*b),
             ExprKind::Fact(f) => B::Fact(*f),
@@ -578,6 +605,10 @@ impl Lower<'_> {
     }
 
     fn d(&mut self, e: &Expr) -> C<D> {
+        self.nested(|me| me.d_node(e))
+    }
+
+    fn d_node(&mut self, e: &Expr) -> C<D> {
         Ok(match &e.kind {
             ExprKind::Const(Const::Date(d)) => D::K(*d),
             ExprKind::Fact(f) => D::Fact(*f),
@@ -735,7 +766,7 @@ impl Lower<'_> {
 impl Kernel {
     /// Compiles a checked program for the lean path.
     pub fn new(prog: &Program) -> Kernel {
-        let mut lower = Lower { prog, depth: 0 };
+        let mut lower = Lower { prog, depth: 0, nest: 0 };
         let mut clauses = Vec::new();
         let mut slot_of = vec![None; prog.clauses.len()];
         for (i, c) in prog.clauses.iter().enumerate() {

@@ -127,31 +127,29 @@ pub fn advice_text(a: &crate::eval::advise::Advice, lang: Lang) -> String {
     let now = a
         .now
         .map_or_else(|| if lang == Lang::Zh { "未提供".to_string() } else { "not given".to_string() }, show);
-    let gap = a.gap.map(show).unwrap_or_default();
+    // no gap when the fact was not given: "需达到 X" alone, never an empty "（差 ）"
+    let gap = a.gap.map(show).map_or_else(String::new, |g| match lang {
+        Lang::Zh => format!("（差 {g}）"),
+        Lang::En => format!(" ({g} short)"),
+    });
     let before = a.amount_now.map_or_else(|| "0".to_string(), crate::value::fmt_money);
     let after = a.amount_after.map_or_else(|| "—".to_string(), crate::value::fmt_money);
     // eligible for an award whose amount the department decides, or an amount from → to
     let discretionary = a.status_after == crate::eval::Status::Discretionary;
     match (lang, discretionary) {
         (Lang::Zh, true) => {
-            format!(
-                "{} 现为 {now}，需达到 {}（差 {gap}）；即可申请（金额由主管部门酌定）",
-                a.fact,
-                show(a.needed)
-            )
+            format!("{} 现为 {now}，需达到 {}{gap}；即可申请（金额由主管部门酌定）", a.fact, show(a.needed))
         }
-        (Lang::Zh, false) => format!(
-            "{} 现为 {now}，需达到 {}（差 {gap}）；金额将由 {before} 变为 {after}",
-            a.fact,
-            show(a.needed)
-        ),
+        (Lang::Zh, false) => {
+            format!("{} 现为 {now}，需达到 {}{gap}；金额将由 {before} 变为 {after}", a.fact, show(a.needed))
+        }
         (Lang::En, true) => format!(
-            "{} is {now}; it would need {} ({gap} short) to be eligible (the department decides the amount)",
+            "{} is {now}; it would need {}{gap} to be eligible (the department decides the amount)",
             a.fact,
             show(a.needed)
         ),
         (Lang::En, false) => format!(
-            "{} is {now}; it would need {} ({gap} short); the amount would go from {before} to {after}",
+            "{} is {now}; it would need {}{gap}; the amount would go from {before} to {after}",
             a.fact,
             show(a.needed)
         ),

@@ -164,3 +164,40 @@ fn advice_names_what_makes_a_discretionary_clause_reachable() {
     assert!(a["amount_after"].is_null());
     assert!(a["text"].as_str().unwrap().contains("酌定"), "{a}");
 }
+
+#[test]
+fn advice_on_a_fact_not_given_states_the_threshold_without_a_gap() {
+    // T13.6b (展位费补贴) asks for 展位费 超过 0元; 光电子科技 did not give it, so there is no
+    // gap to state: "现为 未提供，需达到 0.01元", never an empty "（差 ）".
+    for (lang, want, never) in [
+        ("zh", "现为 未提供，需达到 0.01元；", "（差 ）"),
+        ("en", "is not given; it would need 0.01元 to", "( short)"),
+    ] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_huiqi"))
+            .args([
+                "eval",
+                "--facts",
+                "examples/光电子科技.json",
+                "--advise",
+                "--format",
+                "json",
+                "--lang",
+                lang,
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let r = d["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["policy"] == "T13" && r["clause"] == "6b")
+            .unwrap();
+        let a = &r["advice"][0];
+        assert!(a["now"].is_null() && a["gap"].is_null(), "{a}");
+        let text = a["text"].as_str().unwrap();
+        assert!(text.contains(want) && !text.contains(never), "{lang}: {text}");
+        assert!(!String::from_utf8_lossy(&o.stdout).contains(never), "{lang}");
+    }
+}

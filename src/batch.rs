@@ -58,6 +58,20 @@ pub fn on_workers<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 }
 
 /// One output row (`--format jsonl`).
+impl<'p> RowResult<'p> {
+    /// A clause's verdict as a row lists it, with the facts it misses (undetermined clauses).
+    pub fn new(c: &'p crate::ir::ClauseDef, v: &Verdict, missing: Vec<String>) -> RowResult<'p> {
+        RowResult {
+            policy: &c.ledger_names.0,
+            clause: &c.ledger_names.1,
+            kind: crate::report::result_kind(c),
+            status: v.status,
+            amount: v.amount.map(fmt_yuan),
+            missing,
+        }
+    }
+}
+
 #[derive(Serialize, Debug, Clone)]
 #[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct BatchRow<'p> {
@@ -265,14 +279,7 @@ impl<'p> Batch<'p> {
                     .unwrap_or_default(),
                 _ => Vec::new(),
             };
-            row.results.push(RowResult {
-                policy: &c.ledger_names.0,
-                clause: &c.ledger_names.1,
-                kind: crate::report::result_kind(c),
-                status: r.status,
-                amount: r.amount.map(fmt_yuan),
-                missing,
-            });
+            row.results.push(RowResult::new(c, r, missing));
         }
         row.total = total.map(fmt_yuan);
         self.done(row, Some(v.items))

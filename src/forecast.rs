@@ -296,14 +296,7 @@ impl<'p> Simulator<'p> {
                     Status::Undetermined => crate::eval::missing_facts(prog, r.clause, facts, ledger, opts),
                     _ => Vec::new(),
                 };
-                results.push(crate::batch::RowResult {
-                    policy: &c.ledger_names.0,
-                    clause: &c.ledger_names.1,
-                    kind: crate::report::result_kind(c),
-                    status: r.status,
-                    amount: r.amount.map(fmt_yuan),
-                    missing,
-                });
+                results.push(crate::batch::RowResult::new(c, r, missing));
             }
             if want.results || want.totals {
                 row.years.push(ForecastYear { period, total: total.map(fmt_yuan), results });

@@ -88,19 +88,11 @@ fn tables(prog: &Program, out: &mut Vec<Diagnostic>) {
             visit(e, &mut |x| {
                 let (ExprKind::Const(Const::Num(value)), Type::Num(num)) = (&x.kind, x.ty) else { return };
                 let value = *value;
-                if value.is_zero()
-                    || (matches!(num, Num::Number | Num::Integer) && value == Decimal::ONE)
-                    || numbers.contains(&value)
-                    || reported.contains(&value)
-                {
+                if self_evident(value, num) || numbers.contains(&value) || reported.contains(&value) {
                     return;
                 }
                 reported.push(value);
-                let shown = match num {
-                    Num::Money => fmt_money(value),
-                    Num::Rate => fmt_rate(value),
-                    _ => value.normalize().to_string(),
-                };
+                let shown = shown(value, num);
                 out.push(
                     Diagnostic::new(
                         Code::NumberNotInQuote,
@@ -128,21 +120,15 @@ fn clauses(prog: &Program, out: &mut Vec<Diagnostic>) {
         let stated: Vec<Decimal> = c.quotes.iter().flat_map(|q| numbers_in(&q.text)).collect();
         let mut reported: Vec<Decimal> = Vec::new();
         for (value, num, span) in constants(c) {
-            if value.is_zero() || (matches!(num, Num::Number | Num::Integer) && value == Decimal::ONE) {
-                continue;
-            }
-            if stated.contains(&value)
+            if self_evident(value, num)
+                || stated.contains(&value)
                 || c.unquoted.iter().any(|u| u.value == value)
                 || reported.contains(&value)
             {
                 continue;
             }
             reported.push(value);
-            let shown = match num {
-                Num::Money => fmt_money(value),
-                Num::Rate => fmt_rate(value),
-                _ => value.normalize().to_string(),
-            };
+            let shown = shown(value, num);
             out.push(
                 Diagnostic::new(
                     Code::NumberNotInQuote,
@@ -154,6 +140,20 @@ fn clauses(prog: &Program, out: &mut Vec<Diagnostic>) {
                 )),
             );
         }
+    }
+}
+
+/// A constant no text needs to state: zero, and one as a plain number.
+fn self_evident(value: Decimal, num: Num) -> bool {
+    value.is_zero() || (matches!(num, Num::Number | Num::Integer) && value == Decimal::ONE)
+}
+
+/// A constant as the diagnostics show it: money and rates in their units.
+fn shown(value: Decimal, num: Num) -> String {
+    match num {
+        Num::Money => fmt_money(value),
+        Num::Rate => fmt_rate(value),
+        _ => value.normalize().to_string(),
     }
 }
 

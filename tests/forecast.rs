@@ -136,23 +136,29 @@ fn population_rows_keep_numbers_exact() {
     assert_eq!(r.amount.as_deref(), Some("12345678901234567.89"));
 }
 
+/// `eval --facts EXAMPLE --advise --format json --lang LANG`: the document and its text.
+fn advised(example: &str, lang: &str) -> (serde_json::Value, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_huiqi"))
+        .args(["eval", "--facts", example, "--advise", "--format", "json", "--lang", lang])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    (serde_json::from_str(&text).unwrap(), text)
+}
+
+/// The result of clause `policy`.`clause` in an `eval --format json` document.
+fn result<'d>(d: &'d serde_json::Value, policy: &str, clause: &str) -> &'d serde_json::Value {
+    d["results"].as_array().unwrap().iter().find(|r| r["policy"] == policy && r["clause"] == clause).unwrap()
+}
+
 #[test]
 fn advice_names_what_makes_a_discretionary_clause_reachable() {
     // BJ20.2c (为承租户减免租金的企业, 由市区政府给予一定资金补贴) is discretionary and asks
     // `为中小微企业减免租金额 超过 0元`: this enterprise reduced no rent (0元), so the advice
     // is a fen of reduction, after which the department decides the amount (amount_after null).
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_huiqi"))
-        .args(["eval", "--facts", "examples/中关村智检科技.json", "--advise", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let r = d["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["policy"] == "BJ20" && r["clause"] == "2c")
-        .unwrap();
+    let (d, _) = advised("examples/中关村智检科技.json", "zh");
+    let r = result(&d, "BJ20", "2c");
     assert_eq!(r["status"], "ineligible");
     let a = &r["advice"][0];
     assert_eq!(a["fact"], "为中小微企业减免租金额");
@@ -173,31 +179,12 @@ fn advice_on_a_fact_not_given_states_the_threshold_without_a_gap() {
         ("zh", "现为 未提供，需达到 0.01元；", "（差 ）"),
         ("en", "is not given; it would need 0.01元 to", "( short)"),
     ] {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_huiqi"))
-            .args([
-                "eval",
-                "--facts",
-                "examples/光电子科技.json",
-                "--advise",
-                "--format",
-                "json",
-                "--lang",
-                lang,
-            ])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        let r = d["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["policy"] == "T13" && r["clause"] == "6b")
-            .unwrap();
+        let (d, out) = advised("examples/光电子科技.json", lang);
+        let r = result(&d, "T13", "6b");
         let a = &r["advice"][0];
         assert!(a["now"].is_null() && a["gap"].is_null(), "{a}");
         let text = a["text"].as_str().unwrap();
         assert!(text.contains(want) && !text.contains(never), "{lang}: {text}");
-        assert!(!String::from_utf8_lossy(&o.stdout).contains(never), "{lang}");
+        assert!(!out.contains(never), "{lang}");
     }
 }

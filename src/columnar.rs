@@ -15,7 +15,7 @@
 use crate::batch::{
     Batch, BatchOptions, Evaluated, RowError, RowFormat, Tally, Worker, blocks, insert_path, on_workers,
 };
-use crate::eval::facts::{FactValue, Facts, Item, Series};
+use crate::eval::facts::{FactValue, Facts, Item, Series, Value, in_range, num_in_range};
 use crate::eval::stream::{FactsReader, RowMeta, Tok, scalar};
 use crate::ir::{FactId, Num, Program, Type};
 use crate::json::{Json, Map, Number};
@@ -204,19 +204,22 @@ impl<'p> Columnar<'p> {
         let rows: Vec<usize> = (0..input.num_rows()).collect();
         let done = on_workers(|| {
             blocks(&rows, |block| {
-                let mut arena = Arena::new(self.prog);
-                block
-                    .iter()
-                    .map(|&i| {
-                        let line = first_line + i;
-                        match self.read_row(&cols, i, &mut arena, true) {
-                            Some(meta) => self.batch.evaluated_facts(line, &arena.facts, meta),
-                            None => self
-                                .batch
-                                .value(line, self.row_json(&cols.names, &cols.targets, &cols.cells, i)),
-                        }
-                    })
-                    .collect::<Vec<_>>()
+                Block::with(|b| {
+                    self.read_block(&cols, block, b, true);
+                    block
+                        .iter()
+                        .zip(b.rows.iter().zip(b.meta.iter_mut().zip(&b.state)))
+                        .map(|(&i, (arena, (meta, st)))| {
+                            let line = first_line + i;
+                            match st.ok {
+                                true => self.batch.evaluated_facts(line, &arena.facts, std::mem::take(meta)),
+                                false => self
+                                    .batch
+                                    .value(line, self.row_json(&cols.names, &cols.targets, &cols.cells, i)),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
             })
         });
         done.into_iter().flatten().collect()
@@ -230,126 +233,218 @@ impl<'p> Columnar<'p> {
         let rows: Vec<usize> = (0..input.num_rows()).collect();
         let tallies = on_workers(|| {
             blocks(&rows, |block| {
-                let mut arena = Arena::new(self.prog);
-                let mut w = Worker::new(self.prog);
-                for &i in block {
-                    let line = first_line + i;
-                    match self.read_row(&cols, i, &mut arena, false) {
-                        Some(meta) => {
-                            let opts = self.batch.options();
+                Block::with(|b| {
+                    let mut w = Worker::new(self.prog);
+                    self.read_block(&cols, block, b, false);
+                    let opts = self.batch.options();
+                    for (&i, (arena, (meta, st))) in
+                        block.iter().zip(b.rows.iter().zip(b.meta.iter().zip(&b.state)))
+                    {
+                        let line = first_line + i;
+                        if st.ok {
                             let period = arena.facts.period_or_latest(opts.period.or(meta.period));
                             w.row(&self.batch, line, &arena.facts, period, opts.as_of);
+                        } else {
+                            w.evaluated(
+                                &self
+                                    .batch
+                                    .value(line, self.row_json(&cols.names, &cols.targets, &cols.cells, i)),
+                            );
                         }
-                        None => w.evaluated(
-                            &self
-                                .batch
-                                .value(line, self.row_json(&cols.names, &cols.targets, &cols.cells, i)),
-                        ),
                     }
-                }
-                w.tally
+                    w.tally
+                })
             })
         });
         Tally::merged(self.prog, tallies)
     }
 
-    /// The fast reader: row `i` into `arena.facts`; `None` when the facts reader must decide
-    /// (see the module). `ids`: read `$id` / `$name` into the metadata (the budget view does
-    /// not need them, and checks them without copying).
-    fn read_row(&self, cols: &Columns<'_>, i: usize, arena: &mut Arena, ids: bool) -> Option<RowMeta> {
+    /// The fast reader: the rows `block` of the record batch into `b` (row `r` of the block
+    /// into `b.rows[r].facts`), column by column: each column's target and cell type are
+    /// matched once, and its buffer is read in order. `b.state[r].ok` is `false` for a row the
+    /// facts reader must decide (see the module). `ids`: read `$id` / `$name` into the
+    /// metadata (the budget view does not need them, and checks them without copying). Each
+    /// value is range-checked as it is written, as the facts readers check the whole facts.
+    fn read_block(&self, cols: &Columns<'_>, block: &[usize], b: &mut Block, ids: bool) {
+        b.prepare(self.prog, block.len(), cols.clean);
         if !cols.clean {
-            return None;
+            return;
         }
-        arena.clear();
-        let Arena { facts, pool } = arena;
-        let values = &mut facts.values;
-        let mut meta = RowMeta::default();
-        let mut named = false;
-        let mut unsorted = false;
-        for (t, c) in cols.targets.iter().zip(&cols.cells) {
-            let cell = c.at(i);
-            if matches!(cell, Cell::Null) {
+        let Block { rows, meta, state } = b;
+        for (k, (t, c)) in cols.targets.iter().zip(&cols.cells).enumerate() {
+            if cols.empty.get(k).copied().unwrap_or(false) {
                 continue;
             }
-            match t {
-                Target::Id => {
-                    let s = text(cell)?;
-                    named = true;
-                    if ids {
-                        meta.enterprise = Some(s.to_string());
-                    }
-                }
-                Target::Name => {
-                    if !named {
-                        let s = text(cell)?;
-                        named = true;
-                        if ids {
-                            meta.enterprise = Some(s.to_string());
+            let check = cols.checks.get(k).copied().flatten();
+            let rows = rows.iter_mut().zip(state.iter_mut()).zip(meta.iter_mut()).zip(block);
+            match (t, c, check) {
+                // the common columns, without a `Cell` per cell: a year of a money, rate or
+                // number series, and a money, rate or number fact, from decimal cells
+                (
+                    Target::Year(fid, y, n @ (Num::Money | Num::Rate | Num::Number)),
+                    Cells::Decimal(a, scale),
+                    Some(ch),
+                ) => {
+                    for (((arena, st), _), &i) in rows {
+                        if !st.ok || a.is_null(i) {
+                            continue;
                         }
+                        st.ok = Decimal::try_from_i128_with_scale(a.value(i), *scale)
+                            .ok()
+                            .filter(|d| num_in_range(*n, ch.signed, *d))
+                            .and_then(|d| arena.year(*fid, *y, d, &mut st.unsorted))
+                            .is_some();
                     }
                 }
-                Target::Period => {
-                    meta.period = Some(match cell {
-                        Cell::Str(s) => s.parse::<i32>().ok()?,
-                        Cell::Dec(d) => crate::value::as_year(d)?,
-                        _ => return None,
-                    })
-                }
-                Target::Meta => {}
-                Target::Unknown => return None,
-                Target::Scalar(fid, ty) => {
-                    let v = scalar::<serde::de::value::Error>(&self.reader, *ty, tok(cell)?).ok()??;
-                    *values.get_mut(*fid as usize)? = Some(FactValue::Scalar(v));
-                }
-                Target::Year(fid, y, n) => {
-                    let d = self.number(*n, cell)?;
-                    let s = pool.series_in(values.get_mut(*fid as usize)?)?;
-                    unsorted |= s.0.last().is_some_and(|(last, _)| *last >= *y);
-                    s.0.push((*y, d));
-                }
-                Target::ListLen(fid) => {
-                    let Cell::Dec(d) = cell else { return None };
-                    let n = usize::try_from(crate::value::as_year(d)?).ok().filter(|n| *n <= 10_000)?;
-                    let width = self.record_width(*fid)?;
-                    let items = pool.list_in(values.get_mut(*fid as usize)?)?;
-                    if items.len() > n {
-                        return None;
+                (
+                    Target::Scalar(fid, Type::Num(n @ (Num::Money | Num::Rate | Num::Number))),
+                    Cells::Decimal(a, scale),
+                    Some(ch),
+                ) => {
+                    for (((arena, st), _), &i) in rows {
+                        if !st.ok || a.is_null(i) {
+                            continue;
+                        }
+                        let d = Decimal::try_from_i128_with_scale(a.value(i), *scale)
+                            .ok()
+                            .filter(|d| num_in_range(*n, ch.signed, *d));
+                        st.ok = match (d, arena.facts.values.get_mut(*fid as usize)) {
+                            (Some(d), Some(slot)) => {
+                                *slot = Some(FactValue::Scalar(Value::Num(d)));
+                                true
+                            }
+                            _ => false,
+                        };
                     }
-                    pool.grow(items, n, width);
                 }
-                Target::Field { fact, index, field, ty } => {
-                    let v = match ty {
-                        Type::List(_) | Type::Record(_) | Type::Series(_) => return None,
-                        _ => scalar::<serde::de::value::Error>(&self.reader, *ty, tok(cell)?).ok()??,
-                    };
-                    let width = self.record_width(*fact)?;
-                    let items = pool.list_in(values.get_mut(*fact as usize)?)?;
-                    pool.grow(items, index + 1, width);
-                    *items.get_mut(*index)?.fields.get_mut(*field)? = Some(FactValue::Scalar(v));
+                (Target::Scalar(fid, Type::Bool), Cells::Bool(a), _) => {
+                    for (((arena, st), _), &i) in rows {
+                        if !st.ok || a.is_null(i) {
+                            continue;
+                        }
+                        st.ok = match arena.facts.values.get_mut(*fid as usize) {
+                            Some(slot) => {
+                                *slot = Some(FactValue::Scalar(Value::Bool(a.value(i))));
+                                true
+                            }
+                            None => false,
+                        };
+                    }
                 }
-                Target::FieldYear { fact, index, field, year, num } => {
-                    let d = self.number(*num, cell)?;
-                    let width = self.record_width(*fact)?;
-                    let items = pool.list_in(values.get_mut(*fact as usize)?)?;
-                    pool.grow(items, index + 1, width);
-                    let s = pool.series_in(items.get_mut(*index)?.fields.get_mut(*field)?)?;
-                    unsorted |= s.0.last().is_some_and(|(last, _)| *last >= *year);
-                    s.0.push((*year, d));
+                _ => {
+                    for (((arena, st), m), &i) in rows {
+                        if !st.ok {
+                            continue;
+                        }
+                        let cell = c.at(i);
+                        if matches!(cell, Cell::Null) {
+                            continue;
+                        }
+                        st.ok = self.put(t, cell, check, arena, m, st, ids).is_some();
+                    }
                 }
             }
         }
-        if unsorted {
+        for ((arena, st), _) in rows.iter_mut().zip(state.iter_mut()).zip(block) {
+            if !st.ok {
+                continue;
+            }
             // columns in any order: sort the series, and leave a repeated year to the facts
             // reader
-            for v in values.iter_mut().flatten() {
-                if !sort_series(v) {
-                    return None;
+            if st.unsorted {
+                st.ok = arena.facts.values.iter_mut().flatten().all(sort_series);
+            }
+            // defaults (an implausible value was refused as it was read, and goes to the facts
+            // reader, which names it, as the JSON-lines reader does)
+            st.ok = st.ok && self.reader.complete_read_checked(&mut arena.facts);
+        }
+    }
+
+    /// One non-null cell of a row into its facts (`arena`) or metadata (`m`), range-checked;
+    /// `None` when the facts reader must decide the row.
+    #[allow(clippy::too_many_arguments)]
+    fn put(
+        &self,
+        t: &Target,
+        cell: Cell<'_>,
+        check: Option<Check>,
+        arena: &mut Arena,
+        m: &mut RowMeta,
+        st: &mut RowState,
+        ids: bool,
+    ) -> Option<()> {
+        let Arena { facts, pool } = arena;
+        let values = &mut facts.values;
+        let checked = |v: Value| check.is_none_or(|c| c.holds(&v)).then_some(v);
+        match t {
+            Target::Id => {
+                let s = text(cell)?;
+                st.named = true;
+                if ids {
+                    m.enterprise = Some(s.to_string());
                 }
             }
+            Target::Name => {
+                if !st.named {
+                    let s = text(cell)?;
+                    st.named = true;
+                    if ids {
+                        m.enterprise = Some(s.to_string());
+                    }
+                }
+            }
+            Target::Period => {
+                m.period = Some(match cell {
+                    Cell::Str(s) => s.parse::<i32>().ok()?,
+                    Cell::Dec(d) => crate::value::as_year(d)?,
+                    _ => return None,
+                })
+            }
+            Target::Meta => {}
+            Target::Unknown => return None,
+            Target::Scalar(fid, ty) => {
+                let v = checked(scalar::<serde::de::value::Error>(&self.reader, *ty, tok(cell)?).ok()??)?;
+                *values.get_mut(*fid as usize)? = Some(FactValue::Scalar(v));
+            }
+            Target::Year(fid, y, n) => {
+                let d = checked(Value::Num(self.number(*n, cell)?))?;
+                let Value::Num(d) = d else { return None };
+                let s = pool.series_in(values.get_mut(*fid as usize)?)?;
+                st.unsorted |= s.0.last().is_some_and(|(last, _)| *last >= *y);
+                s.0.push((*y, d));
+            }
+            Target::ListLen(fid) => {
+                let Cell::Dec(d) = cell else { return None };
+                let n = usize::try_from(crate::value::as_year(d)?).ok().filter(|n| *n <= 10_000)?;
+                let width = self.record_width(*fid)?;
+                let items = pool.list_in(values.get_mut(*fid as usize)?)?;
+                if items.len() > n {
+                    return None;
+                }
+                pool.grow(items, n, width);
+            }
+            Target::Field { fact, index, field, ty } => {
+                let v = match ty {
+                    Type::List(_) | Type::Record(_) | Type::Series(_) => return None,
+                    _ => checked(scalar::<serde::de::value::Error>(&self.reader, *ty, tok(cell)?).ok()??)?,
+                };
+                let width = self.record_width(*fact)?;
+                let items = pool.list_in(values.get_mut(*fact as usize)?)?;
+                pool.grow(items, index + 1, width);
+                *items.get_mut(*index)?.fields.get_mut(*field)? = Some(FactValue::Scalar(v));
+            }
+            Target::FieldYear { fact, index, field, year, num } => {
+                let d = checked(Value::Num(self.number(*num, cell)?))?;
+                let Value::Num(d) = d else { return None };
+                let width = self.record_width(*fact)?;
+                let items = pool.list_in(values.get_mut(*fact as usize)?)?;
+                pool.grow(items, index + 1, width);
+                let s = pool.series_in(items.get_mut(*index)?.fields.get_mut(*field)?)?;
+                st.unsorted |= s.0.last().is_some_and(|(last, _)| *last >= *year);
+                s.0.push((*year, d));
+            }
         }
-        // defaults, and an implausible value to the facts reader (which names it), as the
-        // JSON-lines reader does
-        self.reader.complete(facts).then_some(meta)
+        Some(())
     }
 
     fn number(&self, n: Num, cell: Cell<'_>) -> Option<Decimal> {
@@ -504,8 +599,56 @@ struct Columns<'a> {
     names: Vec<&'a str>,
     targets: Vec<Target>,
     cells: Vec<Cells<'a>>,
+    /// Per column: the range check of the values it fills (none for metadata and list
+    /// lengths).
+    checks: Vec<Option<Check>>,
+    /// Per column: every cell is null (skipped as a whole).
+    empty: Vec<bool>,
     /// No path twice: else every row goes to the facts reader, which names the duplicate.
     clean: bool,
+}
+
+/// The range check of a path's values, as `facts::check_ranges` makes it for that path: the
+/// type, `signed` and `never` of the fact or record field (a series' years: its number kind,
+/// `signed`, never `never`).
+#[derive(Clone, Copy, Debug)]
+struct Check {
+    ty: Type,
+    signed: bool,
+    never: bool,
+}
+
+impl Check {
+    fn of(prog: &Program, t: &Target) -> Option<Check> {
+        let field = |fact: FactId, field: usize| {
+            let Type::List(r) = prog.facts.get(fact as usize)?.ty else { return None };
+            prog.records.get(r as usize)?.fields.get(field)
+        };
+        match *t {
+            Target::Scalar(fid, _) => {
+                let d = prog.facts.get(fid as usize)?;
+                Some(Check { ty: d.ty, signed: d.signed, never: d.never })
+            }
+            Target::Year(fid, _, n) => {
+                let d = prog.facts.get(fid as usize)?;
+                Some(Check { ty: Type::Num(n), signed: d.signed, never: false })
+            }
+            Target::Field { fact, field: f, .. } => {
+                let d = field(fact, f)?;
+                Some(Check { ty: d.ty, signed: d.signed, never: d.never })
+            }
+            Target::FieldYear { fact, field: f, num, .. } => {
+                let d = field(fact, f)?;
+                Some(Check { ty: Type::Num(num), signed: d.signed, never: false })
+            }
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn holds(self, v: &Value) -> bool {
+        in_range(self.ty, self.signed, self.never, v)
+    }
 }
 
 impl<'a> Columns<'a> {
@@ -515,10 +658,18 @@ impl<'a> Columns<'a> {
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         let cells: Vec<Cells<'_>> =
             input.columns().iter().zip(&names).map(|(c, n)| Cells::of(c.as_ref(), n)).collect();
+        let checks = targets.iter().map(|t| Check::of(prog, t)).collect();
+        // (a column of a type that cannot carry a fact fails its rows as it does cell by cell)
+        let empty = input
+            .columns()
+            .iter()
+            .zip(&cells)
+            .map(|(c, k)| c.null_count() == c.len() && !matches!(k, Cells::Unsupported(m) if !m.is_empty()))
+            .collect();
         let mut sorted: Vec<&str> = names.clone();
         sorted.sort_unstable();
         let clean = sorted.windows(2).all(|w| w.first() != w.get(1));
-        Columns { names, targets, cells, clean }
+        Columns { names, targets, cells, checks, empty, clean }
     }
 }
 
@@ -550,6 +701,71 @@ impl Arena {
                 self.pool.keep(v);
             }
         }
+    }
+
+    /// Year `y` of the series fact `fid` is `d`; `unsorted` is set when an earlier column gave
+    /// the same or a later year.
+    #[inline]
+    fn year(&mut self, fid: FactId, y: i32, d: Decimal, unsorted: &mut bool) -> Option<()> {
+        let s = self.pool.series_in(self.facts.values.get_mut(fid as usize)?)?;
+        *unsorted |= s.0.last().is_some_and(|(last, _)| *last >= y);
+        s.0.push((y, d));
+        Some(())
+    }
+}
+
+/// One worker's rows of a block (at most [`crate::batch`]'s block size), read column by
+/// column ([`Columnar::read_block`]); reused from block to block.
+struct Block {
+    rows: Vec<Arena>,
+    meta: Vec<RowMeta>,
+    state: Vec<RowState>,
+}
+
+/// What the fast reader knows of a row while it reads the columns.
+#[derive(Clone, Copy, Debug, Default)]
+struct RowState {
+    /// Every cell so far taken in its stride (else the facts reader reads the row).
+    ok: bool,
+    /// `$id` (or `$name`) seen.
+    named: bool,
+    /// A series got a year not after its last one: sort before evaluating.
+    unsorted: bool,
+}
+
+thread_local! {
+    /// Each worker thread's block buffers, reused from block to block and from record batch
+    /// to record batch, so that reading allocates nothing once they have grown.
+    static BLOCK: std::cell::RefCell<Block> = std::cell::RefCell::new(Block::new());
+}
+
+impl Block {
+    fn new() -> Block {
+        Block { rows: Vec::new(), meta: Vec::new(), state: Vec::new() }
+    }
+
+    /// `f` with this thread's block buffers (fresh ones if they are in use).
+    fn with<R>(f: impl FnOnce(&mut Block) -> R) -> R {
+        BLOCK.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut b) => f(&mut b),
+            Err(_) => f(&mut Block::new()),
+        })
+    }
+
+    /// Room for `n` rows, each empty: no facts, no metadata, `ok` as `clean`.
+    fn prepare(&mut self, prog: &Program, n: usize, clean: bool) {
+        while self.rows.len() < n {
+            self.rows.push(Arena::new(prog));
+        }
+        for a in self.rows.iter_mut().take(n) {
+            a.clear();
+            // (a thread's buffers may have served another program)
+            a.facts.values.resize(prog.facts.len(), None);
+        }
+        self.meta.clear();
+        self.meta.resize_with(n, RowMeta::default);
+        self.state.clear();
+        self.state.resize(n, RowState { ok: clean, named: false, unsorted: false });
     }
 }
 

@@ -264,3 +264,86 @@ fn the_budget_view_tallies_what_the_rows_say() {
     assert_eq!(failures, row_failures);
     assert_eq!(failures.iter().map(|f| f.0).collect::<Vec<_>>(), vec![8, 9], "{failures:?}");
 }
+
+/// The columnar reader checks each value's range as it reads it (not the whole facts after):
+/// every kind of implausible value — a fact, a series' year, a list item's field, a field's
+/// series, a rate, a date, `never` where the vocabulary does not allow it — fails its row
+/// from Arrow columns exactly as from JSON lines (same line, code and path), in the rows and
+/// in the budget view, and the other rows are untouched.
+#[test]
+fn arrow_rows_fail_on_implausible_values_as_json_lines_do() {
+    use huiqi::batch::{Batch, BatchOptions, RowFormat};
+    use huiqi::columnar::{Columnar, Flattener};
+    let input = huiqi::load::load(&["policies".into()]).unwrap();
+    let c = huiqi::compile(&input).map_err(|f| f.diagnostics.len()).unwrap();
+    let prog = &c.program;
+    let mut rows: Vec<serde_json::Value> =
+        population(120).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let loans: Vec<usize> =
+        (10..rows.len()).filter(|i| rows[*i]["贷款"].as_array().is_some_and(|l| !l.is_empty())).collect();
+    assert!(loans.len() >= 6, "the population has loans");
+    let set = |row: &mut serde_json::Value, path: &[&str], v: serde_json::Value| {
+        let mut at = row;
+        for (k, p) in path.iter().enumerate() {
+            at = match p.parse::<usize>() {
+                Ok(i) if at.is_array() => &mut at[i],
+                _ if k + 1 == path.len() => {
+                    at.as_object_mut().unwrap().insert(p.to_string(), serde_json::Value::Null);
+                    &mut at[*p]
+                }
+                _ => &mut at[*p],
+            };
+        }
+        *at = v;
+    };
+    use serde_json::json;
+    // (line index, path, value): each implausible for its fact or field
+    let bad: Vec<(usize, Vec<&str>, serde_json::Value)> = vec![
+        (3, vec!["单户担保额"], json!("-12.50")),
+        (5, vec!["营业收入", "2023"], json!("-1.00")),
+        (7, vec!["京担保实际费率"], json!("1.5")),
+        (9, vec!["京担保原综合费率"], json!("-0.01")),
+        (loans[0], vec!["贷款", "0", "金额"], json!("-230.00")),
+        (loans[1], vec!["贷款", "0", "放款日期"], json!("1800-02-27")),
+        (loans[2], vec!["贷款", "0", "放款日期"], json!("never")),
+        (loans[3], vec!["贷款", "0", "利息", "2024"], json!("-9.99")),
+    ];
+    let mut want_lines: Vec<usize> = bad.iter().map(|b| b.0 + 1).collect();
+    want_lines.sort_unstable();
+    want_lines.dedup();
+    assert_eq!(want_lines.len(), bad.len(), "one implausible value per line");
+    for (i, path, v) in &bad {
+        set(&mut rows[*i], path, v.clone());
+    }
+    let opts = BatchOptions::default();
+    let batch = Batch::new(prog, opts, RowFormat::Jsonl);
+    let texts: Vec<(usize, Result<String, String>)> =
+        rows.iter().enumerate().map(|(i, r)| (i + 1, Ok(r.to_string()))).collect();
+    let from_json: Vec<_> = batch.json_lines(texts).into_iter().map(|e| e.row).collect();
+    let json: Vec<huiqi::json::Json> =
+        rows.iter().map(|r| huiqi::json::Json::parse(&r.to_string()).unwrap()).collect();
+    let mut flat = Flattener::new(prog);
+    json.iter().for_each(|j| flat.observe(j));
+    let rb = flat.to_arrow(&json).unwrap();
+    let col = Columnar::new(prog, opts, RowFormat::Jsonl);
+    let from_arrow: Vec<_> = col.evaluate(&rb, 1).into_iter().map(|e| e.row).collect();
+    assert_eq!(from_arrow.len(), rows.len());
+    let failed = |rows: &[huiqi::batch::BatchRow<'_>]| -> Vec<(usize, String, String)> {
+        rows.iter()
+            .filter_map(|r| r.errors.first().map(|e| (r.line, e.code.to_string(), e.at.clone())))
+            .collect()
+    };
+    let json_failed = failed(&from_json);
+    assert_eq!(json_failed.iter().map(|f| f.0).collect::<Vec<_>>(), want_lines, "{json_failed:?}");
+    assert!(json_failed.iter().all(|f| f.1 == "E0405" || f.1 == "E0403"), "{json_failed:?}");
+    assert_eq!(failed(&from_arrow), json_failed);
+    // every other row: the same totals and results
+    for (a, j) in from_arrow.iter().zip(&from_json) {
+        assert_eq!(serde_json::to_string(a).unwrap(), serde_json::to_string(j).unwrap(), "line {}", a.line);
+    }
+    // the budget view fails the same lines with the same first error
+    let tally = col.evaluate_tally(&rb, 1);
+    let tallied: Vec<_> =
+        tally.failures.iter().map(|(l, e)| (*l, e.code.to_string(), e.at.clone())).collect();
+    assert_eq!(tallied, json_failed);
+}

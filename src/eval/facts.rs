@@ -313,6 +313,23 @@ impl Defaults {
         d
     }
 
+    /// Whether every declared default passes the range checks, so that a reader that checks
+    /// each value it reads need not check the completed facts again.
+    pub fn in_range(&self, prog: &Program) -> bool {
+        let facts = self
+            .facts
+            .iter()
+            .all(|(slot, v)| prog.facts.get(*slot).is_some_and(|d| in_range(d.ty, d.signed, d.never, v)));
+        let fields = self.lists.iter().all(|(slot, fields)| {
+            let Some(Type::List(r)) = prog.facts.get(*slot).map(|d| d.ty) else { return false };
+            let Some(rec) = prog.records.get(r as usize) else { return false };
+            fields
+                .iter()
+                .all(|(i, v)| rec.fields.get(*i).is_some_and(|f| in_range(f.ty, f.signed, f.never, v)))
+        });
+        facts && fields
+    }
+
     /// [`complete`]: every absent fact or list item field with a default takes it.
     pub fn complete(&self, facts: &mut Facts) {
         for (slot, v) in &self.facts {
@@ -383,6 +400,22 @@ fn range_value(
     }
 }
 
+/// Whether a number of kind `n` passes the range check (`signed`: declared so): a rate lies
+/// in 0–100%, any other number is not negative. [`range_scalar`]'s test, for the readers that
+/// check each value as they read it.
+#[inline]
+pub(crate) fn num_in_range(n: Num, signed: bool, d: Decimal) -> bool {
+    let not_negative = d.is_zero() || !d.is_sign_negative();
+    signed || not_negative && (n != Num::Rate || d <= Decimal::ONE)
+}
+
+/// Whether a value read for a fact or record field of type `ty` passes [`check_ranges`]'s
+/// checks (`signed`, `never`: as declared; a series' years are checked with the series'
+/// number kind, `signed`, and `never` false).
+pub(crate) fn in_range(ty: Type, signed: bool, never: bool, v: &Value) -> bool {
+    range_scalar(ty, (signed, never), v, &String::new).is_none()
+}
+
 fn range_scalar(
     ty: Type,
     (signed, never): (bool, bool),
@@ -393,17 +426,13 @@ fn range_scalar(
         Some(FactError { code: Code::FactOutOfRange, path: path(), message, help: help.into() })
     };
     match (ty, v) {
-        (Type::Num(Num::Rate), Value::Num(d))
-            if !signed && (d.is_sign_negative() && !d.is_zero() || *d > Decimal::ONE) =>
-        {
+        (Type::Num(n @ Num::Rate), Value::Num(d)) if !num_in_range(n, signed, *d) => {
             bad(
                 format!("the rate {} lies outside 0–100%", crate::value::fmt_rate(*d)),
                 "write a rate as a fraction (0.15) or as \"15%\"; if this fact can be negative or exceed 100%, declare it `signed` in the vocabulary",
             )
         }
-        (Type::Num(n), Value::Num(d))
-            if !signed && n != Num::Rate && d.is_sign_negative() && !d.is_zero() =>
-        {
+        (Type::Num(n), Value::Num(d)) if !num_in_range(n, signed, *d) => {
             bad(
                 format!(
                     "{} is negative",

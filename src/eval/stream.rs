@@ -39,10 +39,14 @@ pub struct FactsReader<'p> {
     /// Per record: field name → index.
     fields: Vec<Fast<&'p str, usize>>,
     defaults: super::facts::Defaults,
+    /// Every declared default passes the range checks ([`super::facts::Defaults::in_range`]).
+    defaults_in_range: bool,
 }
 
 impl<'p> FactsReader<'p> {
     pub fn new(prog: &'p Program) -> FactsReader<'p> {
+        let defaults = super::facts::Defaults::new(prog);
+        let defaults_in_range = defaults.in_range(prog);
         let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
         FactsReader {
             prog,
@@ -57,7 +61,8 @@ impl<'p> FactsReader<'p> {
                 .iter()
                 .map(|r| r.fields.iter().enumerate().map(|(i, f)| (f.name.as_str(), i)).collect())
                 .collect(),
-            defaults: super::facts::Defaults::new(prog),
+            defaults,
+            defaults_in_range,
         }
     }
 
@@ -67,6 +72,14 @@ impl<'p> FactsReader<'p> {
     pub(crate) fn complete(&self, facts: &mut Facts) -> bool {
         self.defaults.complete(facts);
         super::facts::check_ranges(self.prog, facts).is_empty()
+    }
+
+    /// Fills in the declared defaults of facts whose every value was range-checked as it was
+    /// read (the columnar reader's way): the completed facts are checked again only when a
+    /// default itself is out of range. `false` when a value is implausible.
+    pub(crate) fn complete_read_checked(&self, facts: &mut Facts) -> bool {
+        self.defaults.complete(facts);
+        self.defaults_in_range || super::facts::check_ranges(self.prog, facts).is_empty()
     }
 
     /// Reads one facts object; `None` when the slow reader must decide (see the module).

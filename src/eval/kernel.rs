@@ -115,11 +115,38 @@ pub struct Kernel {
 struct KClause {
     id: ClauseId,
     benefit: bool,
+    /// The first condition of a plain, unamended clause when it reads one fact against
+    /// constants: tested in the clause loop without reaching the body, since most clauses
+    /// fail there (the body is a pointer away, and its conditions another).
+    guard: Guard,
     /// `None`: delegated to the full evaluator.
     body: Option<Box<Body>>,
     /// Versions written by amending documents (`amends … from DATE`), by date: the last one
     /// whose date is on or before the period's last day applies (`None`: delegated).
     versions: Vec<(Date, Option<Box<Body>>)>,
+}
+
+/// See [`KClause::guard`].
+#[derive(Clone, Copy, Debug)]
+enum Guard {
+    None,
+    /// An enumeration fact in a set of variants (bit `v`).
+    EnumIn(FactId, u64),
+    /// A boolean fact.
+    Fact(FactId),
+}
+
+impl Guard {
+    fn of(body: Option<&Body>, amended: bool) -> Guard {
+        match body {
+            Some(b) if b.plain && !amended => match b.conds.first() {
+                Some(B::FactEnumIn(f, mask)) => Guard::EnumIn(*f, *mask),
+                Some(B::Fact(f)) => Guard::Fact(*f),
+                _ => Guard::None,
+            },
+            _ => Guard::None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -776,10 +803,12 @@ impl Kernel {
             if let Some(s) = slot_of.get_mut(i) {
                 *s = Some(clauses.len());
             }
+            let body = lower.body(c).ok().map(Box::new);
             clauses.push(KClause {
                 id: u32::try_from(i).unwrap_or(u32::MAX),
                 benefit: c.kind == ClauseKind::Benefit,
-                body: lower.body(c).ok().map(Box::new),
+                guard: Guard::of(body.as_deref(), !c.versions.is_empty()),
+                body,
                 versions: c
                     .versions
                     .iter()
@@ -981,6 +1010,15 @@ impl Kernel {
                 benefit: c.benefit,
             });
             let Some(v) = out.items.last_mut() else { continue };
+            // a plain clause whose first condition fails is ineligible, whatever else it says
+            let fails = match c.guard {
+                Guard::None => false,
+                Guard::EnumIn(f, mask) => enum_in(cx.scalar(f), mask) == Some(false),
+                Guard::Fact(f) => cx.bool_fact(f) == Some(false),
+            };
+            if fails {
+                continue;
+            }
             cx.history.clear();
             if !cx.ledger.is_empty() {
                 for (e, f) in cx.ledger.iter().zip(filed) {

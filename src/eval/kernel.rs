@@ -100,6 +100,9 @@ impl Verdicts {
 #[derive(Clone, Debug)]
 pub struct Kernel {
     clauses: Vec<KClause>,
+    /// The conditions of the plain, unamended clauses, one after another (`KClause::flat`):
+    /// the clause loop reads them in order from one array instead of through each body.
+    flat: Vec<B>,
     params: Vec<Vec<(Date, Decimal)>>,
     /// Slot pairs `(winner, excluded)`, from `excludes`.
     excludes: Vec<(usize, Vec<usize>)>,
@@ -119,6 +122,8 @@ struct KClause {
     /// constants: tested in the clause loop without reaching the body, since most clauses
     /// fail there (the body is a pointer away, and its conditions another).
     guard: Guard,
+    /// A plain, unamended clause: its conditions in [`Kernel::flat`] (first, end).
+    flat: Option<(u32, u32)>,
     /// `None`: delegated to the full evaluator.
     body: Option<Box<Body>>,
     /// Versions written by amending documents (`amends … from DATE`), by date: the last one
@@ -710,12 +715,22 @@ impl Lower<'_> {
     fn body(&mut self, c: &ClauseDef) -> C<Body> {
         let policy = self.prog.policy_of(c).ok_or(No)?;
         let win = |w: &Window| (w.start, w.end);
-        let conds = policy
-            .applies
-            .iter()
-            .chain(c.conditions.iter())
-            .map(|x| self.b(&x.expr))
-            .collect::<C<Vec<B>>>()?;
+        // a condition `a and b` is the two conditions `a`, `b` in turn (three-valued `and`
+        // is what the conditions' loop computes, and it too stops at the first false), so
+        // that the loop and the clause's guard see the leaves
+        fn split(b: B, out: &mut Vec<B>) {
+            match b {
+                B::And(x, y) => {
+                    split(*x, out);
+                    split(*y, out);
+                }
+                x => out.push(x),
+            }
+        }
+        let mut conds = Vec::new();
+        for x in policy.applies.iter().chain(c.conditions.iter()) {
+            split(self.b(&x.expr)?, &mut conds);
+        }
         let amount = match &c.amount {
             Amount::Discretionary { base } => {
                 KAmount::Discretionary(base.as_ref().map(|b| self.x(b)).transpose()?)
@@ -795,6 +810,7 @@ impl Kernel {
     pub fn new(prog: &Program) -> Kernel {
         let mut lower = Lower { prog, depth: 0, nest: 0 };
         let mut clauses = Vec::new();
+        let mut flat = Vec::new();
         let mut slot_of = vec![None; prog.clauses.len()];
         for (i, c) in prog.clauses.iter().enumerate() {
             if !c.kind.evaluated() {
@@ -804,10 +820,19 @@ impl Kernel {
                 *s = Some(clauses.len());
             }
             let body = lower.body(c).ok().map(Box::new);
+            let flat = match body.as_deref() {
+                Some(b) if b.plain && c.versions.is_empty() => {
+                    let first = u32::try_from(flat.len()).ok();
+                    flat.extend(b.conds.iter().cloned());
+                    first.zip(u32::try_from(flat.len()).ok())
+                }
+                _ => None,
+            };
             clauses.push(KClause {
                 id: u32::try_from(i).unwrap_or(u32::MAX),
                 benefit: c.kind == ClauseKind::Benefit,
                 guard: Guard::of(body.as_deref(), !c.versions.is_empty()),
+                flat,
                 body,
                 versions: c
                     .versions
@@ -869,7 +894,7 @@ impl Kernel {
                 once_groups.iter().position(|x| *x == g).and_then(|i| u32::try_from(i).ok())
             })
             .collect();
-        Kernel { clauses, params, excludes, groups, names, once_in }
+        Kernel { clauses, flat, params, excludes, groups, names, once_in }
     }
 
     /// The clause a ledger entry is filed under, as [`super::evaluate`] files it.
@@ -1030,6 +1055,23 @@ impl Kernel {
             cx.slot = slot;
             if cx.record {
                 cx.def = prog.clause_for(c.id, period);
+            }
+            if let Some((first, stop)) = c.flat {
+                // a plain clause: its conditions from the flat array, its body only once they hold
+                cx.date = end;
+                let conds = self.flat.get(first as usize..stop as usize).unwrap_or(&[]);
+                match cx.conditions(conds)? {
+                    Some(true) => {}
+                    Some(false) => continue,
+                    None => {
+                        v.status = Status::Undetermined;
+                        continue;
+                    }
+                }
+                if let Some(b) = &c.body {
+                    cx.plain_amount(b, v)?;
+                }
+                continue;
             }
             let body = c.versions.iter().rev().find(|(d, _)| *d <= end).map_or(&c.body, |(_, b)| b);
             match body {
@@ -1211,7 +1253,7 @@ impl<'f> Cx<'f> {
                 return Ok(Status::NotInForce);
             }
         }
-        match self.conditions(b)? {
+        match self.conditions(&b.conds)? {
             Some(true) => {}
             Some(false) => return Ok(Status::Ineligible),
             None => return Ok(Status::Undetermined),
@@ -1575,9 +1617,9 @@ impl<'f> Cx<'f> {
     /// The document's and the clause's conditions, three-valued: any false → `Some(false)`
     /// (the rest are not evaluated); else any unknown → `None`.
     #[inline(always)]
-    fn conditions(&mut self, b: &Body) -> R<bool> {
+    fn conditions(&mut self, conds: &[B]) -> R<bool> {
         let mut unknown = false;
-        for cond in &b.conds {
+        for cond in conds {
             // most clauses fail on a first condition that reads one fact (`行业 == …`): such
             // a leaf is tested here, without a call into `b`
             let holds = match cond {
@@ -1600,7 +1642,7 @@ impl<'f> Cx<'f> {
     #[inline(always)]
     fn plain(&mut self, b: &Body, v: &mut Verdict) -> Result<(), Delegate> {
         self.date = Date::year_end(self.period);
-        match self.conditions(b)? {
+        match self.conditions(&b.conds)? {
             Some(true) => {}
             Some(false) => return Ok(()),
             None => {
@@ -1608,6 +1650,12 @@ impl<'f> Cx<'f> {
                 return Ok(());
             }
         }
+        self.plain_amount(b, v)
+    }
+
+    /// A plain clause's amount, once its conditions hold (the date is the period's end).
+    #[inline(always)]
+    fn plain_amount(&mut self, b: &Body, v: &mut Verdict) -> Result<(), Delegate> {
         match &b.amount {
             KAmount::Expr(e) => match self.n(e)? {
                 // as `finish` with one part (0 + x is x, to the bit) and no caps

@@ -24,6 +24,10 @@
 //! `Value` moved or dropped), facts are read by reference, nothing allocates per clause (a
 //! ledger entry shares its names with the clause), each clause's history is gathered once per
 //! evaluation, and the stacking pass runs only when the program has exclusions or groups.
+//! The clause loop touches little memory for the many clauses an enterprise fails: a plain
+//! clause's conditions (its `and`s split into leaves) sit in one array shared by all clauses,
+//! read in order, and a first condition on one fact is kept in the clause itself as its guard;
+//! the body (amount, caps) is reached only once the conditions hold.
 
 use super::facts::{FactValue, Facts, Item, Series, Value};
 use super::{

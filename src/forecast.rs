@@ -367,7 +367,9 @@ pub struct RowKey<'a> {
 pub struct PopulationLedger {
     by_enterprise: std::collections::HashMap<String, (usize, Ledger)>,
     by_line: std::collections::HashMap<usize, (usize, Ledger)>,
-    used: std::sync::Mutex<std::collections::HashSet<usize>>,
+    /// Per line of the file (index: its number): whether a row has used its history. A flag
+    /// per line, so that the workers mark them without taking a lock per row.
+    used: Vec<std::sync::atomic::AtomicBool>,
 }
 
 impl PopulationLedger {
@@ -428,7 +430,12 @@ impl PopulationLedger {
                 );
             }
         }
+        out.used = (0..=text.lines().count()).map(|_| std::sync::atomic::AtomicBool::new(false)).collect();
         if errors.is_empty() { Ok(out) } else { Err(errors) }
+    }
+
+    fn is_used(&self, no: usize) -> bool {
+        self.used.get(no).is_some_and(|u| u.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     pub fn len(&self) -> usize {
@@ -446,22 +453,22 @@ impl PopulationLedger {
         let hit =
             key.enterprise.and_then(|e| self.by_enterprise.get(e)).or_else(|| self.by_line.get(&key.line));
         let Some((no, ledger)) = hit else { return Some(&EMPTY) };
-        let mut used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if used.insert(*no) { Some(ledger) } else { None }
+        // the first row to take it gets it (`swap` is atomic: two rows never both do)
+        let taken = self.used.get(*no).is_none_or(|u| u.swap(true, std::sync::atomic::Ordering::Relaxed));
+        if taken { None } else { Some(ledger) }
     }
 
     /// The ledger lines no row used (their enterprise is not in the population), sorted.
     pub fn unused(&self) -> Vec<(usize, String)> {
-        let used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out: Vec<(usize, String)> = self
             .by_enterprise
             .iter()
-            .filter(|(_, (no, _))| !used.contains(no))
+            .filter(|(_, (no, _))| !self.is_used(*no))
             .map(|(e, (no, _))| (*no, format!("enterprise `{e}`")))
             .chain(
                 self.by_line
                     .iter()
-                    .filter(|(_, (no, _))| !used.contains(no))
+                    .filter(|(_, (no, _))| !self.is_used(*no))
                     .map(|(l, (no, _))| (*no, format!("line {l}"))),
             )
             .collect();

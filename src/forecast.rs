@@ -226,6 +226,14 @@ impl<'p> Simulator<'p> {
         }
     }
 
+    /// The error row of line `line` (enterprise `enterprise`) whose history an earlier row
+    /// with the same id holds (see [`PopulationLedger::holds`]).
+    pub fn unmatched_row(&self, line: usize, enterprise: Option<String>) -> Simulated<'p> {
+        let mut row = new_row(line);
+        row.enterprise = enterprise;
+        self.unmatched(row)
+    }
+
     /// A row whose history was already taken by an earlier row with the same id.
     fn unmatched(&self, mut row: ForecastRow<'p>) -> Simulated<'p> {
         let line = row.line;
@@ -367,9 +375,10 @@ pub struct RowKey<'a> {
 pub struct PopulationLedger {
     by_enterprise: std::collections::HashMap<String, (usize, Ledger)>,
     by_line: std::collections::HashMap<usize, (usize, Ledger)>,
-    /// Per line of the file (index: its number): whether a row has used its history. A flag
-    /// per line, so that the workers mark them without taking a lock per row.
-    used: Vec<std::sync::atomic::AtomicBool>,
+    /// Per line of the file (index: its number): the population line of the earliest row that
+    /// asked for its history (`usize::MAX`: none yet). Atomics, so that the workers claim
+    /// histories without a lock per row, and the earliest row wins whatever order they run in.
+    claims: Vec<std::sync::atomic::AtomicUsize>,
 }
 
 impl PopulationLedger {
@@ -430,12 +439,33 @@ impl PopulationLedger {
                 );
             }
         }
-        out.used = (0..=text.lines().count()).map(|_| std::sync::atomic::AtomicBool::new(false)).collect();
+        out.claims =
+            (0..=text.lines().count()).map(|_| std::sync::atomic::AtomicUsize::new(usize::MAX)).collect();
         if errors.is_empty() { Ok(out) } else { Err(errors) }
     }
 
     fn is_used(&self, no: usize) -> bool {
-        self.used.get(no).is_some_and(|u| u.load(std::sync::atomic::Ordering::Relaxed))
+        self.claim(no) != usize::MAX
+    }
+
+    /// The line of the earliest row that asked for history `no` so far.
+    fn claim(&self, no: usize) -> usize {
+        self.claims.get(no).map_or(usize::MAX, |c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn find(&self, key: RowKey<'_>) -> Option<&(usize, Ledger)> {
+        key.enterprise.and_then(|e| self.by_enterprise.get(e)).or_else(|| self.by_line.get(&key.line))
+    }
+
+    /// Whether a row that asked [`PopulationLedger::lookup`] for its history still holds it
+    /// once every row before it has asked: `false` when an earlier row with the same id asked
+    /// too (rows run in parallel, so the earlier one may ask later); the caller then makes it
+    /// the error row [`lookup`] would have made it. Ask only after the rows that could come
+    /// before it have been looked up (the rows of its chunk and earlier ones).
+    ///
+    /// [`lookup`]: PopulationLedger::lookup
+    pub fn holds(&self, key: RowKey<'_>) -> bool {
+        self.find(key).is_none_or(|(no, _)| self.claim(*no) == key.line)
     }
 
     pub fn len(&self) -> usize {
@@ -450,12 +480,12 @@ impl PopulationLedger {
     /// line; an empty ledger when neither. `None` when a history was already used by another
     /// row (two rows with the same id), which the caller reports as an error row.
     pub fn lookup(&self, key: RowKey<'_>) -> Option<&Ledger> {
-        let hit =
-            key.enterprise.and_then(|e| self.by_enterprise.get(e)).or_else(|| self.by_line.get(&key.line));
-        let Some((no, ledger)) = hit else { return Some(&EMPTY) };
-        // the first row to take it gets it (`swap` is atomic: two rows never both do)
-        let taken = self.used.get(*no).is_none_or(|u| u.swap(true, std::sync::atomic::Ordering::Relaxed));
-        if taken { None } else { Some(ledger) }
+        let Some((no, ledger)) = self.find(key) else { return Some(&EMPTY) };
+        // the earliest row gets it: a later row asking after it gets `None` here, and one that
+        // asked before it learns so from `holds`
+        let earlier =
+            self.claims.get(*no).map_or(0, |c| c.fetch_min(key.line, std::sync::atomic::Ordering::Relaxed));
+        if earlier < key.line { None } else { Some(ledger) }
     }
 
     /// The ledger lines no row used (their enterprise is not in the population), sorted.

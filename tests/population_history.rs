@@ -176,6 +176,27 @@ fn a_history_that_matches_no_row_or_names_nothing_is_an_error() {
     let o = simulate_2025(&pop, &ledger);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("first is line 1"));
+    // two rows with one id: the first takes the history, the second is an error row (a
+    // history used twice would pay a one-time award twice)
+    // (the rows run in parallel: whichever asks first, the earliest row keeps it)
+    let ids: Vec<String> = (1..=300)
+        .map(|l| if [100, 151, 299].contains(&l) { "A".to_string() } else { format!("R{l}") })
+        .collect();
+    let text: String = ids.iter().map(|id| format!("{{\"$id\": \"{id}\"}}\n")).collect();
+    std::fs::write(&pop, text).unwrap();
+    std::fs::write(&ledger, "{\"enterprise\": \"A\", \"entries\": []}\n").unwrap();
+    for _ in 0..3 {
+        let o = simulate_2025(&pop, &ledger);
+        assert_eq!(o.status.code(), Some(1));
+        let out = rows(&o);
+        assert_eq!(out.len(), 300, "every row is written");
+        let failed: Vec<u64> = out
+            .iter()
+            .filter(|r| r.to_string().contains("same enterprise id"))
+            .map(|r| r["line"].as_u64().unwrap())
+            .collect();
+        assert_eq!(failed, vec![151, 299], "line 100 keeps the history");
+    }
 }
 
 #[test]

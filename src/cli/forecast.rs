@@ -196,12 +196,17 @@ pub fn run(
                     break;
                 }
             };
-            let done: Vec<Done<'_>> = huiqi::batch::on_workers(|| {
+            let mut done: Vec<(Done<'_>, bool)> = huiqi::batch::on_workers(|| {
                 chunk
                     .into_par_iter()
                     .map_init(Scratch::default, |scratch, (line, input)| {
+                        // whether the row asked for its history (see `holds` below)
+                        let asked = std::cell::Cell::new(false);
                         let lookup = |k: RowKey<'_>| match histories {
-                            Some(h) => h.lookup(k),
+                            Some(h) => {
+                                asked.set(true);
+                                h.lookup(k)
+                            }
                             None => Some(huiqi::forecast::empty_ledger()),
                         };
                         let s = match input {
@@ -214,10 +219,22 @@ pub fn run(
                             }
                             RowIn::Value(v) => sim.value(line, v, lookup, scratch),
                         };
-                        format_row(s, format)
+                        (format_row(s, format), asked.get())
                     })
                     .collect()
             });
+            // two rows with one id ran side by side: the earlier row keeps the history, the
+            // later one becomes the error row, whichever asked first
+            if let Some(h) = histories {
+                for (d, asked) in &mut done {
+                    let key = RowKey { enterprise: d.sim.row.enterprise.as_deref(), line: d.sim.row.line };
+                    if *asked && !h.holds(key) {
+                        let (line, enterprise) = (d.sim.row.line, d.sim.row.enterprise.take());
+                        *d = format_row(sim.unmatched_row(line, enterprise), format);
+                    }
+                }
+            }
+            let done: Vec<Done<'_>> = done.into_iter().map(|(d, _)| d).collect();
             if tx_out.send(done).is_err() {
                 // the writer stopped (a closed pipe, an unwritable ledger)
                 break;

@@ -10,10 +10,8 @@ use huiqi::eval::kernel::{Delegate, Kernel, Verdicts};
 use huiqi::eval::{EvalOptions, Ledger, evaluate};
 use huiqi::ir::Program;
 
-fn seed_program() -> Program {
-    let input = huiqi::load::load(&["policies".into()]).unwrap();
-    huiqi::compile(&input).map_err(|f| f.diagnostics.len()).unwrap().program
-}
+mod common;
+use common::{program, seed_program};
 
 /// Both paths on one enterprise; panics with the clause on the first difference.
 fn agree(prog: &Program, kernel: &Kernel, facts: &Facts, period: i32, what: &str) {
@@ -93,13 +91,6 @@ fn the_kernel_agrees_on_the_policies_tests_and_the_examples() {
             agree(&prog, &kernel, &facts, period, &path.display().to_string());
         }
     }
-}
-
-fn program(text: &str) -> Program {
-    huiqi::compile(&huiqi::Input::from_rules([("t.policy".to_string(), text.to_string())]))
-        .map_err(|f| huiqi::diag::render::render_short(&f.diagnostics, &f.sources))
-        .unwrap()
-        .program
 }
 
 #[test]

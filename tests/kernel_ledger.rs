@@ -23,17 +23,8 @@ use huiqi::syntax::ast::{CapScope, OnceScope};
 use rust_decimal::Decimal;
 use std::sync::Arc;
 
-fn seed_program() -> Program {
-    let input = huiqi::load::load(&["policies".into()]).unwrap();
-    huiqi::compile(&input).map_err(|f| f.diagnostics.len()).unwrap().program
-}
-
-fn program(text: &str) -> Program {
-    huiqi::compile(&huiqi::Input::from_rules([("t.policy".to_string(), text.to_string())]))
-        .map_err(|f| huiqi::diag::render::render_short(&f.diagnostics, &f.sources))
-        .unwrap()
-        .program
-}
+mod common;
+use common::{program, seed_program};
 
 fn below(r: &mut SplitMix64, n: u64) -> u64 {
     r.next_u64() % n.max(1)

@@ -12,6 +12,8 @@ use huiqi::eval::{EvalOptions, Ledger, LedgerEntry, evaluate};
 use huiqi::ir::Program;
 use rust_decimal::Decimal;
 
+mod common;
+
 const RULES: &str = r#"
 record 见习人员记录 "见习人员" {
   证件号码: text "身份证号码"
@@ -79,17 +81,11 @@ const FACTS: &str = r#"{
 }"#;
 
 fn program() -> Program {
-    huiqi::compile(&huiqi::Input::from_rules([("t.policy".to_string(), RULES.to_string())]))
-        .map_err(|f| huiqi::diag::render::render_short(&f.diagnostics, &f.sources))
-        .unwrap()
-        .program
+    common::program(RULES)
 }
 
 fn entry(clause: &str, key: Option<&str>, period: i32, amount: &str) -> LedgerEntry {
-    serde_json::from_value(serde_json::json!({
-        "policy": "T", "clause": clause, "key": key, "period": period, "amount": amount
-    }))
-    .unwrap()
+    common::entry("T", clause, key, period, amount)
 }
 
 fn run(prog: &Program, ledger: &Ledger, period: i32) -> Vec<(String, Status, Option<Decimal>)> {

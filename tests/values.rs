@@ -9,6 +9,8 @@ use huiqi::eval::kernel::{Kernel, Verdicts};
 use huiqi::eval::{EvalOptions, Lang, Ledger, LedgerEntry, evaluate};
 use huiqi::ir::Program;
 
+mod common;
+
 const RULES: &str = r#"
 record 员工记录 "新招用员工" {
   身份证号: text "身份证号码"
@@ -54,17 +56,11 @@ const FACTS: &str = r#"{
 }"#;
 
 fn program() -> Program {
-    huiqi::compile(&huiqi::Input::from_rules([("t.policy".to_string(), RULES.to_string())]))
-        .map_err(|f| huiqi::diag::render::render_short(&f.diagnostics, &f.sources))
-        .unwrap()
-        .program
+    common::program(RULES)
 }
 
 fn entry(clause: &str, key: &str, period: i32, amount: &str) -> LedgerEntry {
-    serde_json::from_value(serde_json::json!({
-        "policy": "V", "clause": clause, "key": key, "period": period, "amount": amount
-    }))
-    .unwrap()
+    common::entry("V", clause, Some(key), period, amount)
 }
 
 fn result<'a>(out: &'a huiqi::eval::Outcome, prog: &Program, clause: &str) -> &'a huiqi::eval::ClauseResult {

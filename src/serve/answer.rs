@@ -135,9 +135,9 @@ impl Answers {
                     out.extend_from_slice(b",\"floor\":");
                     yuan(&mut out, r.floor);
                     out.extend_from_slice(b",\"explanation\":");
-                    steps(&mut out, prog, fixed, &r.steps, lang);
+                    steps(&mut out, fixed, &r.steps, lang);
                     out.extend_from_slice(b",\"reasons\":");
-                    steps(&mut out, prog, fixed, &r.reasons, lang);
+                    steps(&mut out, fixed, &r.reasons, lang);
                     out.extend_from_slice(b",\"missing\":[");
                     for (k, m) in r.missing.iter().enumerate() {
                         if k > 0 {
@@ -189,7 +189,7 @@ impl Answers {
 
 /// Explanation steps: `[{"clause":…,"kind":…,"text":…},…]`; the clause's quote as rendered
 /// once.
-fn steps(out: &mut Vec<u8>, prog: &Program, fixed: &Fixed, steps: &[Step], lang: Lang) {
+fn steps(out: &mut Vec<u8>, fixed: &Fixed, steps: &[Step], lang: Lang) {
     out.push(b'[');
     for (i, s) in steps.iter().enumerate() {
         if i > 0 {
@@ -204,7 +204,12 @@ fn steps(out: &mut Vec<u8>, prog: &Program, fixed: &Fixed, steps: &[Step], lang:
         };
         match quoted {
             Some(q) => out.extend_from_slice(if lang == Lang::Zh { &q.zh } else { &q.en }),
-            None => string(out, &s.render(prog, lang)),
+            None => {
+                // the sentence escaped as it is written, with no `String` of its own
+                out.push(b'"');
+                let _ = s.write(&mut Escaped(out), lang);
+                out.push(b'"');
+            }
         }
         out.push(b'}');
     }
@@ -244,10 +249,28 @@ fn clean8(w: u64) -> bool {
 /// A JSON string, escaped as serde_json's compact writer escapes it: `\"`, `\\`, `\b`, `\t`,
 /// `\n`, `\f`, `\r`, other control characters as `\u00xx`; everything else as it is.
 pub fn string(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    escape(out, s);
+    out.push(b'"');
+}
+
+/// Text written into a JSON string being written: each piece escaped as [`string`] escapes
+/// it (an escape never spans two characters, so the pieces escaped one by one are the whole
+/// escaped at once).
+pub struct Escaped<'a>(pub &'a mut Vec<u8>);
+
+impl std::fmt::Write for Escaped<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        escape(self.0, s);
+        Ok(())
+    }
+}
+
+/// The inside of a JSON string (no quotes), escaped as serde_json escapes it.
+fn escape(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -280,7 +303,6 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
         i += 1;
     }
     out.extend_from_slice(bytes.get(start..).unwrap_or_default());
-    out.push(b'"');
 }
 
 #[cfg(test)]

@@ -216,6 +216,17 @@ mod tests {
     }
 
     #[test]
+    fn dates_display_as_the_padded_format_writes_them() {
+        for (y, m, d) in
+            [(2024, 1, 1), (2024, 12, 31), (0, 1, 9), (9999, 10, 10), (10000, 2, 3), (-5, 6, 7), (42, 0, 0)]
+        {
+            let date = Date { year: y, month: m, day: d };
+            assert_eq!(date.to_string(), format!("{y:04}-{m:02}-{d:02}"));
+        }
+        assert_eq!(Date::NEVER.to_string(), "never");
+    }
+
+    #[test]
     fn literals_as_policy_text_writes_them() {
         assert_eq!(money("30万"), Decimal::from(300_000));
         assert_eq!(money("1亿"), Decimal::from(100_000_000));

@@ -115,6 +115,7 @@ impl Answers {
             string(&mut out, name);
         }
         let _ = write!(out, ",\"period\":{},\"as_of\":\"{}\",\"results\":[", outcome.period, outcome.as_of);
+        let mut sentence = String::with_capacity(256);
         for (i, r) in outcome.results.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -135,9 +136,9 @@ impl Answers {
                     out.extend_from_slice(b",\"floor\":");
                     yuan(&mut out, r.floor);
                     out.extend_from_slice(b",\"explanation\":");
-                    steps(&mut out, fixed, &r.steps, lang);
+                    steps(&mut out, fixed, &r.steps, lang, &mut sentence);
                     out.extend_from_slice(b",\"reasons\":");
-                    steps(&mut out, fixed, &r.reasons, lang);
+                    steps(&mut out, fixed, &r.reasons, lang, &mut sentence);
                     out.extend_from_slice(b",\"missing\":[");
                     for (k, m) in r.missing.iter().enumerate() {
                         if k > 0 {
@@ -189,7 +190,7 @@ impl Answers {
 
 /// Explanation steps: `[{"clause":…,"kind":…,"text":…},…]`; the clause's quote as rendered
 /// once.
-fn steps(out: &mut Vec<u8>, fixed: &Fixed, steps: &[Step], lang: Lang) {
+fn steps(out: &mut Vec<u8>, fixed: &Fixed, steps: &[Step], lang: Lang, sentence: &mut String) {
     out.push(b'[');
     for (i, s) in steps.iter().enumerate() {
         if i > 0 {
@@ -205,10 +206,11 @@ fn steps(out: &mut Vec<u8>, fixed: &Fixed, steps: &[Step], lang: Lang) {
         match quoted {
             Some(q) => out.extend_from_slice(if lang == Lang::Zh { &q.zh } else { &q.en }),
             None => {
-                // the sentence escaped as it is written, with no `String` of its own
-                out.push(b'"');
-                let _ = s.write(&mut Escaped(out), lang);
-                out.push(b'"');
+                // written into one buffer reused for every sentence of the answer, then
+                // escaped in one pass (cheaper than escaping each of its pieces)
+                sentence.clear();
+                let _ = s.write(sentence, lang);
+                string(out, sentence);
             }
         }
         out.push(b'}');
@@ -233,7 +235,7 @@ fn serde<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
 
 /// Whether a byte needs an escape in a JSON string (serde_json escapes exactly these).
 fn needs_escape(b: u8) -> bool {
-    b < 0x20 || b == b'"' || b == b'\\'
+    (b < 0x20) | (b == b'"') | (b == b'\\')
 }
 
 /// Whether none of eight bytes (little-endian in `w`) needs an escape: no byte below 0x20,
@@ -255,22 +257,16 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Text written into a JSON string being written: each piece escaped as [`string`] escapes
-/// it (an escape never spans two characters, so the pieces escaped one by one are the whole
-/// escaped at once).
-pub struct Escaped<'a>(pub &'a mut Vec<u8>);
-
-impl std::fmt::Write for Escaped<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        escape(self.0, s);
-        Ok(())
-    }
-}
-
 /// The inside of a JSON string (no quotes), escaped as serde_json escapes it.
 fn escape(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
+    // nearly every string needs no escape: one pass without an early exit (which the compiler
+    // turns into vector compares), then one copy
+    if !bytes.iter().fold(false, |dirty, &b| dirty | needs_escape(b)) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {

@@ -191,9 +191,9 @@ async fn batch(a: &Args) -> Result<(), String> {
         // the write half stays open until the answer is read (closing it is a half-close)
         Ok::<_, String>(wr)
     });
-    // the answer is chunked: count rows in the decoded body, keep the last line
-    // read straight into `raw` (no copy through a second buffer), and keep only the tail of
-    // the body: the client copies no more than it must, as `wc -c` does not
+    // the answer is chunked: count rows in the decoded body, keep the last line; read straight
+    // into `raw` (no second buffer) and keep only the tail of each chunk, so that the client
+    // copies little more than `wc -c` does
     let mut raw = Vec::new();
     let mut rows = 0u64;
     let mut last = Vec::new();

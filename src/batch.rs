@@ -152,11 +152,21 @@ pub struct Batch<'p> {
     reader: FactsReader<'p>,
     opts: BatchOptions,
     format: RowFormat,
+    /// The bytes of the last block [`Batch::json_lines_blocks`] wrote, per row: the next
+    /// block's buffer is sized from it.
+    row_bytes: std::sync::atomic::AtomicUsize,
 }
 
 impl<'p> Batch<'p> {
     pub fn new(prog: &'p Program, opts: BatchOptions, format: RowFormat) -> Batch<'p> {
-        Batch { prog, kernel: Kernel::new(prog), reader: FactsReader::new(prog), opts, format }
+        Batch {
+            prog,
+            kernel: Kernel::new(prog),
+            reader: FactsReader::new(prog),
+            opts,
+            format,
+            row_bytes: std::sync::atomic::AtomicUsize::new(0),
+        }
     }
 
     /// Parses and evaluates JSON-lines rows on every core (a row that could not be read as
@@ -172,6 +182,43 @@ impl<'p> Batch<'p> {
         })
     }
 
+    /// JSON-lines rows evaluated on every core a block of 64 rows at a time, each
+    /// block's rows written as JSON lines (the [`BatchRow`] and `\n` a row, the bytes
+    /// [`Batch::json_lines`] gives as `text`) straight into one buffer, with no `String` per
+    /// row, and folded into the block's `R` by `fold` (in input order within the block) on
+    /// the worker that evaluated them, which also frees them. The blocks come back in input
+    /// order. For a batch made with [`RowFormat::Jsonl`].
+    pub fn json_lines_blocks<R: Send>(
+        &self,
+        rows: &[(usize, Result<String, String>)],
+        init: impl Fn() -> R + Sync + Send,
+        fold: impl Fn(&mut R, &Evaluated<'p>) + Sync + Send,
+    ) -> Vec<(Vec<u8>, R)> {
+        use std::sync::atomic::Ordering;
+        on_workers(|| {
+            blocks(rows, |block| {
+                let per_row = self.row_bytes.load(Ordering::Relaxed);
+                let mut buf = Vec::with_capacity(per_row.saturating_mul(block.len() + 1));
+                let mut acc = init();
+                for (line, text) in block {
+                    let e = match text {
+                        Ok(t) => self.row(*line, t, false),
+                        Err(e) => self.value_row(*line, Err(e.clone()), false),
+                    };
+                    let start = buf.len();
+                    if serde_json::to_writer(&mut buf, &e.row).is_err() {
+                        // as `json_lines` writes a row serde_json cannot (it always can)
+                        buf.truncate(start);
+                    }
+                    buf.push(b'\n');
+                    fold(&mut acc, &e);
+                }
+                self.row_bytes.store(buf.len() / block.len().max(1), Ordering::Relaxed);
+                (buf, acc)
+            })
+        })
+    }
+
     /// Evaluates rows already read into JSON (CSV records) on every core, in input order.
     pub fn values(&self, rows: Vec<(usize, Result<Value, String>)>) -> Vec<Evaluated<'p>> {
         on_workers(|| each(rows).map(|(line, input)| self.value(line, input)).collect())
@@ -180,14 +227,19 @@ impl<'p> Batch<'p> {
     /// One JSON-lines row: read straight into facts when it is clean, else through a JSON
     /// tree, which names every problem.
     pub fn json_line(&self, line: usize, text: &str) -> Evaluated<'p> {
+        self.row(line, text, true)
+    }
+
+    /// [`Batch::json_line`], with its `text` written only when `format`.
+    fn row(&self, line: usize, text: &str, format: bool) -> Evaluated<'p> {
         match self.reader.read(text) {
             Some((facts, meta)) => {
                 let mut row = new_row(line);
                 row.enterprise = meta.enterprise;
                 let period = facts.period_or_latest(self.opts.period.or(meta.period));
-                self.facts(row, &facts, period, self.opts.as_of)
+                self.facts(row, &facts, period, self.opts.as_of, format)
             }
-            None => self.value(line, parse_json_line(text)),
+            None => self.value_row(line, parse_json_line(text), format),
         }
     }
 
@@ -202,7 +254,7 @@ impl<'p> Batch<'p> {
         let mut row = new_row(line);
         row.enterprise = meta.enterprise;
         let period = facts.period_or_latest(self.opts.period.or(meta.period));
-        self.facts(row, facts, period, self.opts.as_of)
+        self.facts(row, facts, period, self.opts.as_of, true)
     }
 
     /// The options every row is evaluated with.
@@ -217,6 +269,11 @@ impl<'p> Batch<'p> {
 
     /// One row as a JSON value (or the error text of a row that is not one).
     pub fn value(&self, line: usize, input: Result<Value, String>) -> Evaluated<'p> {
+        self.value_row(line, input, true)
+    }
+
+    /// [`Batch::value`], with its `text` written only when `format`.
+    fn value_row(&self, line: usize, input: Result<Value, String>, format: bool) -> Evaluated<'p> {
         let mut row = new_row(line);
         let json = match input {
             Ok(v) => v,
@@ -226,7 +283,7 @@ impl<'p> Batch<'p> {
                     at: format!("line {line}"),
                     message,
                 });
-                return self.done(row, None);
+                return self.done(row, None, format);
             }
         };
         row.enterprise =
@@ -236,7 +293,7 @@ impl<'p> Batch<'p> {
                 let period = self.opts.period.or_else(|| default_period(&json, &facts));
                 // `--as-of` wins; else the row's own `$as_of` (validated by `read_facts`)
                 let as_of = self.opts.as_of.or(crate::eval::facts::meta_as_of(&json).ok().flatten());
-                self.facts(row, &facts, period, as_of)
+                self.facts(row, &facts, period, as_of, format)
             }
             Err(errs) => {
                 row.errors.extend(errs.into_iter().map(|e| RowError {
@@ -244,7 +301,7 @@ impl<'p> Batch<'p> {
                     at: e.path,
                     message: e.message,
                 }));
-                self.done(row, None)
+                self.done(row, None, format)
             }
         }
     }
@@ -258,10 +315,11 @@ impl<'p> Batch<'p> {
         facts: &Facts,
         period: Option<i32>,
         as_of: Option<Date>,
+        format: bool,
     ) -> Evaluated<'p> {
         let mut v = Verdicts::default();
         let Some((period, total)) = self.judge(facts, period, as_of, &mut v, &mut row.errors) else {
-            return self.done(row, None);
+            return self.done(row, None, format);
         };
         row.period = Some(period);
         let prog = self.prog;
@@ -282,7 +340,7 @@ impl<'p> Batch<'p> {
             row.results.push(RowResult::new(c, r, missing));
         }
         row.total = total.map(fmt_yuan);
-        self.done(row, Some(v.items))
+        self.done(row, Some(v.items), format)
     }
 
     /// The verdicts of valid facts into `v` (on the lean path, or with the full evaluator
@@ -358,9 +416,12 @@ impl<'p> Batch<'p> {
         Tally::merged(self.prog, tallies)
     }
 
-    fn done(&self, row: BatchRow<'p>, verdicts: Option<Vec<Verdict>>) -> Evaluated<'p> {
+    /// The evaluated row, with its `text` in the batch's format when `format` (else the
+    /// caller writes it).
+    fn done(&self, row: BatchRow<'p>, verdicts: Option<Vec<Verdict>>, format: bool) -> Evaluated<'p> {
         let mut e = Evaluated { row, verdicts, text: String::new() };
         e.text = match self.format {
+            _ if !format => String::new(),
             RowFormat::Jsonl => serde_json::to_string(&e.row).unwrap_or_default(),
             RowFormat::Csv => self.csv_line(&e),
             RowFormat::Table => String::new(),
@@ -753,6 +814,51 @@ policy T "t" {
         assert_eq!(r.status, Status::Undetermined);
         assert_eq!(r.missing, vec!["在吉林".to_string()]);
         assert!(e.text.contains("\"missing\":[\"在吉林\"]"), "{}", e.text);
+    }
+
+    #[test]
+    fn blocks_write_the_rows_json_lines_writes_and_fold_every_row_in_order() {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let input = crate::load::load(&[root.join("policies")]).unwrap();
+        let compiled = crate::compile(&input).ok().unwrap();
+        let prog = &compiled.program;
+        let mut rows: Vec<(usize, Result<String, String>)> =
+            crate::population::population_lines(300, 7, 2024)
+                .enumerate()
+                .map(|(i, t)| (i + 1, Ok(t)))
+                .collect();
+        // rows that are not facts, and one that could not be read, keep their place
+        rows.insert(5, (1000, Ok("{\"营业收入\": ".into())));
+        rows.insert(70, (1001, Ok("{\"未知事实\": 1}".into())));
+        rows.insert(130, (1002, Ok("[1]".into())));
+        rows.insert(200, (1003, Err("the row is not UTF-8 text".into())));
+        let batch = Batch::new(prog, BatchOptions::default(), RowFormat::Jsonl);
+        let mut want = Vec::new();
+        let mut summary = Summary::new(prog);
+        for e in batch.json_lines(rows.clone()) {
+            want.extend_from_slice(e.text.as_bytes());
+            want.push(b'\n');
+            summary.add(&e);
+        }
+        // twice: the second sizes its buffers from the first
+        for _ in 0..2 {
+            let blocks = batch.json_lines_blocks(&rows, Vec::new, |lines, e| lines.push(e.row.line));
+            assert!(blocks.len() > 1);
+            let got: Vec<u8> = blocks.iter().flat_map(|(b, _)| b.iter().copied()).collect();
+            assert!(got == want, "{}", String::from_utf8_lossy(&got));
+            let lines: Vec<usize> = blocks.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+            assert_eq!(lines, rows.iter().map(|(l, _)| *l).collect::<Vec<_>>());
+        }
+        let blocks = batch.json_lines_blocks(&rows, || Summary::new(prog), |s, e| s.add(e));
+        let mut merged = Summary::new(prog);
+        for (_, s) in &blocks {
+            merged.merge(s);
+        }
+        assert_eq!((merged.rows, merged.failed), (summary.rows, summary.failed));
+        assert_eq!(merged.failed, 4);
+        for (a, b) in merged.per_clause.iter().zip(&summary.per_clause) {
+            assert_eq!((a.granted, a.discretionary, a.total), (b.granted, b.discretionary, b.total));
+        }
     }
 
     #[test]

@@ -55,6 +55,18 @@ impl fmt::Display for Date {
         if *self == Date::NEVER {
             return f.write_str("never");
         }
+        // the usual dates without the formatting machinery (a report writes hundreds)
+        if let (Ok(y @ 0..=9999), m @ 0..=99, d @ 0..=99) = (u16::try_from(self.year), self.month, self.day) {
+            let (m, d) = (u16::from(m), u16::from(d));
+            let digits = [y / 1000, y / 100, y / 10, y, 0, m / 10, m, 0, d / 10, d];
+            let mut buf = *b"0000-00-00";
+            for (b, n) in buf.iter_mut().zip(digits) {
+                if *b == b'0' {
+                    *b = b'0' + (n % 10) as u8;
+                }
+            }
+            return f.write_str(std::str::from_utf8(&buf).unwrap_or("0000-00-00"));
+        }
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
     }
 }
@@ -136,24 +148,45 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
 
 /// Money for people: `30万`, `1.2亿`, `3,500元`-style plain yuan below 1万.
 pub fn fmt_money(d: Decimal) -> String {
-    let abs = d.abs();
-    let sign = if d.is_sign_negative() && !d.is_zero() { "-" } else { "" };
-    if abs >= YI && (abs % (YI / Decimal::from(100))).is_zero() {
-        format!("{sign}{}亿", (abs / YI).normalize())
-    } else if abs >= WAN {
-        let w = (abs / WAN).normalize();
-        if w.scale() <= 4 { format!("{sign}{w}万") } else { format!("{sign}{}元", abs.normalize()) }
-    } else {
-        format!("{sign}{}元", abs.normalize())
+    Money(d).to_string()
+}
+
+/// Money for people, written where it is displayed (what [`fmt_money`] returns).
+#[derive(Clone, Copy, Debug)]
+pub struct Money(pub Decimal);
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        let abs = d.abs();
+        let sign = if d.is_sign_negative() && !d.is_zero() { "-" } else { "" };
+        if abs >= YI && (abs % (YI / Decimal::from(100))).is_zero() {
+            write!(f, "{sign}{}亿", (abs / YI).normalize())
+        } else if abs >= WAN {
+            let w = (abs / WAN).normalize();
+            if w.scale() <= 4 { write!(f, "{sign}{w}万") } else { write!(f, "{sign}{}元", abs.normalize()) }
+        } else {
+            write!(f, "{sign}{}元", abs.normalize())
+        }
     }
 }
 
 /// A rate for people: `0.2` → `20%`.
 pub fn fmt_rate(d: Decimal) -> String {
-    match d.checked_mul(Decimal::ONE_HUNDRED) {
-        Some(p) => format!("{}%", p.normalize()),
-        // too large to show in per cent: show the fraction itself, never a wrong number
-        None => format!("{} (as a fraction)", d.normalize()),
+    Rate(d).to_string()
+}
+
+/// A rate for people, written where it is displayed (what [`fmt_rate`] returns).
+#[derive(Clone, Copy, Debug)]
+pub struct Rate(pub Decimal);
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.checked_mul(Decimal::ONE_HUNDRED) {
+            Some(p) => write!(f, "{}%", p.normalize()),
+            // too large to show in per cent: show the fraction itself, never a wrong number
+            None => write!(f, "{} (as a fraction)", self.0.normalize()),
+        }
     }
 }
 
@@ -180,6 +213,17 @@ mod tests {
             Ok(Literal::Money(d)) => d,
             other => panic!("{s}: {other:?}"),
         }
+    }
+
+    #[test]
+    fn dates_display_as_the_padded_format_writes_them() {
+        for (y, m, d) in
+            [(2024, 1, 1), (2024, 12, 31), (0, 1, 9), (9999, 10, 10), (10000, 2, 3), (-5, 6, 7), (42, 0, 0)]
+        {
+            let date = Date { year: y, month: m, day: d };
+            assert_eq!(date.to_string(), format!("{y:04}-{m:02}-{d:02}"));
+        }
+        assert_eq!(Date::NEVER.to_string(), "never");
     }
 
     #[test]

@@ -191,20 +191,21 @@ async fn batch(a: &Args) -> Result<(), String> {
         // the write half stays open until the answer is read (closing it is a half-close)
         Ok::<_, String>(wr)
     });
-    // the answer is chunked: count rows in the decoded body, keep the last line
+    // the answer is chunked: count rows in the decoded body, keep the last line; read straight
+    // into `raw` (no second buffer) and keep only the tail of each chunk, so that the client
+    // copies little more than `wc -c` does
     let mut raw = Vec::new();
-    let mut chunk = vec![0u8; 1 << 20];
     let mut rows = 0u64;
     let mut last = Vec::new();
     let mut body_start = None;
     let mut pos = 0usize;
     let mut done = false;
     while !done {
-        let n = rd.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        raw.reserve(1 << 20);
+        let n = rd.read_buf(&mut raw).await.map_err(|e| e.to_string())?;
         if n == 0 {
             break;
         }
-        raw.extend_from_slice(chunk.get(..n).unwrap_or_default());
         if body_start.is_none() {
             if let Some(end) = find(&raw, b"\r\n\r\n") {
                 let status = String::from_utf8_lossy(raw.get(..end).unwrap_or_default()).into_owned();
@@ -233,7 +234,7 @@ async fn batch(a: &Args) -> Result<(), String> {
             let data = raw.get(data_start..data_start + size).unwrap_or_default();
             rows += data.iter().filter(|b| **b == b'\n').count() as u64;
             // keep the end of the body: its last line is the summary
-            last.extend_from_slice(data);
+            last.extend_from_slice(data.get(data.len().saturating_sub(1 << 15)..).unwrap_or_default());
             if last.len() > (1 << 16) {
                 last.drain(..last.len() - (1 << 15));
             }

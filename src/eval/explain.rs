@@ -3,8 +3,9 @@
 
 use crate::ir::{Program, Type};
 use crate::syntax::ast::{CapScope, CmpOp, PayRule, Rounding};
-use crate::value::{Date, fmt_money, fmt_rate};
+use crate::value::{Date, Money, Rate};
 use rust_decimal::Decimal;
+use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -197,16 +198,20 @@ pub enum Step {
 }
 
 /// A number as its type reads: money with its unit, a rate as a percentage, else plain.
-fn typed(value: Decimal, ty: Type) -> String {
-    match ty {
-        Type::Num(crate::ir::Num::Money) => m(value),
-        Type::Num(crate::ir::Num::Rate) => fmt_rate(value),
-        _ => value.normalize().to_string(),
+struct Typed(Decimal, Type);
+
+impl fmt::Display for Typed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Type::Num(crate::ir::Num::Money) => Money(self.0).fmt(f),
+            Type::Num(crate::ir::Num::Rate) => Rate(self.0).fmt(f),
+            _ => write!(f, "{}", self.0.normalize()),
+        }
     }
 }
 
-fn m(d: Decimal) -> String {
-    fmt_money(d)
+fn m(d: Decimal) -> Money {
+    Money(d)
 }
 
 fn ordinal_en(n: i64) -> String {
@@ -221,32 +226,101 @@ fn ordinal_en(n: i64) -> String {
 }
 
 /// The values read, at most eight of them (a condition over a long list reads many).
-fn values(v: &[(String, String)]) -> String {
-    let mut parts: Vec<String> = v.iter().take(8).map(|(k, x)| format!("{k} = {x}")).collect();
-    if v.len() > 8 {
-        parts.push(format!("… {} more", v.len() - 8));
+struct Values<'a>(&'a [(String, String)]);
+
+impl fmt::Display for Values<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (k, x)) in self.0.iter().take(8).enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{k} = {x}")?;
+        }
+        if self.0.len() > 8 {
+            write!(f, ", … {} more", self.0.len() - 8)?;
+        }
+        Ok(())
     }
-    parts.join(", ")
 }
 
-fn range(start: Option<Date>, end: Option<Date>) -> String {
-    match (start, end) {
-        (Some(s), Some(e)) => format!("{s}..{e}"),
-        (Some(s), None) => format!("{s}.."),
-        (None, Some(e)) => format!("..{e}"),
-        (None, None) => "..".into(),
+struct Range(Option<Date>, Option<Date>);
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0, self.1) {
+            (Some(s), Some(e)) => write!(f, "{s}..{e}"),
+            (Some(s), None) => write!(f, "{s}.."),
+            (None, Some(e)) => write!(f, "..{e}"),
+            (None, None) => f.write_str(".."),
+        }
     }
 }
 
-fn history(h: &[(i32, Decimal)], lang: Lang) -> String {
-    let parts: Vec<String> = h
-        .iter()
-        .map(|(y, a)| match lang {
-            Lang::Zh => format!("{y}年已获{}", m(*a)),
-            Lang::En => format!("{} granted in {y}", m(*a)),
-        })
-        .collect();
-    parts.join(", ")
+struct History<'a>(&'a [(i32, Decimal)], Lang);
+
+impl fmt::Display for History<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (y, a)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            match self.1 {
+                Lang::Zh => write!(f, "{y}年已获{}", m(*a))?,
+                Lang::En => write!(f, "{} granted in {y}", m(*a))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One slice of a progressive amount: `100万–500万 部分 400万 × 5% = 20万`.
+fn slice<W: fmt::Write + ?Sized>(
+    w: &mut W,
+    zh: bool,
+    (from, to, slice, rate, part): (Decimal, Option<Decimal>, Decimal, Decimal, Decimal),
+) -> fmt::Result {
+    if zh {
+        write!(w, "{}–", m(from))?;
+    } else {
+        write!(w, "slice {}–", m(from))?;
+    }
+    match (to, zh) {
+        (Some(t), _) => write!(w, "{}", m(t))?,
+        (None, true) => w.write_str("以上")?,
+        (None, false) => w.write_str("and above")?,
+    }
+    if zh {
+        write!(w, " 部分 {} × {} = {}", m(slice), Rate(rate), m(part))
+    } else {
+        write!(w, ": {} × {} = {}", m(slice), Rate(rate), m(part))
+    }
+}
+
+/// Which version of a table was read (nothing when the table has one).
+fn table_version<W: fmt::Write + ?Sized>(
+    w: &mut W,
+    zh: bool,
+    version: &Option<(Option<Date>, Option<String>)>,
+) -> fmt::Result {
+    match (zh, version) {
+        (_, None) => Ok(()),
+        (true, Some((None, _))) => w.write_str("（按原表）"),
+        (false, Some((None, _))) => w.write_str(" (the table as first written)"),
+        (true, Some((Some(d), l))) => {
+            write!(w, "（按 {d} 起施行的版本")?;
+            if let Some(l) = l {
+                write!(w, "：{l}")?;
+            }
+            w.write_str("）")
+        }
+        (false, Some((Some(d), l))) => {
+            write!(w, " (the version in force from {d}")?;
+            if let Some(l) = l {
+                write!(w, ": {l}")?;
+            }
+            w.write_str(")")
+        }
+    }
 }
 
 impl Step {
@@ -289,361 +363,326 @@ impl Step {
 
     /// The step as a sentence.
     pub fn render(&self, _prog: &Program, lang: Lang) -> String {
+        let mut s = String::new();
+        // writing into a `String` does not fail
+        let _ = self.write(&mut s, lang);
+        s
+    }
+
+    /// The step's sentence (what [`Step::render`] returns) written into `w` as it is made, with
+    /// no `String` of its own: the service writes it straight into its answer.
+    pub fn write<W: fmt::Write + ?Sized>(&self, w: &mut W, lang: Lang) -> fmt::Result {
         let zh = lang == Lang::Zh;
         match self {
             Step::Quote { text } => {
                 if zh {
-                    format!("原文：“{text}”")
+                    write!(w, "原文：“{text}”")
                 } else {
-                    format!("source: “{text}”")
+                    write!(w, "source: “{text}”")
                 }
             }
             Step::InForce { what, start, end, tested, inside } => {
-                let r = range(*start, *end);
-                let doc = what == "document";
+                let r = Range(*start, *end);
+                let what = match (zh, what == "document") {
+                    (true, true) => "文件",
+                    (true, false) => "条款",
+                    (false, true) => "document",
+                    (false, false) => "clause",
+                };
                 match (zh, inside) {
-                    (true, true) => format!("{}有效期 {r}，{tested} 在内", if doc { "文件" } else { "条款" }),
-                    (true, false) => {
-                        format!("{}有效期 {r}，{tested} 不在其内", if doc { "文件" } else { "条款" })
-                    }
-                    (false, true) => {
-                        format!("{} window {r} includes {tested}", if doc { "document" } else { "clause" })
-                    }
-                    (false, false) => format!(
-                        "{} window {r} does not include {tested}",
-                        if doc { "document" } else { "clause" }
-                    ),
+                    (true, true) => write!(w, "{what}有效期 {r}，{tested} 在内"),
+                    (true, false) => write!(w, "{what}有效期 {r}，{tested} 不在其内"),
+                    (false, true) => write!(w, "{what} window {r} includes {tested}"),
+                    (false, false) => write!(w, "{what} window {r} does not include {tested}"),
                 }
             }
             Step::Condition { text, holds, values: v, document } => {
-                let vals = if v.is_empty() { String::new() } else { format!("（{}）", values(v)) };
-                let vals_en = if v.is_empty() { String::new() } else { format!(" ({})", values(v)) };
-                let pre = if *document {
-                    if zh { "适用范围：" } else { "document applies when " }
-                } else {
-                    ""
-                };
+                if *document {
+                    w.write_str(if zh { "适用范围：" } else { "document applies when " })?;
+                }
                 match (zh, holds) {
-                    (true, Some(true)) => format!("{pre}条件 `{text}` 成立{vals}"),
-                    (true, Some(false)) => format!("{pre}条件 `{text}` 不成立{vals}"),
-                    (true, None) => format!("{pre}条件 `{text}` 无法判断{vals}"),
-                    (false, Some(true)) => format!("{pre}`{text}` holds{vals_en}"),
-                    (false, Some(false)) => format!("{pre}`{text}` does not hold{vals_en}"),
-                    (false, None) => format!("{pre}`{text}` cannot be decided{vals_en}"),
+                    (true, Some(true)) => write!(w, "条件 `{text}` 成立")?,
+                    (true, Some(false)) => write!(w, "条件 `{text}` 不成立")?,
+                    (true, None) => write!(w, "条件 `{text}` 无法判断")?,
+                    (false, Some(true)) => write!(w, "`{text}` holds")?,
+                    (false, Some(false)) => write!(w, "`{text}` does not hold")?,
+                    (false, None) => write!(w, "`{text}` cannot be decided")?,
+                }
+                match (zh, v.is_empty()) {
+                    (_, true) => Ok(()),
+                    (true, false) => write!(w, "（{}）", Values(v)),
+                    (false, false) => write!(w, " ({})", Values(v)),
                 }
             }
             Step::Param { name, value, ty, from, on, label } => {
-                let v = typed(*value, *ty);
-                let l = label.as_ref().map(|l| format!(" ({l})")).unwrap_or_default();
+                let v = Typed(*value, *ty);
                 if zh {
-                    format!("参数 {name} = {v}（{from} 起施行的版本，按 {on} 取用）{l}")
+                    write!(w, "参数 {name} = {v}（{from} 起施行的版本，按 {on} 取用）")?;
                 } else {
-                    format!("parameter {name} = {v} (version in force from {from}, read on {on}){l}")
+                    write!(w, "parameter {name} = {v} (version in force from {from}, read on {on})")?;
+                }
+                match label {
+                    Some(l) => write!(w, " ({l})"),
+                    None => Ok(()),
                 }
             }
             Step::Amount { text, value, values: v } => {
-                let vals = if v.is_empty() { String::new() } else { format!(" ({})", values(v)) };
-                let fixed = *text == m(*value);
+                let fixed = *text == m(*value).to_string();
                 match (zh, fixed) {
-                    (true, true) => format!("定额 {}", m(*value)),
-                    (false, true) => format!("fixed amount {}", m(*value)),
-                    (true, false) => format!("金额 {text} = {}{vals}", m(*value)),
-                    (false, false) => format!("amount {text} = {}{vals}", m(*value)),
+                    (true, true) => return write!(w, "定额 {}", m(*value)),
+                    (false, true) => return write!(w, "fixed amount {}", m(*value)),
+                    (true, false) => write!(w, "金额 {text} = {}", m(*value))?,
+                    (false, false) => write!(w, "amount {text} = {}", m(*value))?,
                 }
+                if v.is_empty() { Ok(()) } else { write!(w, " ({})", Values(v)) }
             }
             Step::Tier { key, op, value, ty, amount, first_time, pay } => {
                 let highest = matches!(pay, PayRule::Highest);
+                let x = Typed(*value, *ty);
                 if zh {
                     let ft = if *first_time { "首次" } else { "" };
                     let h = if highest { "（按达到的最高档）" } else { "" };
-                    format!("{} {ft}{} {key} 档：{}{h}", typed(*value, *ty), op.word_zh(), m(*amount))
+                    write!(w, "{x} {ft}{} {key} 档：{}{h}", op.word_zh(), m(*amount))
                 } else {
                     let ft = if *first_time { "for the first time " } else { "" };
                     let h = if highest { " (highest tier reached pays)" } else { "" };
-                    format!(
-                        "{} reaches the {key} tier {ft}({} {key}): {}{h}",
-                        typed(*value, *ty),
-                        op.symbol(),
-                        m(*amount)
-                    )
+                    write!(w, "{x} reaches the {key} tier {ft}({} {key}): {}{h}", op.symbol(), m(*amount))
                 }
             }
             Step::TierBefore { key, year, value, ty } => {
+                let x = Typed(*value, *ty);
                 if zh {
-                    format!("{key} 档已在 {year} 年达到（{}），不是首次", typed(*value, *ty))
+                    write!(w, "{key} 档已在 {year} 年达到（{x}），不是首次")
                 } else {
-                    format!(
-                        "the {key} tier was already reached in {year} ({}), so not for the first time",
-                        typed(*value, *ty)
-                    )
+                    write!(w, "the {key} tier was already reached in {year} ({x}), so not for the first time")
                 }
             }
-            Step::NoTier { value, ty, first_time } => match (zh, first_time) {
-                (true, true) => format!("{} 未首次达到任何一档", typed(*value, *ty)),
-                (true, false) => format!("{} 未达到任何一档", typed(*value, *ty)),
-                (false, true) => format!("{} reaches no tier for the first time", typed(*value, *ty)),
-                (false, false) => format!("{} reaches no tier", typed(*value, *ty)),
-            },
-            Step::Bracket { from, to, slice, rate, part } => {
-                let upper =
-                    to.map_or_else(|| if zh { "以上".to_string() } else { "and above".to_string() }, m);
-                if zh {
-                    format!("{}–{upper} 部分 {} × {} = {}", m(*from), m(*slice), fmt_rate(*rate), m(*part))
-                } else {
-                    format!("slice {}–{upper}: {} × {} = {}", m(*from), m(*slice), fmt_rate(*rate), m(*part))
+            Step::NoTier { value, ty, first_time } => {
+                let x = Typed(*value, *ty);
+                match (zh, first_time) {
+                    (true, true) => write!(w, "{x} 未首次达到任何一档"),
+                    (true, false) => write!(w, "{x} 未达到任何一档"),
+                    (false, true) => write!(w, "{x} reaches no tier for the first time"),
+                    (false, false) => write!(w, "{x} reaches no tier"),
                 }
             }
+            Step::Bracket { from, to, slice: s, rate, part } => slice(w, zh, (*from, *to, *s, *rate, *part)),
             Step::Table { text, version, subject, subject_ty, row, slices, brackets, value, ty } => {
-                let x = typed(*subject, *subject_ty);
-                let v = typed(*value, *ty);
-                let version = match (zh, version) {
-                    (_, None) => String::new(),
-                    (true, Some((None, _))) => "（按原表）".to_string(),
-                    (false, Some((None, _))) => " (the table as first written)".to_string(),
-                    (true, Some((Some(d), l))) => {
-                        format!(
-                            "（按 {d} 起施行的版本{}）",
-                            l.as_ref().map(|l| format!("：{l}")).unwrap_or_default()
-                        )
-                    }
-                    (false, Some((Some(d), l))) => format!(
-                        " (the version in force from {d}{})",
-                        l.as_ref().map(|l| format!(": {l}")).unwrap_or_default()
-                    ),
-                };
+                let x = Typed(*subject, *subject_ty);
+                let v = Typed(*value, *ty);
                 if *brackets {
-                    let parts: Vec<String> = slices
-                        .iter()
-                        .map(|(from, to, slice, rate, part)| {
-                            let upper = to.map_or_else(
-                                || if zh { "以上".to_string() } else { "and above".to_string() },
-                                m,
-                            );
+                    let sep = if zh { "；" } else { "; " };
+                    match (zh, slices.is_empty()) {
+                        (true, true) => write!(w, "累进表 {text}：{x} 无可计算的部分，得 {v}")?,
+                        (false, true) => write!(w, "bracket table {text}: nothing of {x} to slice: {v}")?,
+                        (_, false) => {
                             if zh {
-                                format!(
-                                    "{}–{upper} 部分 {} × {} = {}",
-                                    m(*from),
-                                    m(*slice),
-                                    fmt_rate(*rate),
-                                    m(*part)
-                                )
+                                write!(w, "累进表 {text}：")?;
                             } else {
-                                format!(
-                                    "slice {}–{upper}: {} × {} = {}",
-                                    m(*from),
-                                    m(*slice),
-                                    fmt_rate(*rate),
-                                    m(*part)
-                                )
+                                write!(w, "bracket table {text}: ")?;
                             }
-                        })
-                        .collect();
-                    return match (zh, parts.is_empty()) {
-                        (true, true) => format!("累进表 {text}：{x} 无可计算的部分，得 {v}{version}"),
-                        (true, false) => format!("累进表 {text}：{}，合计 {v}{version}", parts.join("；")),
-                        (false, true) => {
-                            format!("bracket table {text}: nothing of {x} to slice: {v}{version}")
+                            for (i, s) in slices.iter().enumerate() {
+                                if i > 0 {
+                                    w.write_str(sep)?;
+                                }
+                                slice(w, zh, *s)?;
+                            }
+                            if zh {
+                                write!(w, "，合计 {v}")?;
+                            } else {
+                                write!(w, "; total {v}")?;
+                            }
                         }
-                        (false, false) => {
-                            format!("bracket table {text}: {}; total {v}{version}", parts.join("; "))
-                        }
-                    };
+                    }
+                } else {
+                    match (zh, row) {
+                        (true, Some(r)) => write!(w, "分档表 {text}：{x} {r} 档，取 {v}")?,
+                        (true, None) => write!(w, "分档表 {text}：{x} 未达到任何一档，取 {v}")?,
+                        (false, Some(r)) => write!(w, "tier table {text}: {x} is in the row {r}: {v}")?,
+                        (false, None) => write!(w, "tier table {text}: {x} reaches no row: {v}")?,
+                    }
                 }
-                match (zh, row) {
-                    (true, Some(r)) => format!("分档表 {text}：{x} {r} 档，取 {v}{version}"),
-                    (true, None) => format!("分档表 {text}：{x} 未达到任何一档，取 {v}{version}"),
-                    (false, Some(r)) => format!("tier table {text}: {x} is in the row {r}: {v}{version}"),
-                    (false, None) => format!("tier table {text}: {x} reaches no row: {v}{version}"),
-                }
+                table_version(w, zh, version)
             }
             Step::NoItem { list } => {
                 if zh {
-                    format!("{list} 中没有符合条件的人员或项目，无可给予的金额")
+                    write!(w, "{list} 中没有符合条件的人员或项目，无可给予的金额")
                 } else {
-                    format!("no person or item of {list} qualifies: nothing to grant")
+                    write!(w, "no person or item of {list} qualifies: nothing to grant")
                 }
             }
             Step::Category { name, amount } => {
                 if zh {
-                    format!("类别 {name}：{}", m(*amount))
+                    write!(w, "类别 {name}：{}", m(*amount))
                 } else {
-                    format!("category {name}: {}", m(*amount))
+                    write!(w, "category {name}: {}", m(*amount))
                 }
             }
             Step::NoCategory { value } => {
                 if zh {
-                    format!("类别 {value} 不在给予支持的类别之列")
+                    write!(w, "类别 {value} 不在给予支持的类别之列")
                 } else {
-                    format!("category {value} is not among the categories supported")
+                    write!(w, "category {value} is not among the categories supported")
                 }
             }
             Step::Item { key, computed, paid, cap, before } => {
-                let mut s =
-                    if zh { format!("{key}：{}", m(*computed)) } else { format!("{key}: {}", m(*computed)) };
-                if let Some(c) = cap
-                    && paid < computed
-                {
-                    s.push_str(&match (zh, before.is_zero()) {
-                        (true, true) => format!("，每人（项）上限 {}，按 {} 计", m(*c), m(*paid)),
+                if zh {
+                    write!(w, "{key}：{}", m(*computed))?;
+                } else {
+                    write!(w, "{key}: {}", m(*computed))?;
+                }
+                match cap {
+                    Some(c) if paid < computed => match (zh, before.is_zero()) {
+                        (true, true) => write!(w, "，每人（项）上限 {}，按 {} 计", m(*c), m(*paid)),
                         (true, false) => {
-                            format!("，每人（项）上限 {}，此前已获 {}，按 {} 计", m(*c), m(*before), m(*paid))
+                            write!(
+                                w,
+                                "，每人（项）上限 {}，此前已获 {}，按 {} 计",
+                                m(*c),
+                                m(*before),
+                                m(*paid)
+                            )
                         }
-                        (false, true) => format!(", capped per item at {}: {}", m(*c), m(*paid)),
-                        (false, false) => format!(
+                        (false, true) => write!(w, ", capped per item at {}: {}", m(*c), m(*paid)),
+                        (false, false) => write!(
+                            w,
                             ", cap per item {} with {} granted before: {}",
                             m(*c),
                             m(*before),
                             m(*paid)
                         ),
-                    });
+                    },
+                    _ => Ok(()),
                 }
-                s
             }
             Step::ItemDiscretionary { key, cap, before } => match (zh, cap, before.is_zero()) {
-                (true, None, _) => format!("{key}：金额由主管部门酌定"),
-                (true, Some(c), true) => format!("{key}：金额由主管部门酌定，每人（项）最高 {}", m(*c)),
+                (true, None, _) => write!(w, "{key}：金额由主管部门酌定"),
+                (true, Some(c), true) => write!(w, "{key}：金额由主管部门酌定，每人（项）最高 {}", m(*c)),
                 (true, Some(c), false) => {
-                    format!("{key}：金额由主管部门酌定，此前已获 {}，最高 {}", m(*before), m(*c))
+                    write!(w, "{key}：金额由主管部门酌定，此前已获 {}，最高 {}", m(*before), m(*c))
                 }
-                (false, None, _) => format!("{key}: amount decided case by case"),
-                (false, Some(c), true) => format!("{key}: amount decided case by case, at most {}", m(*c)),
-                (false, Some(c), false) => format!(
+                (false, None, _) => write!(w, "{key}: amount decided case by case"),
+                (false, Some(c), true) => write!(w, "{key}: amount decided case by case, at most {}", m(*c)),
+                (false, Some(c), false) => write!(
+                    w,
                     "{key}: amount decided case by case, {} granted before, at most {}",
                     m(*before),
                     m(*c)
                 ),
             },
             Step::Discretionary { base, cap, floor } => {
-                let mut s = if zh {
-                    "金额由主管部门酌定（原文未给出可计算的金额）".to_string()
+                w.write_str(if zh {
+                    "金额由主管部门酌定（原文未给出可计算的金额）"
                 } else {
-                    "amount decided case by case (the text gives no computable amount)".to_string()
-                };
+                    "amount decided case by case (the text gives no computable amount)"
+                })?;
                 if let Some(b) = base {
-                    s.push_str(&if zh {
-                        format!("；计算基数 {}", m(*b))
+                    if zh {
+                        write!(w, "；计算基数 {}", m(*b))?;
                     } else {
-                        format!("; base {}", m(*b))
-                    });
+                        write!(w, "; base {}", m(*b))?;
+                    }
                 }
                 if let Some(c) = cap {
-                    s.push_str(&if zh {
-                        format!("；最高 {}", m(*c))
+                    if zh {
+                        write!(w, "；最高 {}", m(*c))?;
                     } else {
-                        format!("; at most {}", m(*c))
-                    });
+                        write!(w, "; at most {}", m(*c))?;
+                    }
                 }
                 if let Some(f) = floor {
-                    s.push_str(&if zh {
-                        format!("；不低于 {}", m(*f))
+                    if zh {
+                        write!(w, "；不低于 {}", m(*f))?;
                     } else {
-                        format!("; at least {}", m(*f))
-                    });
+                        write!(w, "; at least {}", m(*f))?;
+                    }
                 }
-                s
+                Ok(())
             }
             Step::Cap { scope, cap, before, after, history: h } => {
-                let hist = history(h, lang);
-                match (zh, scope) {
+                let hist = History(h, lang);
+                let left = || *cap - h.iter().map(|x| x.1).sum::<Decimal>();
+                let (per_year, total) = match (zh, scope) {
                     (true, CapScope::PerGrant | CapScope::PerItem | CapScope::PerItemTotal) => {
-                        format!("{} 超过上限 {}，按 {} 计", m(*before), m(*cap), m(*after))
+                        return write!(w, "{} 超过上限 {}，按 {} 计", m(*before), m(*cap), m(*after));
                     }
                     (false, CapScope::PerGrant | CapScope::PerItem | CapScope::PerItemTotal) => {
-                        format!("{} capped at {}", m(*before), m(*cap))
+                        return write!(w, "{} capped at {}", m(*before), m(*cap));
                     }
-                    (true, CapScope::PerYear) => format!(
-                        "每年上限 {}：{}，剩余 {}，本次 {}",
-                        m(*cap),
-                        if hist.is_empty() { "本年尚未获得".into() } else { hist },
-                        m(*cap - h.iter().map(|x| x.1).sum::<Decimal>()),
-                        m(*after)
-                    ),
-                    (false, CapScope::PerYear) => format!(
-                        "yearly cap {}: {}, {} left; this grant {}",
-                        m(*cap),
-                        if hist.is_empty() { "nothing granted this year".into() } else { hist },
-                        m(*cap - h.iter().map(|x| x.1).sum::<Decimal>()),
-                        m(*after)
-                    ),
-                    (true, CapScope::Total) => format!(
-                        "累计上限 {}：{}，剩余 {}，本次 {}",
-                        m(*cap),
-                        if hist.is_empty() { "尚未获得".into() } else { hist },
-                        m((*cap - h.iter().map(|x| x.1).sum::<Decimal>()).max(Decimal::ZERO)),
-                        m(*after)
-                    ),
-                    (false, CapScope::Total) => format!(
-                        "lifetime cap {}: {}, {} left; this grant {}",
-                        m(*cap),
-                        if hist.is_empty() { "nothing granted yet".into() } else { hist },
-                        m((*cap - h.iter().map(|x| x.1).sum::<Decimal>()).max(Decimal::ZERO)),
-                        m(*after)
-                    ),
+                    (_, CapScope::PerYear) => (true, false),
+                    (_, CapScope::Total) => (false, true),
+                };
+                let rest = if total { left().max(Decimal::ZERO) } else { left() };
+                match (zh, per_year) {
+                    (true, true) => write!(w, "每年上限 {}：", m(*cap))?,
+                    (false, true) => write!(w, "yearly cap {}: ", m(*cap))?,
+                    (true, false) => write!(w, "累计上限 {}：", m(*cap))?,
+                    (false, false) => write!(w, "lifetime cap {}: ", m(*cap))?,
+                }
+                match (h.is_empty(), zh, per_year) {
+                    (false, _, _) => write!(w, "{hist}")?,
+                    (true, true, true) => w.write_str("本年尚未获得")?,
+                    (true, false, true) => w.write_str("nothing granted this year")?,
+                    (true, true, false) => w.write_str("尚未获得")?,
+                    (true, false, false) => w.write_str("nothing granted yet")?,
+                }
+                if zh {
+                    write!(w, "，剩余 {}，本次 {}", m(rest), m(*after))
+                } else {
+                    write!(w, ", {} left; this grant {}", m(rest), m(*after))
                 }
             }
             Step::Floor { floor, before } => {
                 if zh {
-                    format!("{} 低于下限 {}，按 {} 计", m(*before), m(*floor), m(*floor))
+                    write!(w, "{} 低于下限 {}，按 {} 计", m(*before), m(*floor), m(*floor))
                 } else {
-                    format!("{} raised to the floor {}", m(*before), m(*floor))
+                    write!(w, "{} raised to the floor {}", m(*before), m(*floor))
                 }
             }
             Step::Once { key, period } => match (zh, key) {
-                (true, Some(k)) => format!("{k} 一次性奖励已于 {period} 年获得"),
-                (true, None) => format!("一次性支持已于 {period} 年获得"),
-                (false, Some(k)) => format!("the one-time award for {k} was granted in {period}"),
-                (false, None) => format!("this one-time benefit was granted in {period}"),
+                (true, Some(k)) => write!(w, "{k} 一次性奖励已于 {period} 年获得"),
+                (true, None) => write!(w, "一次性支持已于 {period} 年获得"),
+                (false, Some(k)) => write!(w, "the one-time award for {k} was granted in {period}"),
+                (false, None) => write!(w, "this one-time benefit was granted in {period}"),
             },
             Step::Years { nth, max, first, from_date } => {
-                let since = match (from_date, first) {
-                    (Some(d), _) => {
-                        if zh {
-                            format!("自 {d} 起算")
-                        } else {
-                            format!("counted from {d}")
-                        }
-                    }
-                    (None, Some(y)) => {
-                        if zh {
-                            format!("自首次获得的 {y} 年起算")
-                        } else {
-                            format!("counted from the first grant in {y}")
-                        }
-                    }
-                    (None, None) => {
-                        if zh {
-                            "本年为首年".into()
-                        } else {
-                            "this is the first year".into()
-                        }
-                    }
-                };
                 match (zh, *nth > i64::from(*max), *nth < 1) {
-                    (true, _, true) => format!("尚未开始（{since}）"),
-                    (false, _, true) => format!("not started yet ({since})"),
-                    (true, true, _) => format!("最多 {max} 年，已满（{since}）"),
-                    (false, true, _) => format!("at most {max} years, all used ({since})"),
-                    (true, false, _) => format!("最多 {max} 年中的第 {nth} 年（{since}）"),
-                    (false, false, _) => format!("{} of at most {max} years ({since})", ordinal_en(*nth)),
+                    (true, _, true) => w.write_str("尚未开始（")?,
+                    (false, _, true) => w.write_str("not started yet (")?,
+                    (true, true, _) => write!(w, "最多 {max} 年，已满（")?,
+                    (false, true, _) => write!(w, "at most {max} years, all used (")?,
+                    (true, false, _) => write!(w, "最多 {max} 年中的第 {nth} 年（")?,
+                    (false, false, _) => write!(w, "{} of at most {max} years (", ordinal_en(*nth))?,
                 }
+                match (from_date, first, zh) {
+                    (Some(d), _, true) => write!(w, "自 {d} 起算")?,
+                    (Some(d), _, false) => write!(w, "counted from {d}")?,
+                    (None, Some(y), true) => write!(w, "自首次获得的 {y} 年起算")?,
+                    (None, Some(y), false) => write!(w, "counted from the first grant in {y}")?,
+                    (None, None, true) => w.write_str("本年为首年")?,
+                    (None, None, false) => w.write_str("this is the first year")?,
+                }
+                w.write_str(if zh { "）" } else { ")" })
             }
             Step::CreditEarned { amount, expires } => {
                 if zh {
-                    format!("本年形成抵免额 {}，可结转至 {expires} 年", m(*amount))
+                    write!(w, "本年形成抵免额 {}，可结转至 {expires} 年", m(*amount))
                 } else {
-                    format!("credit of {} earned this year, usable until {expires}", m(*amount))
+                    write!(w, "credit of {} earned this year, usable until {expires}", m(*amount))
                 }
             }
             Step::CreditUsed { origin, used, balance, expires, capacity } => {
                 if zh {
-                    format!(
+                    write!(
+                        w,
                         "{origin} 年抵免额：本年抵免 {}（可抵 {}），余 {}，{expires} 年后失效",
                         m(*used),
                         m(*capacity),
                         m(*balance)
                     )
                 } else {
-                    format!(
+                    write!(
+                        w,
                         "credit from {origin}: {} used this year (against {}), {} carried, expires after {expires}",
                         m(*used),
                         m(*capacity),
@@ -653,9 +692,9 @@ impl Step {
             }
             Step::CreditExpired { origin, balance, expires } => {
                 if zh {
-                    format!("{origin} 年抵免额余 {} 已于 {expires} 年后失效", m(*balance))
+                    write!(w, "{origin} 年抵免额余 {} 已于 {expires} 年后失效", m(*balance))
                 } else {
-                    format!("credit from {origin}: {} left expired after {expires}", m(*balance))
+                    write!(w, "credit from {origin}: {} left expired after {expires}", m(*balance))
                 }
             }
             Step::Rounding { mode, before, after } => {
@@ -669,63 +708,68 @@ impl Step {
                     (false, Rounding::Wan) => "rounded half away from zero to the 万",
                     (false, Rounding::None) => "not rounded",
                 };
-                format!("{before} → {after} ({how})")
+                write!(w, "{before} → {after} ({how})")
             }
             Step::Zero { value } => {
                 if zh {
-                    format!("计算金额为 {}，无可给予的金额", m(*value))
+                    write!(w, "计算金额为 {}，无可给予的金额", m(*value))
                 } else {
-                    format!("the computed amount is {}: nothing to grant", m(*value))
+                    write!(w, "the computed amount is {}: nothing to grant", m(*value))
                 }
             }
             Step::Excluded { by } => {
                 if zh {
-                    format!("与已给予的 {by} 不可同时享受")
+                    write!(w, "与已给予的 {by} 不可同时享受")
                 } else {
-                    format!("cannot be combined with {by}, which is granted")
+                    write!(w, "cannot be combined with {by}, which is granted")
                 }
             }
             Step::NotLargest { group, winner } => {
                 if zh {
-                    format!("“{group}”中只给予金额最高的一项（{winner}）")
+                    write!(w, "“{group}”中只给予金额最高的一项（{winner}）")
                 } else {
-                    format!("only the largest of “{group}” pays ({winner})")
+                    write!(w, "only the largest of “{group}” pays ({winner})")
                 }
             }
             Step::OnceIn { group, winner, period } => match (zh, period) {
-                (true, Some(y)) => format!("“{group}”只能享受其中一项：{y}年已享受 {winner}"),
-                (false, Some(y)) => format!("only one of “{group}” is received: {winner} was granted in {y}"),
-                (true, None) => format!("“{group}”只能享受其中一项：本期给予金额较高的 {winner}"),
+                (true, Some(y)) => write!(w, "“{group}”只能享受其中一项：{y}年已享受 {winner}"),
+                (false, Some(y)) => {
+                    write!(w, "only one of “{group}” is received: {winner} was granted in {y}")
+                }
+                (true, None) => write!(w, "“{group}”只能享受其中一项：本期给予金额较高的 {winner}"),
                 (false, None) => {
-                    format!("only one of “{group}” is received: {winner}, the larger this period")
+                    write!(w, "only one of “{group}” is received: {winner}, the larger this period")
                 }
             },
             Step::Version { document, change, date, clause } => {
                 let d = date.map(|d| d.to_string()).unwrap_or_default();
                 match (zh, *change) {
-                    (true, "amends") => format!("适用 {document} 修改后的 {clause}（自 {d} 起）"),
-                    (false, "amends") => format!("{clause} as amended by {document} from {d} applies"),
-                    (true, "extends") => format!("{clause} 所在文件经 {document} 延长至 {d}"),
-                    (false, "extends") => format!("{clause}'s document extended by {document} to {d}"),
-                    (true, "repeals") => format!("{clause} 自 {d} 起被 {document} 废止"),
-                    (false, "repeals") => format!("{clause} repealed by {document} from {d}"),
-                    (true, _) => format!("适用 {clause} 原文（{document}）"),
-                    (false, _) => format!("{clause} as first written ({document}) applies"),
+                    (true, "amends") => write!(w, "适用 {document} 修改后的 {clause}（自 {d} 起）"),
+                    (false, "amends") => write!(w, "{clause} as amended by {document} from {d} applies"),
+                    (true, "extends") => write!(w, "{clause} 所在文件经 {document} 延长至 {d}"),
+                    (false, "extends") => write!(w, "{clause}'s document extended by {document} to {d}"),
+                    (true, "repeals") => write!(w, "{clause} 自 {d} 起被 {document} 废止"),
+                    (false, "repeals") => write!(w, "{clause} repealed by {document} from {d}"),
+                    (true, _) => write!(w, "适用 {clause} 原文（{document}）"),
+                    (false, _) => write!(w, "{clause} as first written ({document}) applies"),
                 }
             }
             Step::Provides { what } => {
                 if zh {
-                    format!("给予非资金支持：{what}")
+                    write!(w, "给予非资金支持：{what}")
                 } else {
-                    format!("provides (not money): {what}")
+                    write!(w, "provides (not money): {what}")
                 }
             }
             Step::Missing { paths } => {
-                if zh {
-                    format!("缺少事实：{}", paths.join(", "))
-                } else {
-                    format!("missing facts: {}", paths.join(", "))
+                w.write_str(if zh { "缺少事实：" } else { "missing facts: " })?;
+                for (i, p) in paths.iter().enumerate() {
+                    if i > 0 {
+                        w.write_str(", ")?;
+                    }
+                    w.write_str(p)?;
                 }
+                Ok(())
             }
         }
     }

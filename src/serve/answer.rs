@@ -115,6 +115,7 @@ impl Answers {
             string(&mut out, name);
         }
         let _ = write!(out, ",\"period\":{},\"as_of\":\"{}\",\"results\":[", outcome.period, outcome.as_of);
+        let mut sentence = String::with_capacity(256);
         for (i, r) in outcome.results.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -135,9 +136,9 @@ impl Answers {
                     out.extend_from_slice(b",\"floor\":");
                     yuan(&mut out, r.floor);
                     out.extend_from_slice(b",\"explanation\":");
-                    steps(&mut out, prog, fixed, &r.steps, lang);
+                    steps(&mut out, fixed, &r.steps, lang, &mut sentence);
                     out.extend_from_slice(b",\"reasons\":");
-                    steps(&mut out, prog, fixed, &r.reasons, lang);
+                    steps(&mut out, fixed, &r.reasons, lang, &mut sentence);
                     out.extend_from_slice(b",\"missing\":[");
                     for (k, m) in r.missing.iter().enumerate() {
                         if k > 0 {
@@ -189,7 +190,7 @@ impl Answers {
 
 /// Explanation steps: `[{"clause":…,"kind":…,"text":…},…]`; the clause's quote as rendered
 /// once.
-fn steps(out: &mut Vec<u8>, prog: &Program, fixed: &Fixed, steps: &[Step], lang: Lang) {
+fn steps(out: &mut Vec<u8>, fixed: &Fixed, steps: &[Step], lang: Lang, sentence: &mut String) {
     out.push(b'[');
     for (i, s) in steps.iter().enumerate() {
         if i > 0 {
@@ -204,7 +205,13 @@ fn steps(out: &mut Vec<u8>, prog: &Program, fixed: &Fixed, steps: &[Step], lang:
         };
         match quoted {
             Some(q) => out.extend_from_slice(if lang == Lang::Zh { &q.zh } else { &q.en }),
-            None => string(out, &s.render(prog, lang)),
+            None => {
+                // written into one buffer reused for every sentence of the answer, then
+                // escaped in one pass (cheaper than escaping each of its pieces)
+                sentence.clear();
+                let _ = s.write(sentence, lang);
+                string(out, sentence);
+            }
         }
         out.push(b'}');
     }
@@ -228,7 +235,7 @@ fn serde<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
 
 /// Whether a byte needs an escape in a JSON string (serde_json escapes exactly these).
 fn needs_escape(b: u8) -> bool {
-    b < 0x20 || b == b'"' || b == b'\\'
+    (b < 0x20) | (b == b'"') | (b == b'\\')
 }
 
 /// Whether none of eight bytes (little-endian in `w`) needs an escape: no byte below 0x20,
@@ -244,10 +251,22 @@ fn clean8(w: u64) -> bool {
 /// A JSON string, escaped as serde_json's compact writer escapes it: `\"`, `\\`, `\b`, `\t`,
 /// `\n`, `\f`, `\r`, other control characters as `\u00xx`; everything else as it is.
 pub fn string(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    escape(out, s);
+    out.push(b'"');
+}
+
+/// The inside of a JSON string (no quotes), escaped as serde_json escapes it.
+fn escape(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
+    // nearly every string needs no escape: one pass without an early exit (which the compiler
+    // turns into vector compares), then one copy
+    if !bytes.iter().fold(false, |dirty, &b| dirty | needs_escape(b)) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -280,7 +299,6 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
         i += 1;
     }
     out.extend_from_slice(bytes.get(start..).unwrap_or_default());
-    out.push(b'"');
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -156,14 +157,16 @@ pub async fn evaluate_batch(
     let limits =
         Limits { body_bytes: cfg.batch_body_limit, rows: cfg.batch_rows, row_bytes: cfg.batch_row_bytes };
     let (tx_in, rx_in) = mpsc::channel::<In>(2);
-    let (tx_out, rx_out) = mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+    // a chunk's rows as its blocks' buffers, sent out as they are (no copy into one)
+    let (tx_out, rx_out) = mpsc::channel::<Vec<Bytes>>(2);
     tokio::spawn(read_rows(body, tx_in, limits));
     let opts = BatchOptions { period: q.period, as_of };
     let summary = q.summary.unwrap_or(false);
     let state = st.clone();
     tokio::task::spawn_blocking(move || work(&rules, opts, summary, rx_in, &tx_out, &state, permit));
     let stream =
-        futures_util::stream::unfold(rx_out, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+        futures_util::stream::unfold(rx_out, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) })
+            .flat_map(|parts| futures_util::stream::iter(parts.into_iter().map(Ok::<_, std::io::Error>)));
     let mut r = (StatusCode::OK, Body::from_stream(stream)).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
     Ok(r)
@@ -343,7 +346,7 @@ fn work(
     opts: BatchOptions,
     summary: bool,
     mut rx: mpsc::Receiver<In>,
-    tx: &mpsc::Sender<Result<Bytes, std::io::Error>>,
+    tx: &mpsc::Sender<Vec<Bytes>>,
     st: &AppState,
     _permit: BatchPermit,
 ) {
@@ -360,21 +363,34 @@ fn work(
                 break;
             }
         };
-        let done = batch.json_lines(rows);
-        let mut buf = Vec::with_capacity(done.iter().map(|e| e.text.len() + 1).sum());
-        for e in &done {
-            sum.add(e);
-            for v in e.verdicts.iter().flatten() {
-                let s = Status::ALL.iter().position(|x| *x == v.status).unwrap_or(0);
-                if let Some(c) = counts.get_mut(v.clause as usize).and_then(|c| c.get_mut(s)) {
-                    *c += 1;
+        // each block of rows written, summed and counted on the worker that evaluated it
+        let blocks = batch.json_lines_blocks(
+            &rows,
+            || (Summary::new(prog), vec![[0u64; 6]; prog.clauses.len()]),
+            |(sum, counts), e| {
+                sum.add(e);
+                for v in e.verdicts.iter().flatten() {
+                    let s = Status::ALL.iter().position(|x| *x == v.status).unwrap_or(0);
+                    if let Some(c) = counts.get_mut(v.clause as usize).and_then(|c| c.get_mut(s)) {
+                        *c += 1;
+                    }
+                }
+            },
+        );
+        let n = rows.len() as u64;
+        drop(rows);
+        let mut parts = Vec::with_capacity(blocks.len());
+        for (text, (block_sum, block_counts)) in blocks {
+            sum.merge(&block_sum);
+            for (all, block) in counts.iter_mut().zip(&block_counts) {
+                for (a, b) in all.iter_mut().zip(block) {
+                    *a += b;
                 }
             }
-            buf.extend_from_slice(e.text.as_bytes());
-            buf.push(b'\n');
+            parts.push(Bytes::from(text));
         }
-        st.metrics.batch_rows.fetch_add(done.len() as u64, Ordering::Relaxed);
-        if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+        st.metrics.batch_rows.fetch_add(n, Ordering::Relaxed);
+        if tx.blocking_send(parts).is_err() {
             // the client went away: stop reading and evaluating
             break;
         }
@@ -389,7 +405,7 @@ fn work(
     }
     if let Some(e) = stopped {
         tracing::warn!(code = e.code, line = e.line, "batch stopped: {}", e.message);
-        let _ = tx.blocking_send(Ok(line(&ErrorLine { error: e })));
+        let _ = tx.blocking_send(vec![line(&ErrorLine { error: e })]);
     }
     if summary {
         let clauses = sum
@@ -406,7 +422,7 @@ fn work(
             Err(o) => (None, Some(prog.clause_ref(o.clause))),
         };
         let s = BatchSummary { rows: sum.rows, failed: sum.failed, clauses, total, overflow };
-        let _ = tx.blocking_send(Ok(line(&SummaryLine { summary: s, ruleset: rules.version.clone() })));
+        let _ = tx.blocking_send(vec![line(&SummaryLine { summary: s, ruleset: rules.version.clone() })]);
     }
 }
 

@@ -27,6 +27,8 @@ struct Args {
     file: String,
     facts: String,
     limit: Duration,
+    /// The load generator's own threads (it shares the machine with the server).
+    threads: usize,
 }
 
 fn args() -> Result<Args, String> {
@@ -39,6 +41,7 @@ fn args() -> Result<Args, String> {
         file: "pop.jsonl".into(),
         facts: "examples/光电子科技.json".into(),
         limit: Duration::from_secs(120),
+        threads: 2,
     };
     let mut it = std::env::args().skip(1);
     let num = |v: Option<String>, what: &str| -> Result<u64, String> {
@@ -54,6 +57,7 @@ fn args() -> Result<Args, String> {
             "--file" => a.file = it.next().ok_or("--file takes a JSON-lines file")?,
             "--facts" => a.facts = it.next().ok_or("--facts takes a facts JSON file")?,
             "--seconds" => a.limit = Duration::from_secs(num(it.next(), "--seconds")?),
+            "--threads" => a.threads = (num(it.next(), "--threads")? as usize).clamp(1, 64),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -270,7 +274,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(a.threads).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");

@@ -274,7 +274,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(a.threads).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(a.threads).enable_all().build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");

@@ -318,6 +318,8 @@ pub async fn evaluate_one(
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(bad_query)?;
     let answer = evaluate_body(&rules, &body, &q)?;
+    // the buffer returns to the answers' pool once the body has been sent
+    let answer = Bytes::from_owner(super::answer::Pooled(answer));
     let mut r = (StatusCode::OK, answer).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(r)

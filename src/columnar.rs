@@ -281,7 +281,7 @@ impl<'p> Columnar<'p> {
                 // the common columns, without a `Cell` per cell: a year of a money, rate or
                 // number series, and a money, rate or number fact, from decimal cells
                 (
-                    Target::Year(fid, y, n @ (Num::Money | Num::Rate | Num::Number)),
+                    Target::Year(fid, y, Num::Money | Num::Rate | Num::Number),
                     Cells::Decimal(a, scale),
                     Some(ch),
                 ) => {
@@ -289,15 +289,14 @@ impl<'p> Columnar<'p> {
                         if !st.ok || a.is_null(i) {
                             continue;
                         }
-                        st.ok = Decimal::try_from_i128_with_scale(a.value(i), *scale)
-                            .ok()
-                            .filter(|d| num_in_range(*n, ch.signed, *d))
+                        st.ok = ch
+                            .decimal(a, *scale, i)
                             .and_then(|d| arena.year(*fid, *y, d, &mut st.unsorted))
                             .is_some();
                     }
                 }
                 (
-                    Target::Scalar(fid, Type::Num(n @ (Num::Money | Num::Rate | Num::Number))),
+                    Target::Scalar(fid, Type::Num(Num::Money | Num::Rate | Num::Number)),
                     Cells::Decimal(a, scale),
                     Some(ch),
                 ) => {
@@ -305,10 +304,7 @@ impl<'p> Columnar<'p> {
                         if !st.ok || a.is_null(i) {
                             continue;
                         }
-                        let d = Decimal::try_from_i128_with_scale(a.value(i), *scale)
-                            .ok()
-                            .filter(|d| num_in_range(*n, ch.signed, *d));
-                        st.ok = match (d, arena.facts.values.get_mut(*fid as usize)) {
+                        st.ok = match (ch.decimal(a, *scale, i), arena.facts.values.get_mut(*fid as usize)) {
                             (Some(d), Some(slot)) => {
                                 *slot = Some(FactValue::Scalar(Value::Num(d)));
                                 true
@@ -376,6 +372,7 @@ impl<'p> Columnar<'p> {
         let Arena { facts, pool } = arena;
         let values = &mut facts.values;
         let checked = |v: Value| check.is_none_or(|c| c.holds(&v)).then_some(v);
+        let number_ok = |d: Decimal| check.is_none_or(|c| c.number(d)).then_some(d);
         match t {
             Target::Id => {
                 let s = text(cell)?;
@@ -407,11 +404,8 @@ impl<'p> Columnar<'p> {
                 *values.get_mut(*fid as usize)? = Some(FactValue::Scalar(v));
             }
             Target::Year(fid, y, n) => {
-                let d = checked(Value::Num(self.number(*n, cell)?))?;
-                let Value::Num(d) = d else { return None };
-                let s = pool.series_in(values.get_mut(*fid as usize)?)?;
-                st.unsorted |= s.0.last().is_some_and(|(last, _)| *last >= *y);
-                s.0.push((*y, d));
+                let d = number_ok(self.number(*n, cell)?)?;
+                pool.push_year(values.get_mut(*fid as usize)?, *y, d, &mut st.unsorted)?;
             }
             Target::ListLen(fid) => {
                 let Cell::Dec(d) = cell else { return None };
@@ -434,14 +428,12 @@ impl<'p> Columnar<'p> {
                 *items.get_mut(*index)?.fields.get_mut(*field)? = Some(FactValue::Scalar(v));
             }
             Target::FieldYear { fact, index, field, year, num } => {
-                let d = checked(Value::Num(self.number(*num, cell)?))?;
-                let Value::Num(d) = d else { return None };
+                let d = number_ok(self.number(*num, cell)?)?;
                 let width = self.record_width(*fact)?;
                 let items = pool.list_in(values.get_mut(*fact as usize)?)?;
                 pool.grow(items, index + 1, width);
-                let s = pool.series_in(items.get_mut(*index)?.fields.get_mut(*field)?)?;
-                st.unsorted |= s.0.last().is_some_and(|(last, _)| *last >= *year);
-                s.0.push((*year, d));
+                let slot = items.get_mut(*index)?.fields.get_mut(*field)?;
+                pool.push_year(slot, *year, d, &mut st.unsorted)?;
             }
         }
         Some(())
@@ -649,6 +641,22 @@ impl Check {
     fn holds(self, v: &Value) -> bool {
         in_range(self.ty, self.signed, self.never, v)
     }
+
+    /// A number read for this path passes (a series' year or a number fact).
+    #[inline]
+    fn number(self, d: Decimal) -> bool {
+        match self.ty {
+            Type::Num(n) => num_in_range(n, self.signed, d),
+            _ => self.holds(&Value::Num(d)),
+        }
+    }
+
+    /// Cell `i` of a decimal column as a number of this path: `None` when it does not fit a
+    /// decimal or is out of range (the facts reader then reads the row and names it).
+    #[inline(always)]
+    fn decimal(self, a: &arrow_array::Decimal128Array, scale: u32, i: usize) -> Option<Decimal> {
+        Decimal::try_from_i128_with_scale(a.value(i), scale).ok().filter(|d| self.number(*d))
+    }
 }
 
 impl<'a> Columns<'a> {
@@ -707,10 +715,7 @@ impl Arena {
     /// the same or a later year.
     #[inline]
     fn year(&mut self, fid: FactId, y: i32, d: Decimal, unsorted: &mut bool) -> Option<()> {
-        let s = self.pool.series_in(self.facts.values.get_mut(fid as usize)?)?;
-        *unsorted |= s.0.last().is_some_and(|(last, _)| *last >= y);
-        s.0.push((y, d));
-        Some(())
+        self.pool.push_year(self.facts.values.get_mut(fid as usize)?, y, d, unsorted)
     }
 }
 
@@ -798,6 +803,21 @@ impl Pool {
             FactValue::Series(s) => Some(s),
             _ => None,
         }
+    }
+
+    /// Year `y` of the series in `slot` (a new, pooled one when it is empty) is `d`; `unsorted`
+    /// is set when an earlier column gave the same or a later year.
+    fn push_year(
+        &mut self,
+        slot: &mut Option<FactValue>,
+        y: i32,
+        d: Decimal,
+        unsorted: &mut bool,
+    ) -> Option<()> {
+        let s = self.series_in(slot)?;
+        *unsorted |= s.0.last().is_some_and(|(last, _)| *last >= y);
+        s.0.push((y, d));
+        Some(())
     }
 
     /// The list in `slot`, a new (pooled) one when it is empty.

@@ -439,8 +439,10 @@ impl PopulationLedger {
                 );
             }
         }
+        // a claim per line of the file, up to the last that holds a history
+        let last = out.by_enterprise.values().chain(out.by_line.values()).map(|(no, _)| *no).max();
         out.claims =
-            (0..=text.lines().count()).map(|_| std::sync::atomic::AtomicUsize::new(usize::MAX)).collect();
+            (0..=last.unwrap_or(0)).map(|_| std::sync::atomic::AtomicUsize::new(usize::MAX)).collect();
         if errors.is_empty() { Ok(out) } else { Err(errors) }
     }
 

@@ -146,13 +146,11 @@ enum Guard {
 }
 
 impl Guard {
-    fn of(body: Option<&Body>, amended: bool) -> Guard {
-        match body {
-            Some(b) if b.plain && !amended => match b.conds.first() {
-                Some(B::FactEnumIn(f, mask)) => Guard::EnumIn(*f, *mask),
-                Some(B::Fact(f)) => Guard::Fact(*f),
-                _ => Guard::None,
-            },
+    /// The guard of a plain, unamended clause's body.
+    fn of(body: Option<&Body>) -> Guard {
+        match body.and_then(|b| b.conds.first()) {
+            Some(B::FactEnumIn(f, mask)) => Guard::EnumIn(*f, *mask),
+            Some(B::Fact(f)) => Guard::Fact(*f),
             _ => Guard::None,
         }
     }
@@ -824,7 +822,7 @@ impl Kernel {
                 *s = Some(clauses.len());
             }
             let body = lower.body(c).ok().map(Box::new);
-            let flat = match body.as_deref() {
+            let in_flat = match body.as_deref() {
                 Some(b) if b.plain && c.versions.is_empty() => {
                     let first = u32::try_from(flat.len()).ok();
                     flat.extend(b.conds.iter().cloned());
@@ -835,8 +833,8 @@ impl Kernel {
             clauses.push(KClause {
                 id: u32::try_from(i).unwrap_or(u32::MAX),
                 benefit: c.kind == ClauseKind::Benefit,
-                guard: Guard::of(body.as_deref(), !c.versions.is_empty()),
-                flat,
+                guard: if in_flat.is_some() { Guard::of(body.as_deref()) } else { Guard::None },
+                flat: in_flat,
                 body,
                 versions: c
                     .versions
